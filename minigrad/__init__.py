@@ -1,0 +1,34 @@
+"""minigrad: a small, readable reverse-mode autodiff engine on NumPy (CPU) and CuPy (GPU).
+
+>>> import numpy as np
+>>> import minigrad as mg
+>>> x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad.tolist()
+[2.0, 4.0, 6.0]
+"""
+
+from minigrad import nn
+from minigrad.backend import Device, cuda_available
+from minigrad.config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.function import DeviceMismatchError, Function
+from minigrad.functions import (
+    abs, add, astype, broadcast_to, concatenate, cross_entropy, div, exp, getitem, linear, log,
+    log_softmax, matmul, max, maximum, mean, mse_loss, mul, neg, pow, relu, reshape, sigmoid,
+    softmax, sqrt, stack, sub, sum, sum_to, tanh, to_device, transpose,
+)
+from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.interop import from_dlpack
+from minigrad.tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Device", "DeviceMismatchError", "Function", "GradcheckError", "Tensor", "abs", "add",
+    "astype", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "div",
+    "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
+    "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss", "mul", "neg", "nn",
+    "no_grad", "pow", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
+    "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose",
+]

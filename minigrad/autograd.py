@@ -1,0 +1,152 @@
+"""Reverse-mode differentiation: walk the recorded graph from a result back to its leaves.
+
+The walk is iterative (no recursion limit: a chain of 100,000 operations is
+fine) and deterministic: the functions are visited in one fixed topological
+order, so gradients are summed in the same order on every run.
+
+For a result :math:`y` and each tensor :math:`x` it depends on, the chain rule
+collects
+
+.. math::
+
+    \\bar x = \\sum_{f \\,\\in\\, \\text{consumers of } x} \\bar y_f \\,
+              \\frac{\\partial y_f}{\\partial x},
+
+processing every function after all the functions that consumed its outputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from minigrad import backend
+from minigrad.config import set_grad_enabled
+from minigrad.tensor import Tensor
+
+if TYPE_CHECKING:
+    from minigrad.function import Function
+
+__all__ = ["run_backward", "topological_order"]
+
+
+def topological_order(root: Function) -> list[Function]:
+    """All functions that ``root`` depends on, each listed after the functions feeding it.
+
+    Iterative depth-first post-order over ``Function.inputs``; the order only
+    depends on the graph, never on memory addresses.
+    """
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root, False)]
+    while stack:
+        function, children_done = stack.pop()
+        if children_done:
+            order.append(function)
+            continue
+        if id(function) in visited:
+            continue
+        visited.add(id(function))
+        if function.inputs is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(function).__name__} was already freed by an "
+                "earlier backward call; pass retain_graph=True to the first call to backward twice"
+            )
+        stack.append((function, True))
+        for operand in reversed(function.inputs):
+            creator = operand.creator
+            if creator is not None and id(creator) not in visited:
+                stack.append((creator, False))
+    return order
+
+
+def run_backward(root: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -> None:
+    """Compute the gradients of ``root`` and accumulate them into the leaves' ``.grad``.
+
+    See :meth:`Tensor.backward` for the meaning of the arguments.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require gradients (no input had requires_grad=True, "
+            "or it was computed under no_grad)"
+        )
+    seed = _seed_gradient(root, grad)
+    if root.creator is None:
+        with set_grad_enabled(create_graph):
+            _accumulate(root, seed, create_graph, set())
+        return
+    functions = topological_order(root.creator)
+    pending: dict[Tensor, Tensor] = {root: seed}
+    assigned: set[int] = {id(seed.data)}
+    with set_grad_enabled(create_graph):
+        for function in reversed(functions):
+            output_grads = []
+            for ref in function.outputs:
+                out = ref()
+                g = pending.pop(out, None) if out is not None else None
+                if g is not None and out.retains_grad:
+                    _accumulate(out, g, create_graph, assigned)
+                output_grads.append(g)
+            if all(g is None for g in output_grads):
+                continue
+            output_grads = [
+                g if g is not None else _zeros_like_output(function, i) for i, g in enumerate(output_grads)
+            ]
+            input_grads = function.backward(*output_grads)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for operand, g in zip(function.inputs, input_grads):
+                if g is None or not operand.requires_grad:
+                    continue
+                if operand.creator is None:
+                    _accumulate(operand, g, create_graph, assigned)
+                elif operand in pending:
+                    pending[operand] = pending[operand] + g
+                else:
+                    pending[operand] = g
+            if not retain_graph:
+                function.release()
+
+
+def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be omitted only for a one-element result, got shape {root.shape}; "
+                "pass grad= with the same shape"
+            )
+        return Tensor(root.xp.ones_like(root.data))
+    if isinstance(grad, Tensor):
+        seed = grad
+    elif backend.is_array(grad):
+        seed = Tensor(grad)
+    else:
+        seed = Tensor(root.xp.asarray(grad, dtype=root.dtype))
+    if seed.shape != root.shape:
+        raise ValueError(f"backward: grad has shape {seed.shape}, expected {root.shape}")
+    if seed.device != root.device:
+        raise ValueError(f"backward: grad is on {seed.device}, the result on {root.device}")
+    if seed.dtype != root.dtype:
+        seed = Tensor(seed.data.astype(root.dtype))
+    return seed
+
+
+def _accumulate(target: Tensor, g: Tensor, create_graph: bool, assigned: set[int]) -> None:
+    """``target.grad += g`` out of place; the stored array is never shared with another gradient."""
+    if g.dtype != target.dtype:
+        g = g.astype(target.dtype)
+    if create_graph:
+        target.grad = g if target.grad is None else target.grad + g
+        return
+    if target.grad is None:
+        data = g.data
+        if id(data) in assigned or not data.flags.owndata or not data.flags.writeable:
+            data = data.copy()
+        assigned.add(id(data))
+        target.grad = Tensor(data)
+    else:
+        target.grad = Tensor(target.grad.data + g.data)
+
+
+def _zeros_like_output(function: Function, index: int) -> Tensor:
+    out = function.output(index)
+    return Tensor(out.xp.zeros_like(out.data))

@@ -1,0 +1,198 @@
+"""Array backends: NumPy on the CPU, CuPy on NVIDIA GPUs.
+
+Every difference between NumPy and CuPy that the library depends on lives in
+this module. Everything else asks it for the array module of an array
+(``xp = get_array_module(a)``) and then writes plain NumPy-style code.
+
+CuPy is optional. It is imported once, guarded; when it is missing, or no GPU
+is visible, :func:`cuda_available` is ``False`` and every request for a
+``"cuda"`` device raises a clear error.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is an optional extra (``pip install minigrad-optim[gpu]``).
+    import cupy as _cupy
+    import cupyx as _cupyx
+except ImportError:  # pragma: no cover - depends on the machine
+    _cupy = None
+    _cupyx = None
+
+__all__ = [
+    "Device",
+    "as_device",
+    "cuda_available",
+    "device_of",
+    "get_array_module",
+    "is_array",
+    "scatter_add",
+    "to_device",
+    "to_numpy",
+]
+
+_DLPACK_CPU = 1
+_DLPACK_CUDA = 2
+
+
+def cuda_available() -> bool:
+    """Return ``True`` when CuPy is installed and at least one GPU is visible."""
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # CUDA driver missing or broken: treat as no GPU
+        return False
+
+
+class Device:
+    """Where an array lives: ``Device("cpu")``, ``Device("cuda")``, ``Device("cuda:1")``.
+
+    A device compares equal to another device with the same type and index, and
+    to its string spelling (``Device("cuda:0") == "cuda:0"``; ``"cuda"`` means
+    index 0).
+
+    Parameters
+    ----------
+    spec : str or Device
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: str | Device = "cpu") -> None:
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, number = spec.strip().lower().partition(":")
+        if kind == "cpu" and not number:
+            self.type, self.index = "cpu", None
+        elif kind in ("cuda", "gpu") and (not number or number.isdigit()):
+            self.type, self.index = "cuda", int(number) if number else 0
+        else:
+            raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+
+    @property
+    def xp(self) -> types.ModuleType:
+        """The array module for this device (``numpy`` or ``cupy``)."""
+        if self.type == "cpu":
+            return np
+        _require_cuda(self)
+        return _cupy
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, Device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return "cpu" if self.type == "cpu" else f"cuda:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"Device('{self}')"
+
+
+CPU = Device("cpu")
+
+
+def _require_cuda(device: Device) -> None:
+    if _cupy is None:
+        raise RuntimeError(
+            f"device {device}: CuPy is not installed; install the 'gpu' extra "
+            "(pip install 'minigrad-optim[gpu]') on a machine with an NVIDIA GPU"
+        )
+    if not cuda_available():
+        raise RuntimeError(f"device {device}: CuPy is installed but no GPU is visible")
+    count = _cupy.cuda.runtime.getDeviceCount()
+    if device.index >= count:
+        raise RuntimeError(f"device {device}: only {count} GPU(s) visible")
+
+
+def as_device(device: str | Device | None) -> Device:
+    """Turn ``None``, a string or a :class:`Device` into a :class:`Device` (``None`` is the CPU)."""
+    if device is None:
+        return CPU
+    return Device(device)
+
+
+def is_array(obj: Any) -> bool:
+    """Return ``True`` for a ``numpy.ndarray`` or a ``cupy.ndarray``."""
+    if isinstance(obj, np.ndarray):
+        return True
+    return _cupy is not None and isinstance(obj, _cupy.ndarray)
+
+
+def get_array_module(array: Any) -> types.ModuleType:
+    """Return ``cupy`` for a CuPy array and ``numpy`` for anything else."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def device_of(array: Any) -> Device:
+    """The :class:`Device` on which ``array`` lives."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return Device(f"cuda:{array.device.id}")
+    return CPU
+
+
+def to_device(array: Any, device: str | Device) -> Any:
+    """Return ``array`` on ``device``; the same object when it is already there."""
+    device = as_device(device)
+    if device_of(array) == device and is_array(array):
+        return array
+    if device.type == "cpu":
+        return to_numpy(array)
+    _require_cuda(device)
+    with _cupy.cuda.Device(device.index):
+        return _cupy.asarray(array)
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """Copy a CuPy array to the host; NumPy arrays and scalars go through ``np.asarray``."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.asnumpy(array)
+    return np.asarray(array)
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` where repeated indices add up (unbuffered, in place).
+
+    NumPy spells it ``np.add.at``; CuPy spells it ``cupyx.scatter_add``.
+    """
+    if _cupy is not None and isinstance(target, _cupy.ndarray):
+        _cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)
+
+
+def from_dlpack(obj: Any) -> Any:
+    """Import an array from any object with ``__dlpack__`` without copying it.
+
+    CPU producers (NumPy, PyTorch CPU tensors) give a NumPy array; CUDA
+    producers (CuPy, PyTorch CUDA tensors) give a CuPy array.
+    """
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: {type(obj).__name__} does not implement __dlpack_device__")
+    device_type, _ = obj.__dlpack_device__()
+    if int(device_type) == _DLPACK_CPU:
+        return np.from_dlpack(obj)
+    if int(device_type) == _DLPACK_CUDA:
+        if _cupy is None:
+            raise RuntimeError("from_dlpack: the object lives on a GPU but CuPy is not installed")
+        return _cupy.from_dlpack(obj)
+    raise ValueError(f"from_dlpack: unsupported DLPack device type {device_type}")

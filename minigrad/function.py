@@ -1,0 +1,140 @@
+"""The base class of every differentiable operation.
+
+A :class:`Function` computes its ``forward`` on backend arrays (``numpy`` or
+``cupy``) and its ``backward`` on :class:`~minigrad.tensor.Tensor` objects,
+built from other functions. Because the backward pass is itself made of
+recorded operations, ``backward(create_graph=True)`` yields gradients that can
+be differentiated again.
+
+For an operation :math:`y = f(x_1, \\dots, x_n)`, ``backward`` receives
+:math:`\\bar y = \\partial L / \\partial y` and returns the vector-Jacobian
+products
+
+.. math::
+
+    \\bar x_i = \\bar y \\, \\frac{\\partial y}{\\partial x_i}, \\qquad i = 1, \\dots, n,
+
+one per input, each with the shape of that input (or ``None`` when the input
+needs no gradient).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from minigrad.backend import device_of, get_array_module, is_array
+from minigrad.config import is_grad_enabled
+from minigrad.tensor import Tensor
+
+__all__ = ["DeviceMismatchError", "Function"]
+
+
+class DeviceMismatchError(RuntimeError):
+    """Raised when one operation receives operands that live on different devices."""
+
+
+class Function:
+    """A differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
+
+    Subclasses implement ``forward(*arrays)`` and ``backward(*output_grads)``.
+    Calling an instance runs ``forward`` and, when gradients are enabled and an
+    input requires them, links the outputs to this function so that
+    :meth:`Tensor.backward` can find it.
+
+    Attributes
+    ----------
+    inputs : tuple of Tensor or None
+        The operands, kept for the backward pass; ``None`` once the graph has
+        been released by a backward pass without ``retain_graph``.
+    outputs : list of weakref to Tensor
+        The results. Weak references, so that the graph holds no reference
+        cycle: the arrays of an intermediate result are freed as soon as
+        nothing else uses them.
+    """
+
+    inputs: tuple[Tensor, ...] | None
+    outputs: list[weakref.ReferenceType[Tensor]]
+
+    def __call__(self, *operands: Any) -> Any:
+        inputs = _as_tensors(operands)
+        arrays = self.forward(*[x.data for x in inputs])
+        record = is_grad_enabled() and any(x.requires_grad for x in inputs)
+        if isinstance(arrays, tuple):
+            outputs = [Tensor(_as_array(a), requires_grad=record) for a in arrays]
+        else:
+            outputs = [Tensor(_as_array(arrays), requires_grad=record)]
+        if record:
+            self.inputs = inputs
+            self.outputs = [weakref.ref(out) for out in outputs]
+            for out in outputs:
+                out.creator = self
+        return tuple(outputs) if isinstance(arrays, tuple) else outputs[0]
+
+    def forward(self, *arrays: Any) -> Any:
+        """Compute the outputs from the input arrays."""
+        raise NotImplementedError
+
+    def backward(self, *grads: Tensor) -> Any:
+        """Return the gradient with respect to each input, given the output gradients."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop the references to the inputs, freeing their arrays for the garbage collector."""
+        self.inputs = None
+
+    def output(self, index: int = 0) -> Tensor:
+        """The ``index``-th output, which is alive while backward runs through this function."""
+        out = self.outputs[index]()
+        if out is None:  # pragma: no cover - outputs stay alive during backward
+            raise RuntimeError(f"{type(self).__name__}: output {index} was freed before backward")
+        return out
+
+
+def _as_array(value: Any) -> Any:
+    """NumPy reductions can return NumPy scalars; the graph wants 0-d arrays."""
+    if is_array(value):
+        return value
+    return get_array_module(value).asarray(value)
+
+
+def _as_tensors(operands: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Turn constants into Tensors on the device of the tensor operands; check devices agree."""
+    reference = None
+    for operand in operands:
+        if isinstance(operand, Tensor):
+            if reference is None:
+                reference = operand
+            elif operand.device != reference.device:
+                raise DeviceMismatchError(
+                    f"operands are on different devices: {reference.device} and {operand.device}; "
+                    "move them with .to(device) first"
+                )
+    if reference is None:
+        raise TypeError("a Function needs at least one Tensor operand")
+    if all(isinstance(operand, Tensor) for operand in operands):
+        return operands
+    return tuple(
+        operand if isinstance(operand, Tensor) else _constant(operand, reference)
+        for operand in operands
+    )
+
+
+def _constant(value: Any, like: Tensor) -> Tensor:
+    """A constant operand as a Tensor on ``like``'s device.
+
+    Python scalars take the dtype NumPy would give ``like.data op value``
+    (so ``float32_tensor * 2.0`` stays float32); arrays keep their dtype and
+    must already be on the right device.
+    """
+    xp = like.xp
+    if is_array(value):
+        if device_of(value) != like.device:
+            raise DeviceMismatchError(
+                f"operands are on different devices: {like.device} and {device_of(value)}; "
+                "move them with .to(device) first"
+            )
+        return Tensor(value)
+    if isinstance(value, (bool, int, float, complex)):
+        return Tensor(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+    return Tensor(xp.asarray(value))

@@ -1,0 +1,165 @@
+"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu and maximum.
+
+Each class docstring states the function and its derivative. Where a
+derivative can be written with the output :math:`y` (``exp``, ``tanh``,
+``sigmoid``, ``sqrt``), backward uses the output rather than recomputing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.backend import get_array_module
+from minigrad.function import Function
+from minigrad.tensor import Tensor
+
+__all__ = ["abs", "exp", "log", "maximum", "relu", "sigmoid", "sqrt", "tanh"]
+
+
+class Exp(Function):
+    """:math:`y = e^x`; :math:`\\bar x = \\bar y\\, y`."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).exp(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy * self.output()
+
+
+class Log(Function):
+    """:math:`y = \\ln x`; :math:`\\bar x = \\bar y / x`."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).log(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    """:math:`y = \\sqrt{x}`; :math:`\\bar x = \\bar y / (2 y)`."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).sqrt(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return gy / (2 * self.output())
+
+
+class Abs(Function):
+    """:math:`y = |x|`; :math:`\\bar x = \\bar y \\operatorname{sign}(x)` (0 at :math:`x = 0`)."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0]
+        return gy * x.xp.sign(x.data)
+
+
+class Tanh(Function):
+    """:math:`y = \\tanh x`; :math:`\\bar x = \\bar y\\, (1 - y^2)`."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).tanh(x)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """:math:`y = \\sigma(x) = 1 / (1 + e^{-x})`; :math:`\\bar x = \\bar y\\, y (1 - y)`.
+
+    Computed as :math:`1/(1+e^{-|x|})` or :math:`e^{-|x|}/(1+e^{-|x|})` by
+    the sign of :math:`x`, so no exponential overflows.
+    """
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        z = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        y = self.output()
+        return gy * y * (1 - y)
+
+
+class ReLU(Function):
+    """:math:`y = \\max(x, 0)`; :math:`\\bar x = \\bar y\\, [x > 0]` (0 at :math:`x = 0`, as PyTorch)."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).maximum(x, 0)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0]
+        return gy * (x.data > 0)
+
+
+class Maximum(Function):
+    """:math:`y = \\max(a, b)` elementwise, broadcasting.
+
+    .. math::
+
+        \\bar a = \\bar y \\left([a > b] + \\tfrac12 [a = b]\\right), \\qquad
+        \\bar b = \\bar y \\left([b > a] + \\tfrac12 [a = b]\\right),
+
+    so a tie shares the gradient equally (as ``torch.maximum``).
+    """
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return get_array_module(a).maximum(a, b)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.inputs
+        dtype = gy.dtype
+        tie = (a.data == b.data).astype(dtype) * 0.5
+        ga = gy * ((a.data > b.data).astype(dtype) + tie) if a.requires_grad else None
+        gb = gy * ((b.data > a.data).astype(dtype) + tie) if b.requires_grad else None
+        return (
+            None if ga is None else sum_to(ga, a.shape),
+            None if gb is None else sum_to(gb, b.shape),
+        )
+
+
+def exp(x: Any) -> Tensor:
+    """Elementwise :math:`e^x`."""
+    return Exp()(x)
+
+
+def log(x: Any) -> Tensor:
+    """Elementwise natural logarithm :math:`\\ln x`."""
+    return Log()(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    """Elementwise :math:`\\sqrt{x}`."""
+    return Sqrt()(x)
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001
+    """Elementwise :math:`|x|`."""
+    return Abs()(x)
+
+
+def tanh(x: Any) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return Tanh()(x)
+
+
+def sigmoid(x: Any) -> Tensor:
+    """Elementwise logistic function :math:`1 / (1 + e^{-x})`."""
+    return Sigmoid()(x)
+
+
+def relu(x: Any) -> Tensor:
+    """Elementwise rectifier :math:`\\max(x, 0)`."""
+    return ReLU()(x)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum of ``a`` and ``b`` (broadcasting); ties share the gradient."""
+    return Maximum()(a, b)
+
+
+from minigrad.functions.reduction import sum_to  # noqa: E402  (Maximum.backward uses it)

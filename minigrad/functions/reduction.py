@@ -1,0 +1,153 @@
+"""Reductions (``sum``, ``mean``, ``max``) and the broadcasting pair ``sum_to`` / ``broadcast_to``.
+
+``sum_to`` and ``broadcast_to`` are each other's gradient, which makes every
+broadcasting binary operation differentiable to any order:
+
+.. math::
+
+    y = \\operatorname{broadcast\\_to}(x, s) \\;\\Rightarrow\\; \\bar x = \\operatorname{sum\\_to}(\\bar y, \\operatorname{shape}(x)),
+    \\qquad
+    y = \\operatorname{sum\\_to}(x, s) \\;\\Rightarrow\\; \\bar x = \\operatorname{broadcast\\_to}(\\bar y, \\operatorname{shape}(x)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.backend import get_array_module
+from minigrad.function import Function
+from minigrad.tensor import Tensor
+
+__all__ = ["broadcast_to", "max", "mean", "sum", "sum_to"]
+
+Axis = int | tuple[int, ...] | None
+
+
+def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis: {a} is out of range for a tensor with {ndim} dimension(s)")
+        normalized.append(a % ndim)
+    return tuple(sorted(normalized))
+
+
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` set to 1 (the result of ``keepdims=True``)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def sum_to_array(x: Any, shape: tuple[int, ...]) -> Any:
+    """Sum the array ``x`` over the axes that broadcasting ``shape`` to ``x.shape`` created."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    return y.reshape(shape) if lead or y.shape != shape else y
+
+
+class Sum(Function):
+    """:math:`y = \\sum_{i \\in \\text{axis}} x_i`; :math:`\\bar x = \\bar y` broadcast back over the summed axes."""
+
+    def __init__(self, axis: Axis, keepdims: bool) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Any) -> Any:
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0]
+        if not self.keepdims:
+            gy = reshape(gy, _keepdims_shape(x.shape, self.axes))
+        return broadcast_to(gy, x.shape)
+
+
+class Max(Function):
+    """:math:`y = \\max_{i \\in \\text{axis}} x_i`.
+
+    The gradient goes to the maximal elements; when several elements tie for
+    the maximum it is shared equally among them:
+    :math:`\\bar x_i = \\bar y \\,[x_i = y] / \\#\\{j : x_j = y\\}` (as ``torch.amax``).
+    """
+
+    def __init__(self, axis: Axis, keepdims: bool) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: Any) -> Any:
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        return x.max(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0]
+        y = self.output().data
+        if not self.keepdims:
+            shape = _keepdims_shape(x.shape, self.axes)
+            gy, y = reshape(gy, shape), y.reshape(shape)
+        is_max = x.data == y
+        share = is_max / is_max.sum(axis=self.axes, keepdims=True)
+        return broadcast_to(gy, x.shape) * share.astype(x.dtype)
+
+
+class SumTo(Function):
+    """Sum ``x`` down to ``shape`` (undo a broadcast); the gradient is ``broadcast_to``."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: Any) -> Any:
+        return sum_to_array(x, self.shape)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return broadcast_to(gy, self.inputs[0].shape)
+
+
+class BroadcastTo(Function):
+    """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is ``sum_to``."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return sum_to(gy, self.inputs[0].shape)
+
+
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum of the elements over ``axis`` (all of them by default)."""
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis``: :math:`\\frac{1}{n}\\sum_i x_i`, with gradient :math:`\\bar y / n`."""
+    total = sum(x, axis=axis, keepdims=keepdims)
+    count = x.size // total.size if total.size else 0
+    return total / count
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis`` (all elements by default); ties share the gradient equally."""
+    return Max(axis, keepdims)(x)
+
+
+def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
+    """Sum ``x`` over broadcast axes so that the result has ``shape``."""
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
+        return x
+    return SumTo(shape)(x)
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
+    """Broadcast ``x`` to ``shape`` (a read-only view in the forward pass)."""
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
+        return x
+    return BroadcastTo(shape)(x)
+
+
+from minigrad.functions.shape import reshape  # noqa: E402  (Sum.backward uses it)

@@ -1,0 +1,131 @@
+"""Check backward against float64 central differences.
+
+For a function :math:`f` with inputs :math:`x^{(k)}`, the check draws a fixed
+random weight :math:`R` with the shape of the output, forms the scalar
+:math:`s(x) = \\langle R, f(x) \\rangle` (so every output element matters), and
+compares the gradient that backward computes with
+
+.. math::
+
+    \\frac{\\partial s}{\\partial x_i} \\approx \\frac{s(x + \\varepsilon e_i) - s(x - \\varepsilon e_i)}{2 \\varepsilon},
+
+element by element, accepting :math:`|a - n| \\le \\text{atol} + \\text{rtol}\\,|n|`.
+The central difference has error :math:`O(\\varepsilon^2)`; in float64 with
+:math:`\\varepsilon = 10^{-6}` it is accurate to about :math:`10^{-9}` for
+smooth functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.config import no_grad
+from minigrad.tensor import Tensor
+
+__all__ = ["GradcheckError", "gradcheck"]
+
+
+class GradcheckError(AssertionError):
+    """Raised by :func:`gradcheck` when an analytic gradient disagrees with finite differences."""
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare the gradients of ``fn`` from backward with float64 central differences.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes the inputs (as Tensors) and returns a Tensor of any shape.
+    *inputs : Tensor or array_like
+        The point at which to check. Every floating-point Tensor with
+        ``requires_grad=True`` is checked; the others are passed as constants.
+        All are copied to float64 first, so the check never changes them.
+    eps : float, default 1e-6
+        The finite-difference step.
+    atol, rtol : float
+        Tolerances: an element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
+    seed : int, default 0
+        Seed of the random output weights :math:`R`.
+    raise_exception : bool, default True
+        Raise :class:`GradcheckError` on failure (else return ``False``).
+
+    Returns
+    -------
+    bool
+        ``True`` when every element passes.
+
+    Raises
+    ------
+    GradcheckError
+        With a report of the worst element: which input, which index, both
+        values and the error.
+    """
+    if eps <= 0 or not np.isfinite(eps):
+        raise ValueError(f"eps: expected a positive finite step, got {eps!r}")
+    copies = [_float64_copy(x) for x in inputs]
+    checked = [i for i, x in enumerate(copies) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("inputs: no Tensor with requires_grad=True to check")
+
+    out = fn(*copies)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"fn: expected it to return a Tensor, got {type(out).__name__}")
+    weights = out.xp.asarray(np.random.default_rng(seed).standard_normal(out.shape))
+    (out * weights).sum().backward()
+
+    def weighted_output() -> float:
+        with no_grad():
+            return float((fn(*copies).data * weights).sum())
+
+    worst: tuple[float, str] | None = None
+    for i in checked:
+        x = copies[i]
+        analytic = backend.to_numpy(x.grad.data) if x.grad is not None else np.zeros(x.shape)
+        numeric = np.zeros(x.shape)
+        flat = x.data.reshape(-1)  # a view: writing it perturbs x
+        for j in range(flat.size):
+            original = float(flat[j])
+            flat[j] = original + eps
+            plus = weighted_output()
+            flat[j] = original - eps
+            minus = weighted_output()
+            flat[j] = original
+            numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        error = np.abs(analytic - numeric)
+        ratio = error / (atol + rtol * np.abs(numeric))
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)
+        if ratio.size and ratio.max() > 1:
+            k = np.unravel_index(int(np.argmax(ratio)), x.shape)
+            report = (
+                f"gradcheck failed for input {i} (shape {x.shape}) at index {tuple(int(v) for v in k)}: "
+                f"backward gives {analytic[k]!r}, central differences give {numeric[k]!r}, "
+                f"error {error[k]:.3e} > atol + rtol*|numeric| = {atol + rtol * abs(numeric[k]):.3e}; "
+                f"{int((ratio > 1).sum())} of {ratio.size} element(s) fail"
+            )
+            if worst is None or ratio.max() > worst[0]:
+                worst = (float(ratio.max()), report)
+    if worst is not None:
+        if raise_exception:
+            raise GradcheckError(worst[1])
+        return False
+    return True
+
+
+def _float64_copy(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        if x.dtype.kind == "f":
+            return Tensor(x.data.astype(np.float64, copy=True), requires_grad=x.requires_grad)
+        return Tensor(x.data.copy())
+    return x

@@ -1,0 +1,168 @@
+"""``Module`` and ``Parameter``: the containers that models are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.backend import Device
+from minigrad.tensor import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a :class:`Module` registers as trainable (``requires_grad=True``).
+
+    Parameters
+    ----------
+    data : numpy.ndarray, cupy.ndarray or Tensor
+        The initial values (a Tensor's array is shared, not copied).
+    requires_grad : bool, default True
+        Whether backward computes a gradient for it.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter(" + super().__repr__() + ")"
+
+
+class Module:
+    """Base class of layers and models.
+
+    Assigning a :class:`Parameter` or a :class:`Module` to an attribute
+    registers it, so :meth:`parameters`, :meth:`to` and :meth:`state_dict`
+    find it. Subclasses implement ``forward``; calling the module calls it.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module; subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ----------------------------------------------------------------- traversal
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(name, module)`` for this module and every submodule, depth first."""
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, parameter)`` pairs, each parameter once, in registration order."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules():
+            for name, parameter in module._parameters.items():
+                if id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Yield every parameter once, in registration order."""
+        for _, parameter in self.named_parameters():
+            yield parameter
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every parameter to ``None``."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and its submodules in training mode (or evaluation mode with ``False``)."""
+        for _, module in self.named_modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Put this module and its submodules in evaluation mode."""
+        return self.train(False)
+
+    def to(self, device: str | Device) -> Module:
+        """Move every parameter, and its gradient, to ``device`` in place; return ``self``.
+
+        The parameters stay the same objects, so an optimizer that holds them
+        keeps working (its state follows them to the new device at its next step).
+        """
+        device = backend.as_device(device)
+        for parameter in self.parameters():
+            parameter.data = backend.to_device(parameter.data, device)
+            if parameter.grad is not None:
+                parameter.grad = Tensor(backend.to_device(parameter.grad.data, device))
+        return self
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a NumPy array, keyed by dotted name."""
+        return {name: backend.to_numpy(p.data).copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into the parameters, in place.
+
+        Everything is checked before anything is written: with ``strict``, the
+        names must match exactly; every value must have its parameter's shape
+        and dtype. On any mismatch a ``KeyError``/``ValueError`` names it and no
+        parameter changes.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state: expected a mapping of names to arrays, got {type(state).__name__}")
+        own = dict(self.named_parameters())
+        if strict:
+            missing = sorted(set(own) - set(state))
+            unexpected = sorted(set(state) - set(own))
+            if missing or unexpected:
+                raise KeyError(f"state: missing keys {missing}, unexpected keys {unexpected}")
+        updates = []
+        for name, value in state.items():
+            if name not in own:
+                continue
+            array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
+            parameter = own[name]
+            if array.shape != parameter.shape:
+                raise ValueError(f"state[{name!r}]: shape {array.shape} does not match the parameter's {parameter.shape}")
+            if array.dtype != parameter.dtype:
+                raise ValueError(f"state[{name!r}]: dtype {array.dtype} does not match the parameter's {parameter.dtype}")
+            updates.append((parameter, array))
+        for parameter, array in updates:
+            parameter.data[...] = backend.to_device(array, parameter.device)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
+
+    def extra_repr(self) -> str:
+        """Text shown between the parentheses of ``repr``; layers override it."""
+        return ""

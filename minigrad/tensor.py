@@ -1,0 +1,310 @@
+"""The Tensor: a backend array plus what autograd needs to know about it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.backend import Device
+
+if TYPE_CHECKING:
+    from minigrad.function import Function
+
+__all__ = ["Tensor", "tensor"]
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or cupy.ndarray
+        The values. Stored as given, without a copy; use :func:`tensor` to
+        build one from lists, scalars or arrays of either backend.
+    requires_grad : bool, default False
+        Whether backward should compute a gradient for this tensor. Only
+        floating-point tensors can require gradients.
+
+    Attributes
+    ----------
+    data : numpy.ndarray or cupy.ndarray
+        The backend array.
+    grad : Tensor or None
+        The gradient :math:`\\partial L / \\partial x` accumulated by
+        :meth:`backward`: same shape and dtype as ``data``. Gradients **add up**
+        over backward calls until they are reset (``x.grad = None``, or
+        ``Module.zero_grad()`` / ``Optimizer.zero_grad()``), which is what
+        gradient accumulation over several mini-batches needs.
+    creator : Function or None
+        The operation that produced this tensor; ``None`` for a leaf.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "retains_grad", "__weakref__")
+
+    # Make ``ndarray op Tensor`` defer to the Tensor's reflected operator.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        if not backend.is_array(data):
+            raise TypeError(
+                f"data: expected a numpy or cupy ndarray, got {type(data).__name__}; "
+                "use minigrad.tensor(...) to convert lists and scalars"
+            )
+        if requires_grad and data.dtype.kind not in "fc":
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, got dtype {data.dtype}"
+            )
+        self.data = data
+        self.grad: Tensor | None = None
+        self.requires_grad = bool(requires_grad)
+        self.creator: Function | None = None
+        self.retains_grad = False
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of :attr:`data`."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of :attr:`data`."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    @property
+    def device(self) -> Device:
+        """The :class:`~minigrad.backend.Device` holding :attr:`data`."""
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self) -> Any:
+        """The array module of :attr:`data` (``numpy`` or ``cupy``)."""
+        return backend.get_array_module(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """``True`` when no recorded operation produced this tensor."""
+        return self.creator is None
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - the NumPy name
+        """The tensor with its axes reversed (see :func:`minigrad.transpose`)."""
+        return F.transpose(self)
+
+    # ----------------------------------------------------------------- autograd
+    def backward(
+        self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate :math:`\\partial\\,\\mathrm{self} / \\partial x` into ``x.grad`` for every leaf ``x``.
+
+        Parameters
+        ----------
+        grad : Tensor or array, optional
+            The gradient of some scalar with respect to ``self`` (the vector in
+            the vector-Jacobian product). May be omitted only when ``self`` has
+            a single element; it is then 1.
+        retain_graph : bool, default False
+            Keep the graph so that backward can run through it again. By
+            default each operation drops its inputs once its gradients are
+            computed, so intermediate arrays are freed.
+        create_graph : bool, default False
+            Record the backward pass itself, making the gradients
+            differentiable (higher-order derivatives). Implies ``retain_graph``.
+        """
+        from minigrad.autograd import run_backward
+
+        run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Also store the gradient of this non-leaf tensor in :attr:`grad` during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require gradients")
+        self.retains_grad = True
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing :attr:`data`, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set :attr:`requires_grad` in place on a leaf and return ``self``."""
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only a leaf tensor can change requires_grad")
+        if requires_grad and self.dtype.kind not in "fc":
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ----------------------------------------------------------------- conversion
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shared for CPU tensors, copied from a GPU)."""
+        return backend.to_numpy(self.data)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists."""
+        return self.numpy().tolist()
+
+    def to(self, device: str | Device) -> Tensor:
+        """This tensor on ``device``: ``self`` when already there, else a differentiable copy."""
+        return F.to_device(self, device)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A differentiable cast to ``dtype`` (the gradient is cast back)."""
+        return F.astype(self, dtype)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"np.asarray: this tensor lives on {self.device}; call .to('cpu') or .numpy() first"
+            )
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> Tensor:
+        return F.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return F.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return F.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return F.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return F.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return F.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return F.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return F.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return F.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return F.pow(other, self)
+
+    def __neg__(self) -> Tensor:
+        return F.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return F.matmul(other, self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return F.getitem(self, index)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ----------------------------------------------------------------- methods
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default); see :func:`minigrad.sum`."""
+        return F.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default); see :func:`minigrad.mean`."""
+        return F.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (all axes by default); see :func:`minigrad.max`."""
+        return F.max(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return F.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return F.transpose(self, axes or None)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extras = [f"dtype={self.dtype}"]
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extras)})"
+
+
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, device: str | Device | None = None
+) -> Tensor:
+    """Build a leaf :class:`Tensor` from an array, a nested list or a scalar.
+
+    Parameters
+    ----------
+    data : array_like
+        A NumPy or CuPy array (its dtype is kept unless ``dtype`` is given),
+        a Tensor (its data is copied), a nested list or a Python scalar
+        (dtype as NumPy infers it: ``float64`` for floats, ``int64`` for ints).
+    requires_grad : bool, default False
+        Whether backward computes a gradient for the result.
+    dtype : dtype, optional
+        Cast to this dtype.
+    device : str or Device, optional
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. By default an array stays where
+        it is and anything else goes to the CPU.
+
+    Returns
+    -------
+    Tensor
+        A new leaf. Arrays are copied, so later in-place changes to ``data``
+        do not reach the tensor.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if not backend.is_array(data):
+        data = np.asarray(data, dtype=dtype)
+    target = backend.device_of(data) if device is None else backend.as_device(device)
+    array = backend.to_device(data, target)
+    if dtype is not None or array is data:
+        array = array.astype(dtype if dtype is not None else array.dtype, copy=True)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+from minigrad import functions as F  # noqa: E402  (the operators above call into it)
