@@ -1,0 +1,58 @@
+"""The command line of the optim package: ``python -m optim COMMAND [options]``.
+
+Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
+``main(args) -> int``; this file only wires them into :mod:`argparse`. To add a subcommand, write
+such a module and list it in :data:`SUBCOMMANDS`.
+
+Subcommands
+-----------
+demo
+    Train an MLP on the digits with Adam, Adamax, AMSGrad and SGD, run the online problem of
+    Reddi et al., print the results and draw them (:mod:`optim.demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+SUBCOMMANDS = {
+    "demo": (
+        "optim.demo",
+        "compare Adam, Adamax, AMSGrad and SGD on the digits and on Reddi et al.'s online problem",
+    ),
+}
+"""Subcommand name -> (module implementing it, one-line help)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m optim``, with one subparser per entry of :data:`SUBCOMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m optim",
+        description="Readable, exact Adam, Adamax and AMSGrad on minigrad: demonstrations and checks.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, summary) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        subparser = subparsers.add_parser(
+            name, help=summary, description=(module.__doc__ or summary).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(subparser)
+        subparser.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (the process arguments by default), run the subcommand, return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Adam (Kingma & Ba, 2015, Algorithm 1), with AMSGrad as an option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.tensor import Tensor
+from optim import functional
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, STEP_COUNTING_CHOICES, get_convention
+from optim.optimizer import Optimizer, ParamsLike
+from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    r"""Adam: adaptive moment estimation.
+
+    Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
+    Algorithm 1. For each parameter :math:`\theta` with gradient :math:`g_t`
+    at step :math:`t = 1, 2, \dots`, starting from :math:`m_0 = v_0 = 0`:
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat m_t &= m_t / (1 - \beta_1^t) \\
+        \hat v_t &= v_t / (1 - \beta_2^t) \\
+        \theta_t &= \theta_{t-1} - \alpha\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    With ``epsilon_mode="epsilon_hat"`` the last three lines become the
+    paper's "efficient" form (Section 2, before 2.1) with a constant
+    :math:`\hat\epsilon`, as Keras and TensorFlow compute it:
+    :math:`\alpha_t = \alpha\sqrt{1-\beta_2^t}/(1-\beta_1^t)`,
+    :math:`\theta_t = \theta_{t-1} - \alpha_t m_t/(\sqrt{v_t} + \hat\epsilon)`.
+    It equals Algorithm 1 exactly when :math:`\hat\epsilon = \epsilon\sqrt{1-\beta_2^t}`.
+
+    With ``amsgrad=True`` the optimizer is AMSGrad (see :class:`~optim.AMSGrad`).
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or of dict, or None
+        Tensors to optimise, or parameter groups (dicts with ``"params"`` and
+        overrides). ``None``: bound at the first :meth:`apply_gradients`.
+    lr : float or callable, optional
+        :math:`\alpha`, or a schedule ``lr(k)`` of the number of updates already
+        applied (0 at the first). Default: the convention's (``1e-3``).
+    betas : tuple of float, optional
+        :math:`(\beta_1, \beta_2)`, each in ``[0, 1)``. Default ``(0.9, 0.999)``.
+    eps : float, optional
+        :math:`\epsilon` (:math:`\hat\epsilon` in ``"epsilon_hat"`` mode). Default: the convention's.
+    weight_decay : float, default 0
+        :math:`\lambda`: an L2 term :math:`g_t \leftarrow g_t + \lambda\theta_{t-1}`,
+        or with ``decoupled_weight_decay`` the AdamW decay
+        :math:`\theta \leftarrow (1 - \alpha\lambda)\theta` before the step.
+    amsgrad : bool, default False
+        Keep the running maximum of the second moment (Reddi et al., 2018).
+    maximize : bool, default False
+        Maximise the objective (use :math:`-g_t`).
+    decoupled_weight_decay : bool, optional
+        Decoupled (AdamW) rather than L2 weight decay. Default: the convention's.
+    convention : str, default "paper"
+        The defaults and formula choices to start from; see :mod:`optim.conventions`.
+    epsilon_mode : {"algorithm1", "epsilon_hat"}, optional
+        Where :math:`\epsilon` enters. Default: the convention's.
+    amsgrad_mode : {"max_raw_v", "max_corrected_v", "no_bias_correction"}, optional
+        What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
+    step_counting : {"global", "per_parameter"}, optional
+        Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+
+    Notes
+    -----
+    State per parameter: ``m`` (:math:`m_t`), ``v`` (:math:`v_t`), ``v_max``
+    with AMSGrad, and ``step``, all on the parameter's device and dtype.
+    """
+
+
+    def __init__(
+        self,
+        params: ParamsLike = None,
+        lr: Any = None,
+        betas: tuple[float, float] | None = None,
+        eps: float | None = None,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        decoupled_weight_decay: bool | None = None,
+        convention: str = "paper",
+        *,
+        epsilon_mode: str | None = None,
+        amsgrad_mode: str | None = None,
+        step_counting: str | None = None,
+    ) -> None:
+        rules = get_convention(convention)
+        self.convention = rules.name
+        defaults = {
+            "lr": rules.adam_lr if lr is None else lr,
+            "betas": rules.betas if betas is None else betas,
+            "eps": rules.adam_eps if eps is None else eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay,
+            "epsilon_mode": rules.epsilon_mode if epsilon_mode is None else epsilon_mode,
+            "amsgrad_mode": rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode,
+            "step_counting": rules.step_counting if step_counting is None else step_counting,
+        }
+        super().__init__(params, self.validate_group(defaults))
+
+    def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        """Check every hyperparameter of a group (names the argument and value on failure)."""
+        group = super().validate_group(group)
+        group["betas"] = check_betas(group["betas"])
+        group["eps"] = check_nonnegative(group["eps"], "eps")
+        group["weight_decay"] = check_nonnegative(group["weight_decay"], "weight_decay")
+        for flag in ("amsgrad", "maximize", "decoupled_weight_decay"):
+            group[flag] = check_bool(group[flag], flag)
+        check_choice(group["epsilon_mode"], "epsilon_mode", EPSILON_MODE_CHOICES)
+        check_choice(group["amsgrad_mode"], "amsgrad_mode", AMSGRAD_MODE_CHOICES)
+        check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
+        return group
+
+    def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """``m`` and ``v`` (and ``v_max`` for AMSGrad) as zeros like the parameter."""
+        xp = param.xp
+        state = {"step": 0, "m": xp.zeros_like(param.data), "v": xp.zeros_like(param.data)}
+        if group["amsgrad"]:
+            state["v_max"] = xp.zeros_like(param.data)
+        return state
+
+    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+        """Call :func:`optim.functional.adam_update` with this group's hyperparameters."""
+        beta1, beta2 = group["betas"]
+        functional.adam_update(
+            param.data, grad, state["m"], state["v"], state.get("v_max"),
+            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+            maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
+            amsgrad_mode=group["amsgrad_mode"] if group["amsgrad"] else None,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The hyperparameters and the convention, JSON-serialisable."""
+        return {**super().get_config(), "convention": self.convention}

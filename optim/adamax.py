@@ -1,0 +1,124 @@
+"""AdaMax (Kingma & Ba, 2015, Algorithm 2): Adam with an infinity norm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.tensor import Tensor
+from optim import functional
+from optim.conventions import ADAMAX_EPSILON_CHOICES, STEP_COUNTING_CHOICES, get_convention
+from optim.optimizer import Optimizer, ParamsLike
+from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""AdaMax: Adam with the second moment replaced by an exponentially weighted infinity norm.
+
+    Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
+    Section 7.1, Algorithm 2. Starting from :math:`m_0 = u_0 = 0`:
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        u_t &= \max(\beta_2 u_{t-1},\ |g_t|) \\
+        \theta_t &= \theta_{t-1} - \frac{\alpha}{1 - \beta_1^t}\, \frac{m_t}{u_t}
+
+    :math:`u_t` needs no bias correction. Because :math:`|\hat m_t| \le u_t`
+    when :math:`\beta_1 \le \beta_2`, every step is bounded by :math:`\alpha`.
+
+    The box has no :math:`\epsilon`: a coordinate whose gradients have all been
+    zero divides 0 by 0. The library adds one, by ``adamax_epsilon``: in the
+    denominator, :math:`m_t/(u_t + \epsilon)` (the ``"paper"`` convention's
+    choice, which keeps :math:`u_t` exactly as in the box; Keras and
+    TensorFlow do the same), or inside the maximum,
+    :math:`u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon)` (PyTorch, Optax,
+    MindSpore). ``eps=0`` gives Algorithm 2 literally.
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or of dict, or None
+        As for :class:`~optim.Adam`.
+    lr : float or callable, optional
+        :math:`\alpha`; default the convention's (``2e-3`` in the paper and PyTorch).
+    betas : tuple of float, optional
+        :math:`(\beta_1, \beta_2)`; default ``(0.9, 0.999)``.
+    eps : float, optional
+        :math:`\epsilon`; default the convention's.
+    weight_decay : float, default 0
+        :math:`\lambda`, L2 unless ``decoupled_weight_decay``.
+    maximize : bool, default False
+        Maximise the objective.
+    decoupled_weight_decay : bool, optional
+        :math:`\theta \leftarrow (1 - \alpha\lambda)\theta` before the step instead of L2.
+    convention : str, default "paper"
+        See :mod:`optim.conventions`.
+    adamax_epsilon : {"denominator", "inside_max"}, optional
+        Where :math:`\epsilon` goes; default the convention's.
+    step_counting : {"global", "per_parameter"}, optional
+        Default the convention's.
+
+    Notes
+    -----
+    State per parameter: ``m`` (:math:`m_t`), ``u`` (:math:`u_t`) and ``step``.
+    """
+
+    def __init__(
+        self,
+        params: ParamsLike = None,
+        lr: Any = None,
+        betas: tuple[float, float] | None = None,
+        eps: float | None = None,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+        decoupled_weight_decay: bool | None = None,
+        convention: str = "paper",
+        *,
+        adamax_epsilon: str | None = None,
+        step_counting: str | None = None,
+    ) -> None:
+        rules = get_convention(convention)
+        self.convention = rules.name
+        defaults = {
+            "lr": rules.adamax_lr if lr is None else lr,
+            "betas": rules.betas if betas is None else betas,
+            "eps": rules.adamax_eps if eps is None else eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "decoupled_weight_decay": rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay,
+            "adamax_epsilon": rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon,
+            "step_counting": rules.step_counting if step_counting is None else step_counting,
+        }
+        super().__init__(params, self.validate_group(defaults))
+
+    def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        """Check every hyperparameter of a group (names the argument and value on failure)."""
+        group = super().validate_group(group)
+        group["betas"] = check_betas(group["betas"])
+        group["eps"] = check_nonnegative(group["eps"], "eps")
+        group["weight_decay"] = check_nonnegative(group["weight_decay"], "weight_decay")
+        for flag in ("maximize", "decoupled_weight_decay"):
+            group[flag] = check_bool(group[flag], flag)
+        check_choice(group["adamax_epsilon"], "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
+        check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
+        return group
+
+    def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """``m`` and ``u`` as zeros like the parameter."""
+        xp = param.xp
+        return {"step": 0, "m": xp.zeros_like(param.data), "u": xp.zeros_like(param.data)}
+
+    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+        """Call :func:`optim.functional.adamax_update` with this group's hyperparameters."""
+        beta1, beta2 = group["betas"]
+        functional.adamax_update(
+            param.data, grad, state["m"], state["u"],
+            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+            maximize=group["maximize"], adamax_epsilon=group["adamax_epsilon"],
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The hyperparameters and the convention, JSON-serialisable."""
+        return {**super().get_config(), "convention": self.convention}

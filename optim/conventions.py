@@ -1,0 +1,121 @@
+"""Named conventions: the defaults and formula choices of the papers and of each framework.
+
+Adam, Adamax and AMSGrad are specified by their papers, but every framework
+makes a few small choices of its own: where :math:`\\epsilon` goes, what
+AMSGrad takes the maximum of, whether weight decay is L2 or decoupled, whether
+the step :math:`t` is counted per parameter or once per optimizer. A
+:class:`Convention` fixes all of them; each choice is also a keyword of the
+optimizers, so a user can start from one convention and change one choice.
+
+=================  =======================================================================
+choice             values
+=================  =======================================================================
+epsilon_mode       ``"algorithm1"``: :math:`\\alpha\\hat m_t/(\\sqrt{\\hat v_t}+\\epsilon)`;
+                   ``"epsilon_hat"``: :math:`\\alpha_t m_t/(\\sqrt{v_t}+\\hat\\epsilon)`
+amsgrad_mode       ``"max_raw_v"``, ``"max_corrected_v"``, ``"no_bias_correction"``
+adamax_epsilon     ``"denominator"``: :math:`m_t/(u_t+\\epsilon)`;
+                   ``"inside_max"``: :math:`u_t=\\max(\\beta_2u_{t-1},|g_t|+\\epsilon)`
+step_counting      ``"global"``: one :math:`t` per optimizer; ``"per_parameter"``: one per parameter
+=================  =======================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = [
+    "ADAMAX_EPSILON_CHOICES",
+    "AMSGRAD_MODE_CHOICES",
+    "CONVENTIONS",
+    "EPSILON_MODE_CHOICES",
+    "STEP_COUNTING_CHOICES",
+    "Convention",
+    "get_convention",
+]
+
+EPSILON_MODE_CHOICES = ("algorithm1", "epsilon_hat")
+AMSGRAD_MODE_CHOICES = ("max_raw_v", "max_corrected_v", "no_bias_correction")
+ADAMAX_EPSILON_CHOICES = ("denominator", "inside_max")
+STEP_COUNTING_CHOICES = ("global", "per_parameter")
+
+
+@dataclasses.dataclass(frozen=True)
+class Convention:
+    """Defaults and formula choices of one reference implementation.
+
+    Attributes
+    ----------
+    name : str
+        The value of the optimizers' ``convention`` keyword.
+    source : str
+        Where the rules come from (paper, or framework and version).
+    adam_lr, adamax_lr : float
+        Default learning rates of Adam/AMSGrad and of Adamax.
+    betas : tuple of float
+        Default :math:`(\\beta_1, \\beta_2)`.
+    adam_eps, adamax_eps : float
+        Default :math:`\\epsilon` of Adam/AMSGrad and of Adamax.
+    epsilon_mode, amsgrad_mode, adamax_epsilon, step_counting : str
+        The formula choices (see the module docstring).
+    decoupled_weight_decay : bool
+        Whether ``weight_decay`` means decoupled decay (True) or an L2 term in the gradient (False).
+    power_dtype : str or None
+        ``"float32"`` when the framework computes :math:`\\beta^t` in single precision.
+    """
+
+    name: str
+    source: str
+    adam_lr: float
+    adamax_lr: float
+    betas: tuple[float, float]
+    adam_eps: float
+    adamax_eps: float
+    epsilon_mode: str
+    amsgrad_mode: str
+    adamax_epsilon: str
+    step_counting: str
+    decoupled_weight_decay: bool = False
+    power_dtype: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dictionary (for tables and configs)."""
+        return dataclasses.asdict(self)
+
+
+CONVENTIONS: dict[str, Convention] = {
+    "paper": Convention(
+        name="paper",
+        source="Kingma & Ba, ICLR 2015 (arXiv:1412.6980v9), Algorithms 1 and 2; "
+        "Reddi, Kale & Kumar, ICLR 2018, Algorithm 2 (AMSGrad)",
+        adam_lr=1e-3,
+        adamax_lr=2e-3,
+        betas=(0.9, 0.999),
+        adam_eps=1e-8,
+        adamax_eps=1e-8,
+        epsilon_mode="algorithm1",
+        amsgrad_mode="no_bias_correction",
+        adamax_epsilon="denominator",
+        step_counting="global",
+    ),
+    "pytorch": Convention(
+        name="pytorch",
+        source="torch.optim.Adam / AdamW / Adamax, PyTorch 2.13.0 (torch/optim/adam.py, adamax.py)",
+        adam_lr=1e-3,
+        adamax_lr=2e-3,
+        betas=(0.9, 0.999),
+        adam_eps=1e-8,
+        adamax_eps=1e-8,
+        epsilon_mode="algorithm1",
+        amsgrad_mode="max_raw_v",
+        adamax_epsilon="inside_max",
+        step_counting="per_parameter",
+    ),
+}
+
+
+def get_convention(name: str) -> Convention:
+    """The :class:`Convention` called ``name``; ``ValueError`` naming the known ones otherwise."""
+    if not isinstance(name, str) or name not in CONVENTIONS:
+        raise ValueError(f"convention: unknown value {name!r}; expected one of {sorted(CONVENTIONS)}")
+    return CONVENTIONS[name]

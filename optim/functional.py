@@ -1,0 +1,255 @@
+"""The update rules, once, as plain functions on backend arrays.
+
+Each function takes the parameter, its gradient and its state as NumPy or
+CuPy arrays and updates them **in place**, line by line with the papers:
+
+* :func:`adam_update`: Kingma & Ba (2015), Algorithm 1, and its Section 2
+  "efficient" re-ordering; with ``amsgrad_mode`` set, AMSGrad (Reddi, Kale &
+  Kumar 2018, Algorithm 2) and the frameworks' variants of it.
+* :func:`adamax_update`: Kingma & Ba (2015), Algorithm 2 (AdaMax).
+* :func:`sgd_update`: plain gradient descent, the baseline.
+
+Arithmetic happens in the parameter's dtype; the bias corrections
+:math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` are Python floats (double
+precision) unless ``power_dtype`` asks for the lower precision some frameworks
+use. The optimizer classes in :mod:`optim` hold the state and call these
+functions; nothing else in the library computes an update.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
+
+
+def bias_correction(beta: float, step: int, power_dtype: str | None = None) -> float:
+    """:math:`1 - \\beta^t`, the factor that removes the bias of a zero-initialised average.
+
+    Parameters
+    ----------
+    beta : float
+        Decay rate of the exponential moving average.
+    step : int
+        :math:`t`, 1 at the first update.
+    power_dtype : {None, "float32"}
+        ``None`` computes in double precision (PyTorch); ``"float32"`` computes
+        :math:`\\beta^t` and the difference in single precision, as Keras,
+        TensorFlow and Optax do for float32 variables.
+    """
+    if power_dtype == "float32":
+        return float(np.float32(1) - np.float32(beta) ** np.float32(step))
+    return 1.0 - beta**step
+
+
+def _apply_weight_decay(param: Any, g: Any, lr: float, weight_decay: float, decoupled: bool) -> Any:
+    """L2 (:math:`g \\leftarrow g + \\lambda\\theta`) or decoupled (:math:`\\theta \\leftarrow \\theta - \\eta\\lambda\\theta`) decay."""
+    if weight_decay == 0:
+        return g
+    if decoupled:
+        param *= 1 - lr * weight_decay  # theta <- (1 - alpha lambda) theta, before the step
+        return g
+    return g + weight_decay * param
+
+
+def adam_update(
+    param: Any,
+    grad: Any,
+    m: Any,
+    v: Any,
+    v_max: Any | None,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+    maximize: bool = False,
+    epsilon_mode: str = "algorithm1",
+    amsgrad_mode: str | None = None,
+    power_dtype: str | None = None,
+) -> None:
+    """One Adam (or AMSGrad) step, in place on ``param``, ``m``, ``v`` (and ``v_max``).
+
+    With :math:`g_t` the gradient, after the optional sign flip (``maximize``)
+    and weight decay:
+
+    .. math::
+
+        m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t \\\\
+        v_t &= \\beta_2 v_{t-1} + (1 - \\beta_2)\\, g_t^2 \\\\
+        \\hat m_t &= m_t / (1 - \\beta_1^t), \\qquad \\hat v_t = v_t / (1 - \\beta_2^t)
+
+    and then, by ``epsilon_mode`` (Adam, ``amsgrad_mode=None``):
+
+    * ``"algorithm1"`` (Algorithm 1; PyTorch, Optax):
+      :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)`
+    * ``"epsilon_hat"`` (the Section 2 re-ordering with a constant
+      :math:`\\hat\\epsilon`; Keras, TensorFlow):
+      :math:`\\alpha_t = \\alpha \\sqrt{1-\\beta_2^t}/(1-\\beta_1^t)`,
+      :math:`\\theta_t = \\theta_{t-1} - \\alpha_t\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`.
+
+    AMSGrad keeps :math:`v^{\\max}` and, by ``amsgrad_mode``:
+
+    * ``"max_raw_v"`` (PyTorch, Keras, TensorFlow): :math:`v^{\\max}_t = \\max(v^{\\max}_{t-1}, v_t)`
+      takes the place of :math:`v_t` in the formula above (bias-corrected after the max);
+    * ``"max_corrected_v"`` (Optax): :math:`v^{\\max}_t = \\max(v^{\\max}_{t-1}, \\hat v_t)`,
+      :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, \\hat m_t / (\\sqrt{v^{\\max}_t} + \\epsilon)`;
+    * ``"no_bias_correction"`` (Reddi et al., Algorithm 2):
+      :math:`v^{\\max}_t = \\max(v^{\\max}_{t-1}, v_t)`,
+      :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v^{\\max}_t} + \\epsilon)`.
+
+    Parameters
+    ----------
+    param, grad, m, v : array
+        Parameter, gradient and moment estimates, all of one shape, dtype and device.
+    v_max : array or None
+        The running maximum for AMSGrad; ignored when ``amsgrad_mode`` is None.
+    step : int
+        :math:`t`, 1 at the first update.
+    lr, beta1, beta2, eps : float
+        :math:`\\alpha, \\beta_1, \\beta_2, \\epsilon`.
+    weight_decay : float
+        :math:`\\lambda`. L2 (:math:`g_t \\leftarrow g_t + \\lambda\\theta_{t-1}`) unless
+        ``decoupled_weight_decay``, which applies
+        :math:`\\theta \\leftarrow \\theta - \\alpha\\lambda\\theta` before the step (AdamW).
+    maximize : bool
+        Ascend: use :math:`-g_t`.
+    epsilon_mode, amsgrad_mode, power_dtype : str or None
+        The formula choices described above.
+    """
+    g = -grad if maximize else grad
+    g = _apply_weight_decay(param, g, lr, weight_decay, decoupled_weight_decay)
+
+    m *= beta1
+    m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+    v *= beta2
+    v += (1 - beta2) * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+
+    bias1 = bias_correction(beta1, step, power_dtype)  # 1 - beta1^t
+    bias2 = bias_correction(beta2, step, power_dtype)  # 1 - beta2^t
+    xp_sqrt = _sqrt_of(param)
+
+    if amsgrad_mode == "max_corrected_v":
+        _maximum(v_max, v / bias2)  # v_max_t = max(v_max_{t-1}, v_hat_t)
+        param -= lr * (m / bias1) / (xp_sqrt(v_max) + eps)
+        return
+    if amsgrad_mode == "no_bias_correction":
+        _maximum(v_max, v)  # v_hat_t = max(v_hat_{t-1}, v_t)
+        param -= lr * m / (xp_sqrt(v_max) + eps)
+        return
+    if amsgrad_mode == "max_raw_v":
+        _maximum(v_max, v)
+        second = v_max
+    elif amsgrad_mode is None:
+        second = v
+    else:
+        raise ValueError(f"amsgrad_mode: unknown value {amsgrad_mode!r}")
+
+    if epsilon_mode == "algorithm1":
+        step_size = lr / bias1  # alpha / (1 - beta1^t)
+        denominator = xp_sqrt(second) / math.sqrt(bias2) + eps  # sqrt(v_hat_t) + eps
+        param -= step_size * m / denominator
+    elif epsilon_mode == "epsilon_hat":
+        alpha_t = lr * math.sqrt(bias2) / bias1  # alpha sqrt(1 - beta2^t) / (1 - beta1^t)
+        param -= alpha_t * m / (xp_sqrt(second) + eps)
+    else:
+        raise ValueError(f"epsilon_mode: unknown value {epsilon_mode!r}")
+
+
+def adamax_update(
+    param: Any,
+    grad: Any,
+    m: Any,
+    u: Any,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+    maximize: bool = False,
+    adamax_epsilon: str = "denominator",
+    power_dtype: str | None = None,
+) -> None:
+    """One AdaMax step, in place on ``param``, ``m`` and ``u``.
+
+    Algorithm 2 of Kingma & Ba replaces Adam's :math:`v_t` by an
+    exponentially weighted infinity norm, which needs no bias correction:
+
+    .. math::
+
+        m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t \\\\
+        u_t &= \\max(\\beta_2 u_{t-1},\\ |g_t|) \\\\
+        \\theta_t &= \\theta_{t-1} - \\frac{\\alpha}{1 - \\beta_1^t} \\, \\frac{m_t}{u_t}
+
+    The algorithm box has no :math:`\\epsilon`, so a coordinate whose
+    gradients have all been zero divides 0 by 0. By ``adamax_epsilon``:
+
+    * ``"denominator"`` (Keras, TensorFlow; the library's paper convention):
+      :math:`u_t` exactly as above, and the step divides by :math:`u_t + \\epsilon`;
+    * ``"inside_max"`` (PyTorch, Optax, MindSpore):
+      :math:`u_t = \\max(\\beta_2 u_{t-1}, |g_t| + \\epsilon)` and the step divides by :math:`u_t`,
+      so :math:`\\epsilon` is stored in :math:`u` and decays with it.
+
+    With ``eps=0`` both are Algorithm 2 literally.
+
+    Parameters
+    ----------
+    param, grad, m, u : array
+        Parameter, gradient, first moment and infinity norm, all of one shape, dtype and device.
+    step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize, power_dtype
+        As in :func:`adam_update`.
+    adamax_epsilon : {"denominator", "inside_max"}
+        Where :math:`\\epsilon` goes.
+    """
+    g = -grad if maximize else grad
+    g = _apply_weight_decay(param, g, lr, weight_decay, decoupled_weight_decay)
+
+    m *= beta1
+    m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+    u *= beta2
+    abs_g = abs(g)
+    if adamax_epsilon == "inside_max":
+        abs_g += eps
+        _maximum(u, abs_g)  # u_t = max(beta2 u_{t-1}, |g_t| + eps)
+        denominator = u
+    elif adamax_epsilon == "denominator":
+        _maximum(u, abs_g)  # u_t = max(beta2 u_{t-1}, |g_t|)
+        denominator = u + eps
+    else:
+        raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
+
+    step_size = lr / bias_correction(beta1, step, power_dtype)  # alpha / (1 - beta1^t)
+    param -= step_size * m / denominator
+
+
+def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> None:
+    """Plain gradient descent, in place: :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, g_t` (``+`` when maximizing)."""
+    if maximize:
+        param += lr * grad
+    else:
+        param -= lr * grad
+
+
+def _maximum(target: Any, other: Any) -> None:
+    """``target = max(target, other)`` elementwise, in place (NaN propagates, as in the frameworks)."""
+    xp = _module_of(target)
+    xp.maximum(target, other, out=target)
+
+
+def _sqrt_of(array: Any) -> Any:
+    return _module_of(array).sqrt
+
+
+def _module_of(array: Any) -> Any:
+    from minigrad.backend import get_array_module
+
+    return get_array_module(array)

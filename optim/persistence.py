@@ -1,0 +1,157 @@
+"""Saving and restoring optimizers: ``state_dict`` / ``load_state_dict`` and ``get_config`` / ``from_config``.
+
+A state dict refers to parameters by their position (counted across groups in
+order), as PyTorch's does, and copies every array, so later steps never change
+a saved state. Loading validates everything before it changes anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from minigrad import backend
+
+if TYPE_CHECKING:
+    from optim.optimizer import Optimizer, ParamsLike
+
+__all__ = ["load_optimizer_state_dict", "optimizer_config", "optimizer_from_config", "optimizer_state_dict"]
+
+
+def _copy(value: Any) -> Any:
+    if backend.is_array(value):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def optimizer_state_dict(optimizer: Optimizer) -> dict[str, Any]:
+    """``{"algorithm", "iterations", "param_groups", "state"}`` with copies of every state array."""
+    groups, state, position = [], {}, 0
+    for group in optimizer.param_groups:
+        entry = {key: _copy(value) for key, value in group.items() if key != "params"}
+        entry["params"] = []
+        for param in group["params"]:
+            entry["params"].append(position)
+            if param in optimizer.state:
+                state[position] = {key: _copy(value) for key, value in optimizer.state[param].items()}
+            position += 1
+        groups.append(entry)
+    return {
+        "algorithm": type(optimizer).__name__,
+        "iterations": optimizer.iterations,
+        "param_groups": groups,
+        "state": state,
+    }
+
+
+def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) -> None:
+    """Restore ``state_dict`` into ``optimizer`` after checking every part of it against the parameters."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
+    missing = {"algorithm", "iterations", "param_groups", "state"} - set(state_dict)
+    if missing:
+        raise ValueError(f"state_dict: missing entries {sorted(missing)}")
+    algorithm = type(optimizer).__name__
+    if state_dict["algorithm"] != algorithm:
+        raise ValueError(f"state_dict['algorithm']: saved by {state_dict['algorithm']!r}, cannot load into {algorithm}")
+    iterations = state_dict["iterations"]
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise ValueError(f"state_dict['iterations']: expected an integer >= 0, got {iterations!r}")
+
+    saved_groups = state_dict["param_groups"]
+    if not isinstance(saved_groups, list) or len(saved_groups) != len(optimizer.param_groups):
+        count = len(saved_groups) if isinstance(saved_groups, list) else saved_groups
+        raise ValueError(
+            f"state_dict['param_groups']: {count} group(s) saved, the optimizer has {len(optimizer.param_groups)}"
+        )
+    new_groups, params, group_of = [], [], []
+    for index, (saved, own) in enumerate(zip(saved_groups, optimizer.param_groups)):
+        if not isinstance(saved, dict) or len(saved.get("params", ())) != len(own["params"]):
+            raise ValueError(
+                f"state_dict['param_groups'][{index}]: holds {len(saved.get('params', ())) if isinstance(saved, dict) else '?'} "
+                f"parameter(s), the optimizer's group has {len(own['params'])}"
+            )
+        unknown = sorted(set(saved) - {"params", *optimizer.defaults})
+        if unknown:
+            raise ValueError(f"state_dict['param_groups'][{index}]: unknown hyperparameter(s) {unknown}")
+        group = optimizer.validate_group({**optimizer.defaults, **{k: _copy(v) for k, v in saved.items() if k != "params"}})
+        group["params"] = own["params"]
+        new_groups.append(group)
+        params.extend(own["params"])
+        group_of.extend([group] * len(own["params"]))
+
+    saved_state = state_dict["state"]
+    if not isinstance(saved_state, dict):
+        raise ValueError(f"state_dict['state']: expected a dict, got {type(saved_state).__name__}")
+    new_state = {}
+    for position, entry in saved_state.items():
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(params):
+            raise ValueError(f"state_dict['state']: key {position!r} is not a parameter position in [0, {len(params)})")
+        param, group = params[position], group_of[position]
+        new_state[param] = _checked_entry(optimizer, param, group, entry, position)
+
+    for own, group in zip(optimizer.param_groups, new_groups):
+        own.clear()
+        own.update(group)
+    optimizer.state = new_state
+    optimizer.iterations = iterations
+
+
+def _checked_entry(optimizer: Optimizer, param: Any, group: dict[str, Any], entry: Any, position: int) -> dict[str, Any]:
+    """One parameter's saved state, checked against what the algorithm needs, moved to the parameter's device."""
+    where = f"state_dict['state'][{position}]"
+    expected = optimizer.init_state(param, group)
+    if not isinstance(entry, dict) or set(entry) != set(expected):
+        keys = sorted(entry) if isinstance(entry, dict) else entry
+        raise ValueError(f"{where}: expected the entries {sorted(expected)}, got {keys}")
+    checked = {}
+    for key, value in entry.items():
+        if key == "step":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{where}['step']: expected an integer >= 0, got {value!r}")
+            checked[key] = value
+            continue
+        if not backend.is_array(value):
+            raise ValueError(f"{where}[{key!r}]: expected an array, got {type(value).__name__}")
+        if value.shape != param.shape:
+            raise ValueError(f"{where}[{key!r}]: shape {value.shape} does not match the parameter's {param.shape}")
+        if value.dtype != param.dtype:
+            raise ValueError(f"{where}[{key!r}]: dtype {value.dtype} does not match the parameter's {param.dtype}")
+        moved = backend.to_device(value, param.device)
+        checked[key] = moved.copy() if moved is value else moved
+    return checked
+
+
+def optimizer_config(optimizer: Optimizer) -> dict[str, Any]:
+    """The hyperparameters as JSON-friendly values (tuples become lists)."""
+    config: dict[str, Any] = {"name": type(optimizer).__name__}
+    for key, value in optimizer.defaults.items():
+        if callable(value):
+            if not hasattr(value, "get_config"):
+                raise TypeError(
+                    f"get_config: {key} is a plain callable ({value!r}), which cannot be serialised; "
+                    "use a schedule from optim.schedules"
+                )
+            value = {"class_name": type(value).__name__, "config": value.get_config()}
+        elif isinstance(value, tuple):
+            value = list(value)
+        config[key] = value
+    return config
+
+
+def optimizer_from_config(cls: type[Optimizer], config: dict[str, Any], params: ParamsLike = None) -> Optimizer:
+    """``cls(params, **config)`` after undoing :func:`optimizer_config`'s conversions."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config: expected a dict, got {type(config).__name__}")
+    kwargs = dict(config)
+    name = kwargs.pop("name", cls.__name__)
+    if name != cls.__name__:
+        raise ValueError(f"config['name']: {name!r} cannot be loaded by {cls.__name__}")
+    if isinstance(kwargs.get("lr"), dict):
+        from optim import schedules
+
+        kwargs["lr"] = schedules.deserialize(kwargs["lr"])
+    if isinstance(kwargs.get("betas"), list):
+        kwargs["betas"] = tuple(kwargs["betas"])
+    return cls(params, **kwargs)

@@ -1,0 +1,39 @@
+"""Plain stochastic gradient descent: the baseline the adaptive methods are compared with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.tensor import Tensor
+from optim import functional
+from optim.optimizer import Optimizer, ParamsLike
+from optim.validation import check_bool
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Gradient descent with a fixed (or scheduled) step: :math:`\theta_t = \theta_{t-1} - \alpha\, g_t`.
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or of dict, or None
+        As for :class:`~optim.Adam`.
+    lr : float or callable, default 0.01
+        :math:`\alpha`, or a schedule of the number of updates already applied.
+    maximize : bool, default False
+        Ascend instead: :math:`\theta_t = \theta_{t-1} + \alpha\, g_t`.
+    """
+
+    def __init__(self, params: ParamsLike = None, lr: Any = 0.01, maximize: bool = False) -> None:
+        super().__init__(params, self.validate_group({"lr": lr, "maximize": maximize}))
+
+    def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        """Check ``lr`` and ``maximize``."""
+        group = super().validate_group(group)
+        group["maximize"] = check_bool(group["maximize"], "maximize")
+        return group
+
+    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+        """Call :func:`optim.functional.sgd_update`."""
+        functional.sgd_update(param.data, grad, lr=lr, maximize=group["maximize"])
