@@ -12,7 +12,7 @@
 9.9
 """
 
-from optim import conventions, functional
+from optim import conventions, functional, schedules
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
@@ -20,4 +20,4 @@ from optim.conventions import CONVENTIONS, Convention
 from optim.optimizer import Optimizer
 from optim.sgd import SGD
 
-__all__ = ["CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "Convention", "Optimizer", "conventions", "functional"]
+__all__ = ["CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "Convention", "Optimizer", "conventions", "functional", "schedules"]

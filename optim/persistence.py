@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
+from optim import schedules
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer, ParamsLike
@@ -128,12 +129,12 @@ def optimizer_config(optimizer: Optimizer) -> dict[str, Any]:
     config: dict[str, Any] = {"name": type(optimizer).__name__}
     for key, value in optimizer.defaults.items():
         if callable(value):
-            if not hasattr(value, "get_config"):
+            if not isinstance(value, schedules.LearningRateSchedule):
                 raise TypeError(
                     f"get_config: {key} is a plain callable ({value!r}), which cannot be serialised; "
                     "use a schedule from optim.schedules"
                 )
-            value = {"class_name": type(value).__name__, "config": value.get_config()}
+            value = schedules.serialize(value)
         elif isinstance(value, tuple):
             value = list(value)
         config[key] = value
@@ -149,8 +150,6 @@ def optimizer_from_config(cls: type[Optimizer], config: dict[str, Any], params: 
     if name != cls.__name__:
         raise ValueError(f"config['name']: {name!r} cannot be loaded by {cls.__name__}")
     if isinstance(kwargs.get("lr"), dict):
-        from optim import schedules
-
         kwargs["lr"] = schedules.deserialize(kwargs["lr"])
     if isinstance(kwargs.get("betas"), list):
         kwargs["betas"] = tuple(kwargs["betas"])
