@@ -33,6 +33,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -84,12 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ----------------------------------------------------------------------------- the two steps
 
 
-def make_minigrad(data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[mg.nn.MLP, Callable[[int], float]]:
+def make_minigrad(data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[mg.nn.MLP, Callable[[int], Any]]:
+    """The model and a function running training step ``i`` on batch ``i % len(data)``; it returns the loss."""
     model = mg.nn.MLP(SIZES, rng=SEED, dtype=np.float32)
     params = list(model.parameters())
     inputs = [(mg.Tensor(x), t) for x, t in data]
 
-    def step(i: int) -> float:
+    def step(i: int) -> Any:
         x, t = inputs[i % len(inputs)]
         loss = mg.cross_entropy(model(x), t)
         loss.backward()
@@ -102,7 +104,8 @@ def make_minigrad(data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[mg.nn.MLP,
     return model, step
 
 
-def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[object, Callable[[int], float]]:
+def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[object, Callable[[int], Any]]:
+    """The same model in PyTorch, with ``model``'s weights, and its training step (``torch.optim.SGD``)."""
     layers: list[object] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(SIZES)):
         layers.append(torch.nn.Linear(n_in, n_out))
@@ -115,7 +118,7 @@ def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> t
     inputs = [(torch.from_numpy(x.copy()), torch.from_numpy(t.copy())) for x, t in data]
     loss_fn = torch.nn.functional.cross_entropy
 
-    def step(i: int) -> float:
+    def step(i: int) -> Any:
         x, t = inputs[i % len(inputs)]
         loss = loss_fn(net(x), t)
         loss.backward()

@@ -14,19 +14,50 @@ from minigrad.backend import Device, cuda_available
 from minigrad.config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.function import DeviceMismatchError, Function
 from minigrad.functions import (
-    abs, add, astype, broadcast_to, concatenate, cross_entropy, div, exp, getitem, linear, log,
-    log_softmax, matmul, max, maximum, mean, mse_loss, mul, neg, pow, relu, reshape, sigmoid,
-    softmax, sqrt, stack, sub, sum, sum_to, tanh, to_device, transpose,
+    abs,
+    add,
+    astype,
+    broadcast_to,
+    concatenate,
+    cross_entropy,
+    div,
+    embedding,
+    exp,
+    getitem,
+    linear,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    mse_loss,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    tanh,
+    to_device,
+    transpose,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.interop import from_dlpack
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Device", "DeviceMismatchError", "Function", "GradcheckError", "Tensor", "abs", "add",
-    "astype", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "div",
+    "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add",
+    "astype", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "div", "embedding",
     "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
     "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss", "mul", "neg", "nn",
     "no_grad", "pow", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
 from minigrad.config import set_grad_enabled
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -70,13 +71,13 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool, create_graph: bool
             "or it was computed under no_grad)"
         )
     seed = _seed_gradient(root, grad)
+    assigned: set[int] = {id(seed.data)}  # the seed may be the caller's array: never store it as is
     if root.creator is None:
         with set_grad_enabled(create_graph):
-            _accumulate(root, seed, create_graph, set())
+            _accumulate(root, seed, create_graph, assigned)
         return
     functions = topological_order(root.creator)
     pending: dict[Tensor, Tensor] = {root: seed}
-    assigned: set[int] = {id(seed.data)}
     with set_grad_enabled(create_graph):
         for function in reversed(functions):
             output_grads = []
@@ -99,10 +100,10 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool, create_graph: bool
                     continue
                 if operand.creator is None:
                     _accumulate(operand, g, create_graph, assigned)
-                elif operand in pending:
-                    pending[operand] = pending[operand] + g
-                else:
-                    pending[operand] = g
+                    continue
+                if isinstance(g, RowSparseGrad):  # only leaves keep a sparse gradient
+                    g = Tensor(g.to_dense())
+                pending[operand] = pending[operand] + g if operand in pending else g
             if not retain_graph:
                 function.release()
 
@@ -130,8 +131,11 @@ def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
     return seed
 
 
-def _accumulate(target: Tensor, g: Tensor, create_graph: bool, assigned: set[int]) -> None:
+def _accumulate(target: Tensor, g: Any, create_graph: bool, assigned: set[int]) -> None:
     """``target.grad += g`` out of place; the stored array is never shared with another gradient."""
+    if isinstance(g, RowSparseGrad) or isinstance(target.grad, RowSparseGrad):
+        target.grad = _add_sparse(target.grad, g)
+        return
     if g.dtype != target.dtype:
         g = g.astype(target.dtype)
     if create_graph:
@@ -144,9 +148,25 @@ def _accumulate(target: Tensor, g: Tensor, create_graph: bool, assigned: set[int
         assigned.add(id(data))
         target.grad = Tensor(data)
     else:
-        target.grad = Tensor(target.grad.data + g.data)
+        # ``asarray``: NumPy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.
+        target.grad = Tensor(target.xp.asarray(target.grad.data + g.data))
+
+
+def _add_sparse(current: Any, g: Any) -> Any:
+    """Sum involving a row-sparse gradient: sparse + sparse stays sparse, anything + dense is dense."""
+    if current is None:
+        return g
+    if isinstance(current, RowSparseGrad) and isinstance(g, RowSparseGrad):
+        return current + g
+    dense = current.to_dense() if isinstance(current, RowSparseGrad) else current.data.copy()
+    if isinstance(g, RowSparseGrad):
+        backend.scatter_add(dense, g.indices, g.values)
+    else:
+        dense += g.data
+    return Tensor(dense)
 
 
 def _zeros_like_output(function: Function, index: int) -> Tensor:
-    out = function.output(index)
-    return Tensor(out.xp.zeros_like(out.data))
+    """A zero gradient for an output that received none (it may have been dropped, so use its spec)."""
+    shape, dtype = function.output_specs[index]
+    return Tensor(function.inputs[0].xp.zeros(shape, dtype=dtype))

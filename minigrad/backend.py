@@ -62,7 +62,7 @@ class Device:
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     """
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, spec: str | Device = "cpu") -> None:
         if isinstance(spec, Device):
@@ -70,11 +70,11 @@ class Device:
             return
         if not isinstance(spec, str):
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
-        kind, _, number = spec.strip().lower().partition(":")
-        if kind == "cpu" and not number:
+        kind, colon, number = spec.strip().lower().partition(":")
+        if kind == "cpu" and not colon:
             self.type, self.index = "cpu", None
-        elif kind in ("cuda", "gpu") and (not number or number.isdigit()):
-            self.type, self.index = "cuda", int(number) if number else 0
+        elif kind in ("cuda", "gpu") and (not colon or (number.isascii() and number.isdigit())):
+            self.type, self.index = "cuda", int(number) if colon else 0
         else:
             raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
 
@@ -97,7 +97,7 @@ class Device:
         return self.type == other.type and self.index == other.index
 
     def __hash__(self) -> int:
-        return hash((self.type, self.index))
+        return hash(str(self))  # equal to the hash of the canonical spelling, "cpu" or "cuda:N"
 
     def __str__(self) -> str:
         return "cpu" if self.type == "cpu" else f"cuda:{self.index}"

@@ -51,10 +51,14 @@ class Function:
         The results. Weak references, so that the graph holds no reference
         cycle: the arrays of an intermediate result are freed as soon as
         nothing else uses them.
+    output_specs : list of (shape, dtype)
+        What each output looked like, so that backward can give a zero
+        gradient to an output that was dropped without being used.
     """
 
     inputs: tuple[Tensor, ...] | None
     outputs: list[weakref.ReferenceType[Tensor]]
+    output_specs: list[tuple[tuple[int, ...], Any]]
 
     def __call__(self, *operands: Any) -> Any:
         inputs = _as_tensors(operands)
@@ -67,6 +71,7 @@ class Function:
         if record:
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
+            self.output_specs = [(out.shape, out.dtype) for out in outputs]
             for out in outputs:
                 out.creator = self
         return tuple(outputs) if isinstance(arrays, tuple) else outputs[0]

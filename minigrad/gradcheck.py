@@ -7,7 +7,8 @@ compares the gradient that backward computes with
 
 .. math::
 
-    \\frac{\\partial s}{\\partial x_i} \\approx \\frac{s(x + \\varepsilon e_i) - s(x - \\varepsilon e_i)}{2 \\varepsilon},
+    \\frac{\\partial s}{\\partial x_i} \\approx
+    \\frac{s(x + \\varepsilon e_i) - s(x - \\varepsilon e_i)}{2 \\varepsilon},
 
 element by element, accepting :math:`|a - n| \\le \\text{atol} + \\text{rtol}\\,|n|`.
 The central difference has error :math:`O(\\varepsilon^2)`; in float64 with
@@ -83,7 +84,13 @@ def gradcheck(
     if not isinstance(out, Tensor):
         raise TypeError(f"fn: expected it to return a Tensor, got {type(out).__name__}")
     weights = out.xp.asarray(np.random.default_rng(seed).standard_normal(out.shape))
-    (out * weights).sum().backward()
+    if out.requires_grad:  # else no input reaches the output and every gradient is 0
+        (out * weights).sum().backward()
+    # Read the gradients now: the calls of ``fn`` below must not be able to change them.
+    analytics = {
+        i: backend.to_numpy(copies[i].grad.data) if copies[i].grad is not None else np.zeros(copies[i].shape)
+        for i in checked
+    }
 
     def weighted_output() -> float:
         with no_grad():
@@ -92,7 +99,7 @@ def gradcheck(
     worst: tuple[float, str] | None = None
     for i in checked:
         x = copies[i]
-        analytic = backend.to_numpy(x.grad.data) if x.grad is not None else np.zeros(x.shape)
+        analytic = analytics[i]
         numeric = np.zeros(x.shape)
         flat = x.data.reshape(-1)  # a view: writing it perturbs x
         for j in range(flat.size):
@@ -126,6 +133,7 @@ def gradcheck(
 def _float64_copy(x: Any) -> Any:
     if isinstance(x, Tensor):
         if x.dtype.kind == "f":
-            return Tensor(x.data.astype(np.float64, copy=True), requires_grad=x.requires_grad)
+            # C order, so that ``reshape(-1)`` in gradcheck is a view through which x is perturbed.
+            return Tensor(x.data.astype(np.float64, order="C", copy=True), requires_grad=x.requires_grad)
         return Tensor(x.data.copy())
     return x

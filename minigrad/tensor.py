@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +42,7 @@ class Tensor:
         The operation that produced this tensor; ``None`` for a leaf.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "retains_grad", "__weakref__")
+    __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad", "retains_grad")
 
     # Make ``ndarray op Tensor`` defer to the Tensor's reflected operator.
     __array_ufunc__ = None
@@ -177,6 +178,8 @@ class Tensor:
                 f"np.asarray: this tensor lives on {self.device}; call .to('cpu') or .numpy() first"
             )
         array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and array is not self.data:
+            raise ValueError(f"np.asarray: converting dtype {self.dtype} to {dtype} needs a copy, but copy=False")
         return array.copy() if copy else array
 
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
@@ -235,6 +238,11 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     # ----------------------------------------------------------------- methods
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:

@@ -1,14 +1,18 @@
 """The command line of the optim package: ``python -m optim COMMAND [options]``.
 
-Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
-``main(args) -> int``; this file only wires them into :mod:`argparse`. To add a subcommand, write
-such a module and list it in :data:`SUBCOMMANDS`.
+Each subcommand lives in its own module, which provides ``add_arguments(parser)``,
+``main(args) -> int`` and, optionally, the plain-text ``DESCRIPTION`` and ``EPILOG`` of its help.
+This file only wires them into :mod:`argparse`: to add a subcommand, write such a module and list it
+in :data:`SUBCOMMANDS`.
 
 Subcommands
 -----------
 demo
     Train an MLP on the digits with Adam, Adamax, AMSGrad and SGD, run the online problem of
     Reddi et al., print the results and draw them (:mod:`optim.demo`).
+verify
+    Compare the library with the frameworks' reference trajectories, print a table, and exit
+    non-zero on any failure (:mod:`optim.verify`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ SUBCOMMANDS = {
         "optim.demo",
         "compare Adam, Adamax, AMSGrad and SGD on the digits and on Reddi et al.'s online problem",
     ),
+    "verify": (
+        "optim.verify",
+        "replay the reference trajectories of PyTorch, Keras, tf.keras, Optax and MindSpore and compare",
+    ),
 }
 """Subcommand name -> (module implementing it, one-line help)."""
 
@@ -39,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, summary) in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
         subparser = subparsers.add_parser(
-            name, help=summary, description=(module.__doc__ or summary).strip(),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            name, help=summary, description=getattr(module, "DESCRIPTION", summary),
+            epilog=getattr(module, "EPILOG", None), formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(subparser)
         subparser.set_defaults(handler=module.main)

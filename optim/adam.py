@@ -67,6 +67,12 @@ class Adam(Optimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+    **options
+        Optimizer-wide options of Keras and TensorFlow: ``clipnorm``, ``clipvalue``,
+        ``global_clipnorm``, ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
+        ``loss_scale_factor``, ``gradient_accumulation_steps``, ``decay`` (legacy),
+        ``pattern_lrs``, ``lazy`` (row-sparse gradients) and ``power_dtype``;
+        see :func:`optim.options.make_options`.
 
     Notes
     -----
@@ -90,9 +96,13 @@ class Adam(Optimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        **options: Any,
     ) -> None:
         rules = get_convention(convention)
-        self.convention = rules.name
+        if lr is None and rules.adam_lr is None:
+            raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
+        self.lazy_default = rules.adam_lazy
+        options.setdefault("power_dtype", rules.power_dtype)
         defaults = {
             "lr": rules.adam_lr if lr is None else lr,
             "betas": rules.betas if betas is None else betas,
@@ -105,7 +115,7 @@ class Adam(Optimizer):
             "amsgrad_mode": rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode,
             "step_counting": rules.step_counting if step_counting is None else step_counting,
         }
-        super().__init__(params, self.validate_group(defaults))
+        super().__init__(params, self.validate_group(defaults), rules.name, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""
@@ -128,17 +138,19 @@ class Adam(Optimizer):
             state["v_max"] = xp.zeros_like(param.data)
         return state
 
-    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
+               weight_decay: float) -> None:
         """Call :func:`optim.functional.adam_update` with this group's hyperparameters."""
         beta1, beta2 = group["betas"]
+        amsgrad_mode = group["amsgrad_mode"] if group["amsgrad"] and group["amsgrad_mode"] != "ignored" else None
         functional.adam_update(
-            param.data, grad, state["m"], state["v"], state.get("v_max"),
+            param, grad, state["m"], state["v"], state.get("v_max"),
             step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+            weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
-            amsgrad_mode=group["amsgrad_mode"] if group["amsgrad"] else None,
+            amsgrad_mode=amsgrad_mode, power_dtype=self.options.power_dtype,
         )
 
     def get_config(self) -> dict[str, Any]:
         """The hyperparameters and the convention, JSON-serialisable."""
-        return {**super().get_config(), "convention": self.convention}
+        return {**super().get_config(), "convention": self.convention, **self.options.config()}

@@ -58,6 +58,9 @@ class Adamax(Optimizer):
         Where :math:`\epsilon` goes; default the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Default the convention's.
+    **options
+        Optimizer-wide options (clipping, EMA, accumulation, loss scaling, legacy
+        decay, ``pattern_lrs``, ``lazy``, ``power_dtype``): see :func:`optim.options.make_options`.
 
     Notes
     -----
@@ -77,9 +80,13 @@ class Adamax(Optimizer):
         *,
         adamax_epsilon: str | None = None,
         step_counting: str | None = None,
+        **options: Any,
     ) -> None:
         rules = get_convention(convention)
-        self.convention = rules.name
+        if lr is None and rules.adamax_lr is None:
+            raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
+        self.lazy_default = rules.adamax_lazy
+        options.setdefault("power_dtype", rules.power_dtype)
         defaults = {
             "lr": rules.adamax_lr if lr is None else lr,
             "betas": rules.betas if betas is None else betas,
@@ -90,7 +97,7 @@ class Adamax(Optimizer):
             "adamax_epsilon": rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon,
             "step_counting": rules.step_counting if step_counting is None else step_counting,
         }
-        super().__init__(params, self.validate_group(defaults))
+        super().__init__(params, self.validate_group(defaults), rules.name, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""
@@ -109,16 +116,18 @@ class Adamax(Optimizer):
         xp = param.xp
         return {"step": 0, "m": xp.zeros_like(param.data), "u": xp.zeros_like(param.data)}
 
-    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
+               weight_decay: float) -> None:
         """Call :func:`optim.functional.adamax_update` with this group's hyperparameters."""
         beta1, beta2 = group["betas"]
         functional.adamax_update(
-            param.data, grad, state["m"], state["u"],
+            param, grad, state["m"], state["u"],
             step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+            weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"], adamax_epsilon=group["adamax_epsilon"],
+            power_dtype=self.options.power_dtype,
         )
 
     def get_config(self) -> dict[str, Any]:
         """The hyperparameters and the convention, JSON-serialisable."""
-        return {**super().get_config(), "convention": self.convention}
+        return {**super().get_config(), "convention": self.convention, **self.options.config()}

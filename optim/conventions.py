@@ -12,10 +12,13 @@ choice             values
 =================  =======================================================================
 epsilon_mode       ``"algorithm1"``: :math:`\\alpha\\hat m_t/(\\sqrt{\\hat v_t}+\\epsilon)`;
                    ``"epsilon_hat"``: :math:`\\alpha_t m_t/(\\sqrt{v_t}+\\hat\\epsilon)`
-amsgrad_mode       ``"max_raw_v"``, ``"max_corrected_v"``, ``"no_bias_correction"``
+amsgrad_mode       ``"max_raw_v"``, ``"max_corrected_v"``, ``"no_bias_correction"``;
+                   ``"ignored"`` (MindSpore 2.10's experimental Adam ignores ``amsgrad``)
 adamax_epsilon     ``"denominator"``: :math:`m_t/(u_t+\\epsilon)`;
                    ``"inside_max"``: :math:`u_t=\\max(\\beta_2u_{t-1},|g_t|+\\epsilon)`
 step_counting      ``"global"``: one :math:`t` per optimizer; ``"per_parameter"``: one per parameter
+power_dtype        ``None``: :math:`\\beta^t` in double precision; ``"float32"``; ``"param"``: the parameter's dtype
+lazy               row-sparse gradients update only the touched rows (True) or all rows (False)
 =================  =======================================================================
 """
 
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 EPSILON_MODE_CHOICES = ("algorithm1", "epsilon_hat")
-AMSGRAD_MODE_CHOICES = ("max_raw_v", "max_corrected_v", "no_bias_correction")
+AMSGRAD_MODE_CHOICES = ("max_raw_v", "max_corrected_v", "no_bias_correction", "ignored")
 ADAMAX_EPSILON_CHOICES = ("denominator", "inside_max")
 STEP_COUNTING_CHOICES = ("global", "per_parameter")
 
@@ -50,8 +53,8 @@ class Convention:
         The value of the optimizers' ``convention`` keyword.
     source : str
         Where the rules come from (paper, or framework and version).
-    adam_lr, adamax_lr : float
-        Default learning rates of Adam/AMSGrad and of Adamax.
+    adam_lr, adamax_lr : float or None
+        Default learning rates of Adam/AMSGrad and of Adamax (None: no default, ``lr`` is required).
     betas : tuple of float
         Default :math:`(\\beta_1, \\beta_2)`.
     adam_eps, adamax_eps : float
@@ -61,13 +64,17 @@ class Convention:
     decoupled_weight_decay : bool
         Whether ``weight_decay`` means decoupled decay (True) or an L2 term in the gradient (False).
     power_dtype : str or None
-        ``"float32"`` when the framework computes :math:`\\beta^t` in single precision.
+        Precision of :math:`\\beta^t`: None (double), ``"float32"``, or ``"param"`` (the parameter's dtype).
+    adam_lazy, adamax_lazy : bool
+        Whether row-sparse gradients update lazily by default.
+    notes : str
+        Quirks worth knowing, in one sentence.
     """
 
     name: str
     source: str
-    adam_lr: float
-    adamax_lr: float
+    adam_lr: float | None
+    adamax_lr: float | None
     betas: tuple[float, float]
     adam_eps: float
     adamax_eps: float
@@ -77,6 +84,9 @@ class Convention:
     step_counting: str
     decoupled_weight_decay: bool = False
     power_dtype: str | None = None
+    adam_lazy: bool = False
+    adamax_lazy: bool = False
+    notes: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dictionary (for tables and configs)."""
@@ -110,6 +120,77 @@ CONVENTIONS: dict[str, Convention] = {
         amsgrad_mode="max_raw_v",
         adamax_epsilon="inside_max",
         step_counting="per_parameter",
+        notes="weight_decay is L2 unless decoupled_weight_decay=True (torch.optim.AdamW); "
+        "torch.optim.Adamax has no decoupled option.",
+    ),
+    "keras": Convention(
+        name="keras",
+        source="keras.optimizers.Adam / Adamax, Keras 3.15.1 (keras/src/optimizers/adam.py, adamax.py, "
+        "base_optimizer.py)",
+        adam_lr=1e-3,
+        adamax_lr=1e-3,
+        betas=(0.9, 0.999),
+        adam_eps=1e-7,
+        adamax_eps=1e-7,
+        epsilon_mode="epsilon_hat",
+        amsgrad_mode="max_raw_v",
+        adamax_epsilon="denominator",
+        step_counting="global",
+        decoupled_weight_decay=True,
+        power_dtype="param",
+        notes="weight_decay is decoupled (x -= x*wd*lr with the current lr); sparse gradients are densified.",
+    ),
+    "tensorflow": Convention(
+        name="tensorflow",
+        source="tf.keras.optimizers.legacy.Adam / Adamax (optimizer_v2), tf_keras 2.21.0; kernels ApplyAdam, "
+        "ApplyAdamWithAmsgrad, ApplyAdaMax in tensorflow/core/kernels/training_ops.cc",
+        adam_lr=1e-3,
+        adamax_lr=1e-3,
+        betas=(0.9, 0.999),
+        adam_eps=1e-7,
+        adamax_eps=1e-7,
+        epsilon_mode="epsilon_hat",
+        amsgrad_mode="max_raw_v",
+        adamax_epsilon="denominator",
+        step_counting="global",
+        decoupled_weight_decay=True,
+        power_dtype="param",
+        adamax_lazy=True,
+        notes="legacy decay keyword lr/(1+decay*iterations); clipvalue may be combined with clipnorm; "
+        "Adamax updates sparse gradients lazily (only touched rows).",
+    ),
+    "optax": Convention(
+        name="optax",
+        source="optax.adam / amsgrad / adamax / adamw, Optax 0.2.8 (optax/_src/transform.py, alias.py)",
+        adam_lr=None,
+        adamax_lr=None,
+        betas=(0.9, 0.999),
+        adam_eps=1e-8,
+        adamax_eps=1e-8,
+        epsilon_mode="algorithm1",
+        amsgrad_mode="max_corrected_v",
+        adamax_epsilon="inside_max",
+        step_counting="global",
+        decoupled_weight_decay=True,
+        power_dtype="float32",
+        notes="no default learning rate; AMSGrad takes the max of the bias-corrected v; "
+        "weight_decay means adamw/adamaxw.",
+    ),
+    "mindspore": Convention(
+        name="mindspore",
+        source="mindspore.experimental.optim.Adam / Adamax, MindSpore 2.10.0 (ops.Adam kernel)",
+        adam_lr=1e-3,
+        adamax_lr=2e-3,
+        betas=(0.9, 0.999),
+        adam_eps=1e-8,
+        adamax_eps=1e-8,
+        epsilon_mode="epsilon_hat",
+        amsgrad_mode="ignored",
+        adamax_epsilon="inside_max",
+        step_counting="global",
+        power_dtype="float32",
+        notes="Adam computes the epsilon-hat form although its docstring shows Algorithm 1, and ignores "
+        "amsgrad=True; weight_decay is L2.",
     ),
 }
 

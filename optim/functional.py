@@ -26,7 +26,7 @@ import numpy as np
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
 
 
-def bias_correction(beta: float, step: int, power_dtype: str | None = None) -> float:
+def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None) -> float:
     """:math:`1 - \\beta^t`, the factor that removes the bias of a zero-initialised average.
 
     Parameters
@@ -35,13 +35,17 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None) -> f
         Decay rate of the exponential moving average.
     step : int
         :math:`t`, 1 at the first update.
-    power_dtype : {None, "float32"}
+    power_dtype : {None, "float32", "param"}
         ``None`` computes in double precision (PyTorch); ``"float32"`` computes
-        :math:`\\beta^t` and the difference in single precision, as Keras,
-        TensorFlow and Optax do for float32 variables.
+        :math:`\\beta^t` and the difference in single precision (Optax,
+        MindSpore); ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow).
+    dtype : dtype, optional
+        The parameter's dtype, for ``power_dtype="param"``.
     """
-    if power_dtype == "float32":
+    if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
         return float(np.float32(1) - np.float32(beta) ** np.float32(step))
+    if power_dtype == "param" and np.dtype(dtype) == np.float16:
+        return float(np.float16(1) - np.float16(beta) ** np.float16(step))
     return 1.0 - beta**step
 
 
@@ -131,8 +135,8 @@ def adam_update(
     v *= beta2
     v += (1 - beta2) * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
 
-    bias1 = bias_correction(beta1, step, power_dtype)  # 1 - beta1^t
-    bias2 = bias_correction(beta2, step, power_dtype)  # 1 - beta2^t
+    bias1 = bias_correction(beta1, step, power_dtype, param.dtype)  # 1 - beta1^t
+    bias2 = bias_correction(beta2, step, power_dtype, param.dtype)  # 1 - beta2^t
     xp_sqrt = _sqrt_of(param)
 
     if amsgrad_mode == "max_corrected_v":
@@ -227,7 +231,7 @@ def adamax_update(
     else:
         raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
 
-    step_size = lr / bias_correction(beta1, step, power_dtype)  # alpha / (1 - beta1^t)
+    step_size = lr / bias_correction(beta1, step, power_dtype, param.dtype)  # alpha / (1 - beta1^t)
     param -= step_size * m / denominator
 
 

@@ -25,14 +25,16 @@ True
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 import minigrad as mg
-from optim import AMSGrad, Adam
+from optim import Adam, AMSGrad
 
 __all__ = [
     "BETAS", "PERIOD", "OnlineResult", "InverseSqrtSchedule", "gradient_at", "loss_at",
@@ -141,6 +143,7 @@ def project(x: mg.Tensor) -> None:
 
 def run_online_problem(
     optimizer_factory: Callable[[], Any], steps: int, x0: float = 0.0, name: str = "", device: str = "cpu",
+    progress: bool = False,
 ) -> OnlineResult:
     """Play ``steps`` rounds of the online problem with a fresh optimizer.
 
@@ -160,6 +163,8 @@ def run_online_problem(
         A label stored in the result.
     device : str, default "cpu"
         Where ``x`` lives.
+    progress : bool, default False
+        Show a progress bar on stderr (only when it is a terminal).
 
     Returns
     -------
@@ -175,7 +180,8 @@ def run_online_problem(
     iterates = np.empty(steps + 1)
     regrets = np.empty(steps)
     iterates[0] = x0
-    for t in range(1, steps + 1):
+    hide = not progress or not sys.stderr.isatty()
+    for t in tqdm(range(1, steps + 1), desc=f"{name:>8}", unit="round", disable=hide):
         x_t = iterates[t - 1]
         regrets[t - 1] = loss_at(t, x_t) - loss_at(t, OPTIMUM)
         grad = x.xp.full((1,), gradient_at(t), dtype=np.float64)

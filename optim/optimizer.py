@@ -2,22 +2,26 @@
 
 The update rules themselves live in :mod:`optim.functional`; a subclass only
 says which hyperparameters it has, which state arrays a parameter needs, and
-which rule to call.
+which rule to call. What happens to the gradients before the rule (loss
+scaling, accumulation, clipping) and to the weights after it (moving average)
+lives in :mod:`optim.pipeline`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from minigrad import backend
 from minigrad.tensor import Tensor
-from optim import persistence
+from optim import persistence, pipeline
+from optim.options import Options, make_options
 from optim.validation import check_lr
 
 __all__ = ["Optimizer"]
 
-ParamsLike = Iterable[Tensor] | Iterable[dict[str, Any]] | None
+ParamsLike = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]] | None
 
 
 class Optimizer:
@@ -25,14 +29,21 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Tensor, or of dict, or None
-        The tensors to optimise, or parameter groups: dictionaries with a
-        ``"params"`` list and any hyperparameters that differ from the
+    params : iterable of Tensor, of (name, Tensor) pairs, or of dict, or None
+        The tensors to optimise (``model.parameters()``, or
+        ``model.named_parameters()`` to give them names for ``pattern_lrs``
+        and ``exclude_from_weight_decay``), or parameter groups: dictionaries
+        with a ``"params"`` list and the hyperparameters that differ from the
         defaults (PyTorch style). ``None`` defers binding to the first
         :meth:`apply_gradients` call (Keras style).
     defaults : dict
         Hyperparameters of every group that does not override them, already
         validated by the subclass.
+    convention : str
+        Name of the convention, for the rules that depend on it.
+    **options
+        Optimizer-wide options (clipping, EMA, accumulation...): see
+        :func:`optim.options.make_options`.
 
     Attributes
     ----------
@@ -43,23 +54,33 @@ class Optimizer:
         number of updates this parameter received) and the algorithm's arrays,
         on the parameter's device.
     iterations : int
-        Number of updates applied by this optimizer; a schedule ``lr(k)`` is
-        called with this count (0 at the first update).
+        Number of updates applied. A schedule ``lr(k)`` is called with the
+        number of calls so far (0 at the first), which equals ``iterations``
+        unless gradients are accumulated.
     """
 
-    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+    #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
+    lazy_default = False
+
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", **options: Any) -> None:
         self.defaults = dict(defaults)
+        self.convention = convention
+        self.options: Options = make_options(convention, **options)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.iterations = 0
+        self.calls = 0
+        self.names: dict[int, str] = {}
+        self.excluded_from_weight_decay: set[int] = set()
+        self.accumulators: dict[Tensor, Any] = {}
+        self.averages: dict[Tensor, Any] = {}
         if params is not None:
             groups = list(params)
             if not groups:
                 raise ValueError("params: got an empty list; expected at least one tensor")
             if not isinstance(groups[0], dict):
                 groups = [{"params": groups}]
-            for group in self._build_groups(groups):
-                self.param_groups.append(group)
+            self.param_groups.extend(self._build_groups(groups))
 
     # ----------------------------------------------------------------- subclass hooks
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
@@ -71,15 +92,16 @@ class Optimizer:
         """The zero state of a parameter (subclasses add their arrays)."""
         return {"step": 0}
 
-    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
-        """Apply one update in place (subclasses call their rule from :mod:`optim.functional`)."""
+    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
+               weight_decay: float) -> None:
+        """Apply the rule in place to the arrays ``param`` and ``state`` (subclasses call :mod:`optim.functional`)."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- groups
     def _build_groups(self, groups: Sequence[Any]) -> list[dict[str, Any]]:
         """Validate new groups against each other and the existing ones, changing nothing."""
         seen = {id(p) for group in self.param_groups for p in group["params"]}
-        built = []
+        built, names = [], {}
         for g_index, raw in enumerate(groups):
             if not isinstance(raw, dict) or "params" not in raw:
                 raise TypeError(f"params[{g_index}]: expected a dict with a 'params' entry, got {raw!r}")
@@ -90,45 +112,58 @@ class Optimizer:
             members = [members] if isinstance(members, Tensor) else list(members)
             if not members:
                 raise ValueError(f"params[{g_index}]['params']: got an empty list; expected at least one tensor")
+            tensors = []
             for p_index, p in enumerate(members):
+                where = f"params[{g_index}]['params'][{p_index}]"
+                if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                    names[id(p[1])], p = p[0], p[1]
                 if not isinstance(p, Tensor):
-                    raise TypeError(f"params[{g_index}]['params'][{p_index}]: expected a minigrad Tensor, got {p!r}")
+                    raise TypeError(f"{where}: expected a minigrad Tensor, got {p!r}")
                 if id(p) in seen:
-                    raise ValueError(
-                        f"params[{g_index}]['params'][{p_index}]: parameter of shape {p.shape} is listed twice"
-                    )
+                    raise ValueError(f"{where}: parameter of shape {p.shape} is listed twice")
                 seen.add(id(p))
+                tensors.append(p)
             group = {**self.defaults, **{k: v for k, v in raw.items() if k != "params"}}
             group = self.validate_group(group)
-            group["params"] = members
+            group["params"] = tensors
             built.append(group)
+        self.names.update(names)
         return built
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyperparameters (missing ones from the defaults)."""
         self.param_groups.extend(self._build_groups([group]))
 
-    def _group_of(self) -> dict[int, tuple[Tensor, dict[str, Any]]]:
-        return {id(p): (p, group) for group in self.param_groups for p in group["params"]}
+    def parameters(self) -> Iterator[Tensor]:
+        """Every parameter, group by group."""
+        for group in self.param_groups:
+            yield from group["params"]
+
+    def exclude_from_weight_decay(self, var_list: Iterable[Tensor] = (), var_names: Iterable[str] = ()) -> None:
+        """Keras style: no weight decay for these parameters, or those whose name matches a regex in ``var_names``."""
+        self.excluded_from_weight_decay.update(id(var) for var in var_list)
+        patterns = list(var_names)
+        for param in self.parameters():
+            name = self.names.get(id(param))
+            if name is not None and any(re.search(pattern, name) for pattern in patterns):
+                self.excluded_from_weight_decay.add(id(param))
 
     # ----------------------------------------------------------------- stepping
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to ``None``."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.grad = None
+        for param in self.parameters():
+            param.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (``p.grad is not None``)."""
-        pairs = [(p, p.grad) for group in self.param_groups for p in group["params"] if p.grad is not None]
-        self._apply(pairs)
+        self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
         """Keras style: update with explicit ``(gradient, parameter)`` pairs.
 
-        Gradients may be arrays or Tensors, on the parameter's device, with its
-        shape. An optimizer built with ``params=None`` adopts the parameters of
-        its first call as one group.
+        Gradients may be arrays, Tensors or :class:`~minigrad.sparse.RowSparseGrad`,
+        on the parameter's device, with its shape and dtype. An optimizer built
+        with ``params=None`` adopts the parameters of its first call as one group.
         """
         pairs = [(var, grad) for grad, var in grads_and_vars]
         if not self.param_groups and pairs:
@@ -140,9 +175,7 @@ class Optimizer:
 
         ``var_list`` defaults to every parameter of the optimizer.
         """
-        if var_list is None:
-            var_list = [p for group in self.param_groups for p in group["params"]]
-        var_list = list(var_list)
+        var_list = list(self.parameters()) if var_list is None else list(var_list)
         for var in var_list:
             if not isinstance(var, Tensor):
                 raise TypeError(f"var_list: expected minigrad Tensors, got {var!r}")
@@ -154,37 +187,77 @@ class Optimizer:
         self.apply_gradients([(var.grad, var) for var in var_list if var.grad is not None])
         return loss
 
+    def scale_loss(self, loss: Tensor) -> Tensor:
+        """``loss * loss_scale_factor`` (the gradients are divided back by it before the update)."""
+        factor = self.options.loss_scale_factor
+        return loss if factor is None else loss * factor
+
     def _apply(self, pairs: list[tuple[Tensor, Any]]) -> None:
-        """Check every gradient, then update; an error leaves everything unchanged."""
+        """Check every gradient, then run the pipeline; an error leaves everything unchanged."""
         if not pairs:
             return
-        owner = self._group_of()
+        owner = {id(p): group for group in self.param_groups for p in group["params"]}
         checked = []
         for param, grad in pairs:
             if id(param) not in owner:
-                raise ValueError(f"grads_and_vars: a parameter of shape {getattr(param, 'shape', '?')} is not optimised by this optimizer")
-            checked.append((param, owner[id(param)][1], _gradient_array(grad, param)))
-        learning_rates = {id(group): self._current_lr(group) for group in self.param_groups}
-        for param, group, grad in checked:
-            state = self.state.get(param)
-            if state is None:
-                state = self.state[param] = self.init_state(param, group)
-            _follow_device(state, param)
-            state["step"] += 1
-            step = state["step"] if group.get("step_counting") == "per_parameter" else self.iterations + 1
-            self.update(param, grad, state, group, learning_rates[id(group)], step)
-        self.iterations += 1
+                shape = getattr(param, "shape", "?")
+                raise ValueError(f"grads_and_vars: a parameter of shape {shape} is not optimised by this optimizer")
+            checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
+        rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
+        ready = pipeline.prepare_gradients(self, checked)
+        if ready is not None:
+            for param, group, grad in ready:
+                self._update_one(param, group, grad, rates[id(param)])
+            self.iterations += 1
+        pipeline.update_averages(self, [param for param, _, _ in checked])
+        self.calls += 1
 
-    def _current_lr(self, group: dict[str, Any]) -> float:
+    def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, lr: float) -> None:
+        state = self.state.get(param)
+        if state is None:
+            state = self.state[param] = self.init_state(param, group)
+        pipeline.follow_device(state, param)
+        state["step"] += 1
+        step = state["step"] if group.get("step_counting") == "per_parameter" else self.iterations + 1
+        weight_decay = 0.0 if id(param) in self.excluded_from_weight_decay else group.get("weight_decay", 0.0)
+        lazy = self.lazy_default if self.options.lazy is None else self.options.lazy
+        pipeline.apply_rule(self, param, grad, state, group, lr, step, weight_decay, lazy)
+
+    def _current_lr(self, param: Tensor, group: dict[str, Any]) -> float:
+        """The learning rate for ``param`` now: group (or matching pattern) value, schedule, legacy decay."""
         lr = group["lr"]
+        name = self.names.get(id(param))
+        if name is not None:
+            for patterns, pattern_lr in self.options.pattern_lrs:
+                if any(re.search(pattern, name) for pattern in patterns):
+                    lr = pattern_lr
+                    break
         if callable(lr):
-            value = lr(self.iterations)
-            return check_lr(float(value), name=f"lr({self.iterations})")
+            lr = check_lr(float(lr(self.calls)), name=f"lr({self.calls})")
+        if self.options.decay > 0:
+            lr = lr / (1 + self.options.decay * self.iterations)
         return lr
+
+    # ----------------------------------------------------------------- moving average of the weights
+    def finalize_variable_values(self) -> None:
+        """Keras style: copy the moving averages into the parameters (with ``use_ema``)."""
+        for param, average in self.averages.items():
+            param.data[...] = average
+
+    @contextlib.contextmanager
+    def swap_ema_weights(self) -> Iterator[None]:
+        """Use the averaged weights inside the block (to evaluate), the trained ones again after it."""
+        saved = {param: param.data.copy() for param in self.averages}
+        self.finalize_variable_values()
+        try:
+            yield
+        finally:
+            for param, data in saved.items():
+                param.data[...] = data
 
     # ----------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume: hyperparameters, per-parameter state (copied), iteration count."""
+        """Everything needed to resume: hyperparameters, per-parameter state (copied), counters."""
         return persistence.optimizer_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -192,7 +265,7 @@ class Optimizer:
         persistence.load_optimizer_state_dict(self, state_dict)
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor's hyperparameters as a JSON-serialisable dictionary."""
+        """The constructor's hyperparameters and options as a JSON-serialisable dictionary."""
         return persistence.optimizer_config(self)
 
     @classmethod
@@ -204,24 +277,3 @@ class Optimizer:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())
         n = sum(len(group["params"]) for group in self.param_groups)
         return f"{type(self).__name__}({n} parameter(s) in {len(self.param_groups)} group(s), {settings})"
-
-
-def _gradient_array(grad: Any, param: Tensor) -> Any:
-    """The gradient as a backend array, checked against its parameter."""
-    array = grad.data if isinstance(grad, Tensor) else grad
-    if not backend.is_array(array):
-        raise TypeError(f"grad: expected an array or a Tensor for the parameter of shape {param.shape}, got {grad!r}")
-    if array.shape != param.shape:
-        raise ValueError(f"grad: shape {array.shape} does not match the parameter's {param.shape}")
-    if backend.device_of(array) != param.device:
-        raise ValueError(f"grad: on {backend.device_of(array)}, but the parameter is on {param.device}")
-    if array.dtype != param.dtype:
-        raise ValueError(f"grad: dtype {array.dtype} does not match the parameter's {param.dtype}")
-    return array
-
-
-def _follow_device(state: dict[str, Any], param: Tensor) -> None:
-    """Move a parameter's state arrays to the parameter's device (after ``Module.to``)."""
-    for key, value in state.items():
-        if backend.is_array(value) and backend.device_of(value) != param.device:
-            state[key] = backend.to_device(value, param.device)

@@ -38,11 +38,15 @@ def optimizer_state_dict(optimizer: Optimizer) -> dict[str, Any]:
                 state[position] = {key: _copy(value) for key, value in optimizer.state[param].items()}
             position += 1
         groups.append(entry)
+    positions = {id(param): i for i, param in enumerate(optimizer.parameters())}
     return {
         "algorithm": type(optimizer).__name__,
         "iterations": optimizer.iterations,
+        "calls": optimizer.calls,
         "param_groups": groups,
         "state": state,
+        "averages": {positions[id(p)]: a.copy() for p, a in optimizer.averages.items()},
+        "accumulators": {positions[id(p)]: a.copy() for p, a in optimizer.accumulators.items()},
     }
 
 
@@ -56,9 +60,8 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
     algorithm = type(optimizer).__name__
     if state_dict["algorithm"] != algorithm:
         raise ValueError(f"state_dict['algorithm']: saved by {state_dict['algorithm']!r}, cannot load into {algorithm}")
-    iterations = state_dict["iterations"]
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise ValueError(f"state_dict['iterations']: expected an integer >= 0, got {iterations!r}")
+    iterations = _counter(state_dict, "iterations")
+    calls = _counter(state_dict, "calls") if "calls" in state_dict else iterations
 
     saved_groups = state_dict["param_groups"]
     if not isinstance(saved_groups, list) or len(saved_groups) != len(optimizer.param_groups):
@@ -92,11 +95,42 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
         param, group = params[position], group_of[position]
         new_state[param] = _checked_entry(optimizer, param, group, entry, position)
 
+    extras = {key: _checked_arrays(state_dict.get(key, {}), params, key) for key in ("averages", "accumulators")}
+
     for own, group in zip(optimizer.param_groups, new_groups):
         own.clear()
         own.update(group)
     optimizer.state = new_state
     optimizer.iterations = iterations
+    optimizer.calls = calls
+    optimizer.averages = extras["averages"]
+    optimizer.accumulators = extras["accumulators"]
+
+
+def _counter(state_dict: dict[str, Any], key: str) -> int:
+    value = state_dict[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"state_dict[{key!r}]: expected an integer >= 0, got {value!r}")
+    return value
+
+
+def _checked_arrays(saved: Any, params: list[Any], key: str) -> dict[Any, Any]:
+    """Per-parameter arrays (EMA averages, accumulated gradients), checked and moved to the parameters' devices."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"state_dict[{key!r}]: expected a dict, got {type(saved).__name__}")
+    checked = {}
+    for position, value in saved.items():
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(params):
+            raise ValueError(f"state_dict[{key!r}]: key {position!r} is not a parameter position in [0, {len(params)})")
+        param = params[position]
+        if not backend.is_array(value) or value.shape != param.shape or value.dtype != param.dtype:
+            raise ValueError(
+                f"state_dict[{key!r}][{position}]: expected an array of shape {param.shape} and dtype {param.dtype}, "
+                f"got {getattr(value, 'shape', type(value).__name__)} {getattr(value, 'dtype', '')}"
+            )
+        moved = backend.to_device(value, param.device)
+        checked[param] = moved.copy() if moved is value else moved
+    return checked
 
 
 def _checked_entry(optimizer: Optimizer, param: Any, group: dict[str, Any], entry: Any, position: int) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.tensor import Tensor
 from optim import functional
 from optim.optimizer import Optimizer, ParamsLike
 from optim.validation import check_bool
@@ -23,10 +22,12 @@ class SGD(Optimizer):
         :math:`\alpha`, or a schedule of the number of updates already applied.
     maximize : bool, default False
         Ascend instead: :math:`\theta_t = \theta_{t-1} + \alpha\, g_t`.
+    **options
+        Optimizer-wide options (clipping, EMA, accumulation...): see :func:`optim.options.make_options`.
     """
 
-    def __init__(self, params: ParamsLike = None, lr: Any = 0.01, maximize: bool = False) -> None:
-        super().__init__(params, self.validate_group({"lr": lr, "maximize": maximize}))
+    def __init__(self, params: ParamsLike = None, lr: Any = 0.01, maximize: bool = False, **options: Any) -> None:
+        super().__init__(params, self.validate_group({"lr": lr, "maximize": maximize}), "paper", **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check ``lr`` and ``maximize``."""
@@ -34,6 +35,7 @@ class SGD(Optimizer):
         group["maximize"] = check_bool(group["maximize"], "maximize")
         return group
 
-    def update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int) -> None:
+    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
+               weight_decay: float) -> None:
         """Call :func:`optim.functional.sgd_update`."""
-        functional.sgd_update(param.data, grad, lr=lr, maximize=group["maximize"])
+        functional.sgd_update(param, grad, lr=lr, maximize=group["maximize"])

@@ -14,7 +14,7 @@ __all__ = ["check_betas", "check_bool", "check_choice", "check_lr", "check_nonne
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or _is_numpy_real(value)
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or _is_numpy_real(value)
 
 
 def _is_numpy_real(value: Any) -> bool:

@@ -5,7 +5,8 @@ fixed random :math:`R` and asserts, element by element,
 
 .. math::
 
-    \\frac{\\partial s}{\\partial x_i} \\approx \\frac{s(x + \\varepsilon e_i) - s(x - \\varepsilon e_i)}{2\\varepsilon}.
+    \\frac{\\partial s}{\\partial x_i} \\approx
+    \\frac{s(x + \\varepsilon e_i) - s(x - \\varepsilon e_i)}{2\\varepsilon}.
 
 Values are drawn away from kinks (``abs``/``relu`` at 0, ties of ``max`` and
 ``maximum``) and from the edges of domains (``log``, ``sqrt``, division, a
@@ -88,7 +89,8 @@ def _binary_values(kind: str, rng: np.random.Generator, sa: tuple, sb: tuple) ->
 @pytest.mark.parametrize("name", list(BINARY))
 @pytest.mark.parametrize(("sa", "sb"), SHAPE_PAIRS, ids=PAIR_IDS)
 def test_binary_op_broadcasting(device, rng, name, sa, sb):
-    """Broadcast binary ops: :math:`\\bar a = \\operatorname{sum\\_to}(\\bar y\\, \\partial y/\\partial a, \\operatorname{shape}(a))`.
+    """Broadcast binary ops:
+    :math:`\\bar a = \\operatorname{sum\\_to}(\\bar y\\, \\partial y/\\partial a, \\operatorname{shape}(a))`.
 
     With :math:`\\partial(a+b) = (1, 1)`, :math:`\\partial(a-b) = (1, -1)`, :math:`\\partial(ab) = (b, a)`,
     :math:`\\partial(a/b) = (1/b, -a/b^2)`, :math:`\\partial(a^b) = (b a^{b-1}, a^b \\ln a)`,
@@ -160,7 +162,8 @@ UNARY = {
 @pytest.mark.parametrize("name", list(UNARY))
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_unary_elementwise(device, rng, name, shape):
-    """:math:`(e^x)' = e^x`, :math:`(\\ln x)' = 1/x`, :math:`(\\sqrt x)' = 1/(2\\sqrt x)`, :math:`|x|' = \\operatorname{sign} x`,
+    """:math:`(e^x)' = e^x`, :math:`(\\ln x)' = 1/x`, :math:`(\\sqrt x)' = 1/(2\\sqrt x)`,
+    :math:`|x|' = \\operatorname{sign} x`,
     :math:`\\tanh' = 1 - \\tanh^2`, :math:`\\sigma' = \\sigma(1-\\sigma)`, :math:`\\operatorname{relu}'(x) = [x > 0]`.
     """
     fn, domain = UNARY[name]
@@ -210,7 +213,8 @@ MATMUL_SHAPES = [
 
 @pytest.mark.parametrize(("sa", "sb"), MATMUL_SHAPES, ids=str)
 def test_matmul(device, rng, sa, sb):
-    """:math:`Y = AB`: :math:`\\bar A = \\bar Y B^\\top`, :math:`\\bar B = A^\\top \\bar Y` (1-D operands as vectors, batch dims summed)."""
+    """:math:`Y = AB`: :math:`\\bar A = \\bar Y B^\\top`, :math:`\\bar B = A^\\top \\bar Y` (1-D operands as
+    vectors, batch dims summed)."""
     a, b = leaf(rng.standard_normal(sa), device), leaf(rng.standard_normal(sb), device)
     assert mg.gradcheck(lambda p, q: p @ q, a, b)
     assert mg.gradcheck(mg.matmul, a, b)
@@ -219,7 +223,8 @@ def test_matmul(device, rng, sa, sb):
 @pytest.mark.parametrize("x_shape", [(3,), (5, 3), (2, 4, 3)], ids=str)
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(device, rng, x_shape, bias):
-    """:math:`Y = XW^\\top + b`: :math:`\\bar X = \\bar Y W`, :math:`\\bar W = \\bar Y^\\top X`, :math:`\\bar b = \\sum_{rows} \\bar Y`."""
+    """:math:`Y = XW^\\top + b`: :math:`\\bar X = \\bar Y W`, :math:`\\bar W = \\bar Y^\\top X`,
+    :math:`\\bar b = \\sum_{rows} \\bar Y`."""
     x, w = leaf(rng.standard_normal(x_shape), device), leaf(rng.standard_normal((2, 3)), device)
     if bias:
         assert mg.gradcheck(mg.linear, x, w, leaf(rng.standard_normal(2), device))
@@ -270,7 +275,8 @@ GETITEM_CASES = {
 
 @pytest.mark.parametrize("case", list(GETITEM_CASES))
 def test_getitem(device, rng, case):
-    """Indexing scatters back: :math:`\\bar x = 0;\\ \\bar x[\\text{index}] \\mathrel{+}= \\bar y`, repeated indices add up."""
+    """Indexing scatters back: :math:`\\bar x = 0;\\ \\bar x[\\text{index}] \\mathrel{+}= \\bar y`, repeated indices
+    add up."""
     fn, shape = GETITEM_CASES[case]
     x = leaf(rng.standard_normal(shape), device)
     assert mg.gradcheck(fn, x)
@@ -306,20 +312,23 @@ def test_stack(device, rng, axis):
 @pytest.mark.parametrize(("shape", "target"), [((4,), (3, 4)), ((3, 1), (2, 3, 4)), ((), (2, 3)), ((1, 4), (3, 4))],
                          ids=str)
 def test_broadcast_to(device, rng, shape, target):
-    """:math:`y = \\operatorname{broadcast\\_to}(x, s)`: :math:`\\bar x = \\operatorname{sum\\_to}(\\bar y, \\operatorname{shape}(x))`."""
+    """:math:`y = \\operatorname{broadcast\\_to}(x, s)`:
+    :math:`\\bar x = \\operatorname{sum\\_to}(\\bar y, \\operatorname{shape}(x))`."""
     assert mg.gradcheck(lambda t: mg.broadcast_to(t, target), leaf(rng.standard_normal(shape), device))
 
 
 @pytest.mark.parametrize("target", [(3, 4), (3, 1), (1, 4), (4,), (), (2, 1, 4), (2, 3, 4)], ids=str)
 def test_sum_to(device, rng, target):
-    """:math:`y = \\operatorname{sum\\_to}(x, s)`: :math:`\\bar x = \\operatorname{broadcast\\_to}(\\bar y, \\operatorname{shape}(x))`."""
+    """:math:`y = \\operatorname{sum\\_to}(x, s)`:
+    :math:`\\bar x = \\operatorname{broadcast\\_to}(\\bar y, \\operatorname{shape}(x))`."""
     x = leaf(rng.standard_normal((2, 3, 4)), device)
     assert mg.gradcheck(lambda t: mg.sum_to(t, target), x)
     assert mg.sum_to(x, target).shape == target
 
 
 def test_astype(device, rng):
-    """A cast is the identity on values up to rounding: :math:`\\bar x = \\operatorname{cast}(\\bar y, \\operatorname{dtype}(x))`.
+    """A cast is the identity on values up to rounding:
+    :math:`\\bar x = \\operatorname{cast}(\\bar y, \\operatorname{dtype}(x))`.
 
     Through float32 the function is rounded to about 6e-8, so the step and the tolerance are wider.
     """
@@ -342,7 +351,8 @@ def test_softmax_family(device, rng, shape, axis, name):
 
 @pytest.mark.parametrize("n", [1, 5])
 def test_cross_entropy(device, rng, n):
-    """:math:`L = -\\frac1N \\sum_n \\log\\operatorname{softmax}(X_n)_{t_n}`: :math:`\\bar X = (\\operatorname{softmax}(X) - \\operatorname{onehot}(t))/N`."""
+    """:math:`L = -\\frac1N \\sum_n \\log\\operatorname{softmax}(X_n)_{t_n}`:
+    :math:`\\bar X = (\\operatorname{softmax}(X) - \\operatorname{onehot}(t))/N`."""
     logits = leaf(rng.standard_normal((n, 4)) * 2, device)
     targets = np.array([0, 3, 3, 1, 0][:n])
     assert mg.gradcheck(lambda t: mg.cross_entropy(t, targets), logits)
@@ -357,7 +367,8 @@ def test_mse_loss(device, rng):
 
 # ----------------------------------------------------------------- second order: gradcheck the gradient
 def grad_of(fn):
-    """The map :math:`x \\mapsto \\nabla_x \\sum_i f(x)_i w_i`, built with ``create_graph=True`` so it is differentiable."""
+    """The map :math:`x \\mapsto \\nabla_x \\sum_i f(x)_i w_i`, built with ``create_graph=True`` so it is
+    differentiable."""
 
     def gradient(*xs: mg.Tensor) -> mg.Tensor:
         saved = [x.grad for x in xs]  # gradcheck's own gradients must survive this call

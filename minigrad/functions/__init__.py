@@ -7,13 +7,14 @@ forward and backward) plus a lower-case function that applies it.
 from minigrad.functions.arithmetic import add, div, mul, neg, pow, sub
 from minigrad.functions.conversion import astype, to_device
 from minigrad.functions.elementwise import abs, exp, log, maximum, relu, sigmoid, sqrt, tanh
+from minigrad.functions.embedding import embedding
 from minigrad.functions.linalg import linear, matmul
 from minigrad.functions.loss import cross_entropy, log_softmax, mse_loss, softmax
 from minigrad.functions.reduction import broadcast_to, max, mean, sum, sum_to
 from minigrad.functions.shape import concatenate, getitem, reshape, stack, transpose
 
 __all__ = [
-    "abs", "add", "astype", "broadcast_to", "concatenate", "cross_entropy", "div", "exp",
+    "abs", "add", "astype", "broadcast_to", "concatenate", "cross_entropy", "div", "embedding", "exp",
     "getitem", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss",
     "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "stack", "sub", "sum",
     "sum_to", "tanh", "to_device", "transpose",

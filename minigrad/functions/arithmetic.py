@@ -6,7 +6,8 @@ gradient of an operand that was broadcast is summed back to its shape with
 
 .. math::
 
-    \\bar x = \\operatorname{sum\\_to}\\!\\left(\\bar y \\, \\frac{\\partial y}{\\partial x},\\ \\operatorname{shape}(x)\\right).
+    \\bar x = \\operatorname{sum\\_to}\\!\\left(\\bar y \\, \\frac{\\partial y}{\\partial x},\\
+    \\operatorname{shape}(x)\\right).
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ class Pow(Function):
 
     Where :math:`x = 0` and :math:`c \\ge 0` the gradient with respect to
     :math:`c` is taken as 0 (the limit of :math:`x^c \\ln x`), as PyTorch does;
-    a negative base gives NaN, as :math:`\\ln x` does.
+    a negative base gives NaN, as :math:`\\ln x` does. Where :math:`c = 0`,
+    :math:`x^0 = 1` is constant and :math:`\\bar x = 0`, also at :math:`x = 0`
+    (where :math:`c\\, x^{c-1} = 0 \\cdot \\infty` would give NaN).
     """
 
     def forward(self, x: Any, c: Any) -> Any:
@@ -103,7 +106,12 @@ class Pow(Function):
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, c = self.inputs
-        gx = _unbroadcast(gy * c * x ** (c - 1), x) if x.requires_grad else None
+        gx = None
+        if x.requires_grad:
+            zero_exponent = c.data == 0
+            # Replace the base by 1 where c = 0, so that 0 ** -1 = inf never meets the factor c = 0.
+            base = x * ~zero_exponent + zero_exponent if zero_exponent.any() else x
+            gx = _unbroadcast(gy * c * base ** (c - 1), x)
         gc = None
         if c.requires_grad:
             zero_base = (x.data == 0) & (c.data >= 0)
@@ -141,7 +149,7 @@ def neg(x: Any) -> Tensor:
     return Neg()(x)
 
 
-def pow(x: Any, c: Any) -> Tensor:  # noqa: A001 - the operator's name
+def pow(x: Any, c: Any) -> Tensor:
     """Elementwise :math:`x^c`; ``c`` is a Python number, an array or a tensor (broadcasting)."""
     return Pow()(x, c)
 

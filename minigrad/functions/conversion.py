@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad import backend
 from minigrad.backend import Device
 from minigrad.function import Function
@@ -51,7 +53,13 @@ def to_device(x: Tensor, device: str | Device) -> Tensor:
 
 
 def astype(x: Tensor, dtype: Any) -> Tensor:
-    """``x`` cast to ``dtype``: ``x`` itself when it already has it, else a differentiable copy."""
+    """``x`` cast to ``dtype``: ``x`` itself when it already has it, else a differentiable copy.
+
+    A cast to an integer or boolean dtype is not differentiable: it gives a new
+    leaf with ``requires_grad=False``.
+    """
     if x.dtype == dtype:
         return x
+    if np.dtype(dtype).kind not in "fc":
+        return Tensor(x.data.astype(dtype))
     return AsType(dtype)(x)

@@ -137,7 +137,7 @@ def sqrt(x: Any) -> Tensor:
     return Sqrt()(x)
 
 
-def abs(x: Any) -> Tensor:  # noqa: A001
+def abs(x: Any) -> Tensor:
     """Elementwise :math:`|x|`."""
     return Abs()(x)
 

@@ -31,7 +31,9 @@ def _swap_last(x: Tensor) -> Tensor:
 
 
 class MatMul(Function):
-    """:math:`Y = A B` (:func:`numpy.matmul` semantics); :math:`\\bar A = \\bar Y B^\\top`, :math:`\\bar B = A^\\top \\bar Y`."""
+    """:math:`Y = A B` (:func:`numpy.matmul` semantics);
+    :math:`\\bar A = \\bar Y B^\\top`, :math:`\\bar B = A^\\top \\bar Y`.
+    """
 
     def forward(self, a: Any, b: Any) -> Any:
         return a @ b
@@ -61,7 +63,8 @@ class Linear(Function):
 
     .. math::
 
-        \\bar X = \\bar Y W, \\qquad \\bar W = \\bar Y^\\top X, \\qquad \\bar b = \\textstyle\\sum_{\\text{rows}} \\bar Y,
+        \\bar X = \\bar Y W, \\qquad \\bar W = \\bar Y^\\top X, \\qquad
+        \\bar b = \\textstyle\\sum_{\\text{rows}} \\bar Y,
 
     with the leading dimensions of :math:`X` flattened into rows. One
     function instead of three (``matmul``, ``transpose``, ``add``) keeps the

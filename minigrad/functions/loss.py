@@ -31,7 +31,9 @@ def _log_softmax_array(x: Any, axis: int) -> Any:
 
 
 class Softmax(Function):
-    """:math:`y = \\operatorname{softmax}(x)` along ``axis``; :math:`\\bar x = y \\odot (\\bar y - \\sum_j \\bar y_j y_j)`."""
+    """:math:`y = \\operatorname{softmax}(x)` along ``axis``;
+    :math:`\\bar x = y \\odot (\\bar y - \\sum_j \\bar y_j y_j)`.
+    """
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -47,7 +49,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """:math:`y = \\operatorname{log\\_softmax}(x)` along ``axis``; :math:`\\bar x = \\bar y - e^{y} \\sum_j \\bar y_j`."""
+    """:math:`y = \\operatorname{log\\_softmax}(x)` along ``axis``;
+    :math:`\\bar x = \\bar y - e^{y} \\sum_j \\bar y_j`.
+    """
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -142,7 +146,8 @@ def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     """Mean squared error :math:`\\frac1n \\sum_i (p_i - t_i)^2`; shapes must match."""
     if not isinstance(target, Tensor):
-        target = Tensor(backend.to_device(np.asarray(backend.to_numpy(target), dtype=prediction.dtype), prediction.device))
+        values = np.asarray(backend.to_numpy(target), dtype=prediction.dtype)
+        target = Tensor(backend.to_device(values, prediction.device))
     if target.shape != prediction.shape:
         raise ValueError(f"target: expected shape {prediction.shape}, got {target.shape}")
     diff = prediction - target

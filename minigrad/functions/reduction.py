@@ -5,9 +5,11 @@ broadcasting binary operation differentiable to any order:
 
 .. math::
 
-    y = \\operatorname{broadcast\\_to}(x, s) \\;\\Rightarrow\\; \\bar x = \\operatorname{sum\\_to}(\\bar y, \\operatorname{shape}(x)),
+    y = \\operatorname{broadcast\\_to}(x, s) \\;\\Rightarrow\\;
+    \\bar x = \\operatorname{sum\\_to}(\\bar y, \\operatorname{shape}(x)),
     \\qquad
-    y = \\operatorname{sum\\_to}(x, s) \\;\\Rightarrow\\; \\bar x = \\operatorname{broadcast\\_to}(\\bar y, \\operatorname{shape}(x)).
+    y = \\operatorname{sum\\_to}(x, s) \\;\\Rightarrow\\;
+    \\bar x = \\operatorname{broadcast\\_to}(\\bar y, \\operatorname{shape}(x)).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class BroadcastTo(Function):
         return sum_to(gy, self.inputs[0].shape)
 
 
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum of the elements over ``axis`` (all of them by default)."""
     return Sum(axis, keepdims)(x)
 
@@ -131,7 +133,7 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return total / count
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis`` (all elements by default); ties share the gradient equally."""
     return Max(axis, keepdims)(x)
 

@@ -80,22 +80,26 @@ class Embedding(Module):
         Source of the initial values, :math:`\\mathcal N(0, 1)` (PyTorch's default).
     dtype : dtype, default float32
     device : str, default "cpu"
+    sparse : bool, default False
+        Give ``weight`` a row-sparse gradient (:class:`~minigrad.sparse.RowSparseGrad`)
+        holding only the rows looked up, which optimizers can apply lazily.
     """
 
     def __init__(
         self, num_embeddings: int, embedding_dim: int, rng: RngLike = None,
-        dtype: Any = np.float32, device: str | Device | None = None,
+        dtype: Any = np.float32, device: str | Device | None = None, sparse: bool = False,
     ) -> None:
         super().__init__()
         self.num_embeddings = _check_positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = _check_positive_int("embedding_dim", embedding_dim)
         self.weight = _parameter(normal((num_embeddings, embedding_dim), as_generator(rng), dtype), device)
+        self.sparse = bool(sparse)
 
     def forward(self, indices: Any) -> Tensor:
-        return functions.getitem(self.weight, indices)
+        return functions.embedding(self.weight, indices, sparse=self.sparse)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (", sparse=True" if self.sparse else "")
 
 
 class ReLU(Module):

@@ -149,9 +149,13 @@ class Module:
             array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
             parameter = own[name]
             if array.shape != parameter.shape:
-                raise ValueError(f"state[{name!r}]: shape {array.shape} does not match the parameter's {parameter.shape}")
+                raise ValueError(
+                    f"state[{name!r}]: shape {array.shape} does not match the parameter's {parameter.shape}"
+                )
             if array.dtype != parameter.dtype:
-                raise ValueError(f"state[{name!r}]: dtype {array.dtype} does not match the parameter's {parameter.dtype}")
+                raise ValueError(
+                    f"state[{name!r}]: dtype {array.dtype} does not match the parameter's {parameter.dtype}"
+                )
             updates.append((parameter, array))
         for parameter, array in updates:
             parameter.data[...] = backend.to_device(array, parameter.device)

@@ -1,7 +1,8 @@
-"""The figure of ``python -m optim demo``: training-loss curves and the online problem's iterates.
+"""What ``python -m optim demo`` shows: two plain-text tables and a PNG with two panels.
 
-Drawn with Matplotlib's Agg canvas directly (no ``pyplot``), so it needs no display and leaves the
-global Matplotlib backend of the calling program alone.
+The figure is drawn with Matplotlib's Agg canvas directly (no ``pyplot``), so it needs no display and
+leaves the global Matplotlib backend of the calling program alone. Matplotlib is imported only when a
+figure is drawn.
 """
 
 from __future__ import annotations
@@ -13,12 +14,31 @@ from typing import TYPE_CHECKING, Any
 from optim.online import OPTIMUM, OnlineResult
 
 if TYPE_CHECKING:
-    from optim.demo import TrainResult
+    from optim.demo_training import TrainResult
 
-__all__ = ["save_figure"]
+__all__ = ["draw_online", "draw_training", "format_online_table", "format_training_table", "save_figure"]
 
 _MAX_POINTS = 5000
 """The trajectories are thinned to about this many points per line; the PNG looks the same."""
+
+
+def format_training_table(results: Sequence[TrainResult]) -> str:
+    """A plain-text table: optimizer, final training loss, test accuracy, seconds per epoch."""
+    lines = [f"{'optimizer':<10} {'train loss':>10} {'test acc':>9} {'s/epoch':>8}"]
+    for result in results:
+        lines.append(
+            f"{result.name:<10} {result.final_loss:>10.4f} {result.test_accuracy:>9.2%} "
+            f"{result.seconds_per_epoch:>8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def format_online_table(results: Sequence[OnlineResult]) -> str:
+    """A plain-text table: optimizer, final iterate :math:`x_{T+1}`, average regret :math:`R_T/T`."""
+    lines = [f"{'optimizer':<10} {'final x':>8} {'R_T/T':>8}"]
+    for result in results:
+        lines.append(f"{result.name:<10} {result.final_x:>+8.4f} {result.average_regret:>8.4f}")
+    return "\n".join(lines)
 
 
 def _thin(length: int) -> slice:
@@ -29,9 +49,12 @@ def _thin(length: int) -> slice:
 
 def draw_training(axes: Any, training: Sequence[TrainResult]) -> None:
     """Left panel: the training loss after each epoch, one line per optimizer, on a log scale."""
+    from matplotlib.ticker import MaxNLocator
+
     for result in training:
         epochs = range(len(result.losses))
         axes.plot(epochs, result.losses, marker="o", markersize=3, label=result.name)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("training loss (mean cross-entropy)")

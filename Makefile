@@ -1,0 +1,33 @@
+# Set-up on a fresh machine: `make demo` and `make test`.
+#
+# Every target creates the virtual environment .venv with python3 when it is
+# missing, installs into it what the target needs (quietly), then runs.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+PIP_INSTALL := $(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test docs
+
+help:
+	@echo "make demo   set up .venv and run the demo (python -m optim demo)"
+	@echo "make test   set up .venv and run the test suite (python -m pytest)"
+	@echo "make docs   set up .venv and build the HTML docs into docs/_build/html"
+
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+
+demo: $(VENV_PYTHON)
+	$(PIP_INSTALL) -e ".[demo]"
+	$(VENV_PYTHON) -m optim demo
+
+# pytest runs last, so that its summary is the last line of the output.
+test: $(VENV_PYTHON)
+	$(PIP_INSTALL) -e ".[test,torch,demo]"
+	$(VENV_PYTHON) -m pytest
+
+docs: $(VENV_PYTHON)
+	$(PIP_INSTALL) -e ".[docs]"
+	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

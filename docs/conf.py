@@ -1,0 +1,67 @@
+"""Sphinx configuration: the minigrad + optim documentation, built offline.
+
+Build from the repository root with ``make docs``, which runs
+``sphinx-build -W -b html docs docs/_build/html``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # autodoc imports the packages from this checkout
+
+import minigrad  # noqa: E402
+
+project = "minigrad + optim"
+author = "The minigrad-optim authors"
+copyright = "2026, the minigrad-optim authors"
+version = release = minigrad.__version__
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+
+# ---------------------------------------------------------------- Markdown (MyST)
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+
+# ---------------------------------------------------------------- API reference
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+napoleon_use_ivar = True  # "Attributes" sections as fields, not as separate (duplicate) objects
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_preserve_defaults = True
+
+# ---------------------------------------------------------------- math, offline
+# MathJax 3 is served from the built site itself, so pages render without a
+# network. The files come from the sphinx-mathjax-offline wheel (the 'docs'
+# extra). Only its static files are used: loading it as a Sphinx extension is
+# not needed, and it does not declare itself safe for parallel builds.
+_mathjax_spec = importlib.util.find_spec("sphinx-mathjax-offline")
+if _mathjax_spec is None or _mathjax_spec.origin is None:
+    raise RuntimeError(
+        "the offline MathJax files are missing: install the docs extra with pip install -e \".[docs]\""
+    )
+_MATHJAX_STATIC = pathlib.Path(_mathjax_spec.origin).parent / "static"
+html_static_path = [str(_MATHJAX_STATIC)]
+mathjax_path = "mathjax/tex-chtml.js"
+
+# ---------------------------------------------------------------- HTML
+html_theme = "sphinx_book_theme"
+html_title = "minigrad + optim"
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+}

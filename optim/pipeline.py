@@ -1,0 +1,140 @@
+"""What happens around the update rule on each call, in Keras's order.
+
+1. Divide the gradients by ``loss_scale_factor``.
+2. With ``gradient_accumulation_steps`` :math:`k`: add them to the
+   accumulators, and only every :math:`k`-th call continue, with the average
+   :math:`\\frac1k \\sum` of the last :math:`k` gradients.
+3. Clip (``clipvalue``, then ``clipnorm`` or ``global_clipnorm``).
+4. The update rule (weight decay included), densely, or lazily on the rows of
+   a row-sparse gradient.
+5. With ``use_ema``: update the moving average of the weights, and every
+   ``ema_overwrite_frequency`` updates copy it into the weights.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from minigrad import backend
+from minigrad.sparse import RowSparseGrad
+from minigrad.tensor import Tensor
+from optim import transforms
+
+if TYPE_CHECKING:
+    from optim.optimizer import Optimizer
+
+__all__ = ["apply_rule", "follow_device", "gradient_array", "prepare_gradients", "update_averages"]
+
+Triple = tuple[Tensor, dict[str, Any], Any]
+
+
+def gradient_array(grad: Any, param: Tensor) -> Any:
+    """The gradient as a backend array (or a :class:`RowSparseGrad`), checked against its parameter."""
+    if isinstance(grad, RowSparseGrad):
+        values, shape = grad.values, grad.dense_shape
+    else:
+        values = grad.data if isinstance(grad, Tensor) else grad
+        if not backend.is_array(values):
+            raise TypeError(
+                f"grad: expected an array or a Tensor for the parameter of shape {param.shape}, got {grad!r}"
+            )
+        shape = values.shape
+    if shape != param.shape:
+        raise ValueError(f"grad: shape {shape} does not match the parameter's {param.shape}")
+    if backend.device_of(values) != param.device:
+        raise ValueError(f"grad: on {backend.device_of(values)}, but the parameter is on {param.device}")
+    if values.dtype != param.dtype:
+        raise ValueError(f"grad: dtype {values.dtype} does not match the parameter's {param.dtype}")
+    return grad if isinstance(grad, RowSparseGrad) else values
+
+
+def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Triple] | None:
+    """Steps 1-3 above; ``None`` when this call only accumulates."""
+    options = optimizer.options
+    lazy = optimizer.lazy_default if options.lazy is None else options.lazy
+    accumulate = options.gradient_accumulation_steps
+    prepared = []
+    for param, group, grad in triples:
+        if isinstance(grad, RowSparseGrad):
+            grad = grad.coalesce() if lazy and not accumulate else grad.to_dense()
+        if options.loss_scale_factor is not None:
+            grad = _map_values(grad, lambda g: g / options.loss_scale_factor)
+        prepared.append((param, group, grad))
+
+    if accumulate:
+        for param, _, grad in prepared:
+            total = optimizer.accumulators.get(param)
+            optimizer.accumulators[param] = grad.copy() if total is None else total + grad
+        if (optimizer.calls + 1) % accumulate != 0:
+            return None
+        prepared = [(param, group, optimizer.accumulators.pop(param) / accumulate) for param, group, _ in prepared]
+        optimizer.accumulators.clear()
+    return _clip(options, prepared)
+
+
+def _map_values(grad: Any, function: Any) -> Any:
+    if isinstance(grad, RowSparseGrad):
+        return RowSparseGrad(grad.indices, function(grad.values), grad.dense_shape)
+    return function(grad)
+
+
+def _values(grad: Any) -> Any:
+    return grad.values if isinstance(grad, RowSparseGrad) else grad
+
+
+def _clip(options: Any, triples: list[Triple]) -> list[Triple]:
+    if options.clipvalue is not None:
+        triples = [(p, g, _map_values(x, lambda v: transforms.clip_by_value(v, options.clipvalue))) for p, g, x in triples]
+    if options.clipnorm is not None:
+        triples = [(p, g, _map_values(x, lambda v: transforms.clip_by_norm(v, options.clipnorm))) for p, g, x in triples]
+    if options.global_clipnorm is not None:
+        clipped = transforms.clip_by_global_norm([_values(x) for _, _, x in triples], options.global_clipnorm)
+        triples = [(p, g, _map_values(x, lambda _, c=c: c)) for (p, g, x), c in zip(triples, clipped)]
+    return triples
+
+
+def apply_rule(optimizer: Optimizer, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any],
+               lr: float, step: int, weight_decay: float, lazy: bool) -> None:
+    """Step 4: the rule on the whole parameter, or only on the rows of a (coalesced) sparse gradient.
+
+    The lazy update gathers the touched rows of the parameter and of its state,
+    runs the same rule on them, and writes them back; untouched rows keep
+    their values and their state does not decay. The bias correction still
+    uses the step count :math:`t` of the optimizer.
+    """
+    if not isinstance(grad, RowSparseGrad):
+        optimizer.update(param.data, grad, state, group, lr, step, weight_decay)
+        return
+    rows = grad.indices
+    arrays = {key: value for key, value in state.items() if backend.is_array(value)}
+    param_rows = param.data[rows]
+    state_rows = {**state, **{key: value[rows] for key, value in arrays.items()}}
+    optimizer.update(param_rows, grad.values, state_rows, group, lr, step, weight_decay)
+    param.data[rows] = param_rows
+    for key, value in arrays.items():
+        value[rows] = state_rows[key]
+
+
+def update_averages(optimizer: Optimizer, params: list[Tensor]) -> None:
+    """Step 5: the moving average of the weights (Keras's ``use_ema``), after every call."""
+    options = optimizer.options
+    if not options.use_ema:
+        return
+    steps = options.gradient_accumulation_steps
+    updates_before = optimizer.calls // steps if steps else optimizer.calls
+    for param in params:
+        average = optimizer.averages.get(param)
+        if average is None:
+            average = optimizer.averages[param] = param.xp.zeros_like(param.data)
+        transforms.ema_update(average, param.data, options.ema_momentum, first=updates_before == 0)
+    frequency = options.ema_overwrite_frequency
+    if frequency and (updates_before + 1) % frequency == 0:
+        for param in params:
+            param.data[...] = optimizer.averages[param]
+
+
+def follow_device(state: dict[str, Any], param: Tensor) -> None:
+    """Move a parameter's state arrays to the parameter's device (after ``Module.to``)."""
+    for key, value in state.items():
+        if backend.is_array(value) and backend.device_of(value) != param.device:
+            state[key] = backend.to_device(value, param.device)

@@ -1,0 +1,194 @@
+"""``python -m optim verify``: replay the frameworks' reference trajectories with the library.
+
+Each reference case (``tests/reference/<framework>.json``, written by
+``tools/generate_reference.py`` from real PyTorch, Keras, tf.keras, Optax and
+MindSpore runs) names a scenario (initial parameters and gradients), the
+framework call, and the library configuration that should reproduce it. This
+command runs that configuration on the same inputs and compares every
+parameter value after every step.
+
+A case passes when every value satisfies
+:math:`|x_\\text{ours} - x_\\text{ref}| \\le \\text{atol} + \\text{rtol}\\,|x_\\text{ref}|`,
+with rtol = 2e-6 and atol = 1e-6 in float32 (the frameworks compute some
+scalars in single precision) and rtol = 1e-10, atol = 1e-12 in float64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import minigrad as mg
+import optim
+from optim import schedules
+
+__all__ = ["CaseResult", "DESCRIPTION", "add_arguments", "load_reference", "main", "run_case", "verify_directory"]
+
+DESCRIPTION = __doc__.split("\n\n")[1].replace("\n", " ").strip() if __doc__ else ""
+TOLERANCES = {"float32": (2e-6, 1e-6), "float64": (1e-10, 1e-12)}
+DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent.parent / "tests" / "reference"
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseResult:
+    """The comparison of one reference case with the library."""
+
+    framework: str
+    case_id: str
+    algorithm: str
+    convention: str
+    scenario: str
+    max_abs_error: float
+    max_rel_error: float
+    passed: bool
+
+
+def load_reference(directory: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The scenarios by name, and every framework file in ``directory``."""
+    scenarios_file = directory / "scenarios.json"
+    if not scenarios_file.exists():
+        raise FileNotFoundError(f"reference directory {directory} has no scenarios.json")
+    scenarios = {s["name"]: s for s in json.loads(scenarios_file.read_text())["scenarios"]}
+    documents = [json.loads(path.read_text()) for path in sorted(directory.glob("*.json")) if path.name != "scenarios.json"]
+    return scenarios, documents
+
+
+def build_optimizer(library: dict[str, Any], params: list[mg.Tensor]) -> optim.Optimizer:
+    """The library optimizer described by a case's ``"library"`` entry, on ``params``."""
+    classes = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
+    kwargs = dict(library["kwargs"])
+    if isinstance(kwargs.get("lr"), dict):
+        kwargs["lr"] = schedules.deserialize(kwargs["lr"]["schedule"])
+    if isinstance(kwargs.get("betas"), list):
+        kwargs["betas"] = tuple(kwargs["betas"])
+    return classes[library["class"]](params, **kwargs)
+
+
+def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run the library on a case's scenario: every parameter after every step, flattened per step.
+
+    Returns the trajectory of shape ``(steps, n)`` and, for EMA cases, the
+    trajectory of the averages (else None).
+    """
+    dtype = np.dtype(scenario["dtype"])
+    params = [mg.tensor(np.asarray(p, dtype=dtype), requires_grad=True) for p in scenario["params"]]
+    optimizer = build_optimizer(case["library"], params)
+    use_sparse = case.get("sparse", False) or "sparse" in case.get("framework_call", "").lower()
+    trajectory, averages = [], []
+    for step, grads in enumerate(scenario["grads"]):
+        pairs = []
+        for index, (param, grad) in enumerate(zip(params, grads)):
+            if use_sparse and "sparse" in scenario:
+                rows = scenario["sparse"][step][index]
+                indices = np.asarray(rows["indices"], dtype=np.int64)
+                values = np.asarray(rows["values"], dtype=dtype).reshape((len(indices), *param.shape[1:]))
+                pairs.append((mg.RowSparseGrad(indices, values, param.shape), param))
+            else:
+                pairs.append((np.asarray(grad, dtype=dtype), param))
+        optimizer.apply_gradients(pairs)
+        trajectory.append(np.concatenate([p.data.ravel() for p in params]))
+        if optimizer.averages:
+            averages.append(np.concatenate([optimizer.averages[p].ravel() for p in params]))
+    return np.array(trajectory), (np.array(averages) if averages else None)
+
+
+def _flatten(steps: list[Any]) -> np.ndarray:
+    return np.array([np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in step]) for step in steps])
+
+
+def compare(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[float, float, bool]:
+    """Max absolute and relative errors against the case, and whether it passes."""
+    ours, averages = run_case(case, scenario)
+    pairs = [(ours, _flatten(case["trajectory"]))]
+    if "ema_trajectory" in case and averages is not None:
+        pairs.append((averages, _flatten(case["ema_trajectory"])))
+    rtol, atol = TOLERANCES[scenario["dtype"]]
+    max_abs = max_rel = 0.0
+    passed = True
+    for mine, reference in pairs:
+        error = np.abs(mine.astype(np.float64) - reference)
+        max_abs = max(max_abs, float(error.max()))
+        max_rel = max(max_rel, float((error / np.maximum(np.abs(reference), 1e-30)).max()))
+        passed = passed and bool(np.all(error <= atol + rtol * np.abs(reference)))
+    return max_abs, max_rel, passed
+
+
+def verify_directory(directory: Path, frameworks: list[str] | None = None) -> list[CaseResult]:
+    """Compare the library with every case of every framework file in ``directory``."""
+    scenarios, documents = load_reference(directory)
+    results = []
+    for document in documents:
+        framework = document["framework"]
+        if frameworks and framework not in frameworks:
+            continue
+        for case in document["cases"]:
+            max_abs, max_rel, passed = compare(case, scenarios[case["scenario"]])
+            results.append(CaseResult(
+                framework, case["id"], case["algorithm"], case["library"]["kwargs"].get("convention", "paper"),
+                case["scenario"], max_abs, max_rel, passed,
+            ))
+    return results
+
+
+def format_table(results: list[CaseResult]) -> str:
+    """A plain-text table, one row per case, and a closing count."""
+    header = f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} {'max abs err':>11} {'max rel err':>11}  result"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r.case_id:<52} {r.algorithm:<8} {r.convention:<10} {r.scenario:<14} "
+            f"{r.max_abs_error:>11.2e} {r.max_rel_error:>11.2e}  {'PASS' if r.passed else 'FAIL'}"
+        )
+    failed = sum(not r.passed for r in results)
+    lines.append(f"{len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m optim verify``."""
+    parser.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR,
+                        help="folder with scenarios.json and the frameworks' files (default: the repository's "
+                        "tests/reference)")
+    parser.add_argument("--frameworks", default="",
+                        help="comma-separated subset: torch, keras, tf_keras_legacy, optax, mindspore (default: all)")
+    parser.add_argument("--live", action="store_true",
+                        help="also run every installed framework now (tools/generate_reference.py into a temporary "
+                        "folder) and compare with those fresh outputs")
+
+
+def _live_directory(frameworks: list[str], target: Path) -> Path | None:
+    script = Path(__file__).resolve().parent.parent / "tools" / "generate_reference.py"
+    if not script.exists():
+        print("--live needs a source checkout (tools/generate_reference.py was not found)")
+        return None
+    command = [sys.executable, str(script), "--out", str(target)]
+    if frameworks:
+        command += ["--frameworks", ",".join(frameworks)]
+    subprocess.run(command, check=True)
+    return target
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the table for the committed values (and the live ones); 1 when any case fails."""
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    results = verify_directory(args.reference_dir, frameworks)
+    print(f"reference values: {args.reference_dir}")
+    print(format_table(results))
+    failed = any(not r.passed for r in results)
+    if args.live:
+        with tempfile.TemporaryDirectory() as tmp:
+            live = _live_directory(frameworks, Path(tmp))
+            if live is not None:
+                live_results = verify_directory(live, frameworks)
+                print("\nlive framework runs:")
+                print(format_table(live_results))
+                failed = failed or any(not r.passed for r in live_results)
+    return 1 if failed else 0
