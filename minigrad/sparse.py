@@ -7,7 +7,8 @@ TensorFlow's ``IndexedSlices``. The dense gradient it stands for is
 
 .. math::
 
-    G = 0 \\in \\mathbb{R}^{\\text{dense\\_shape}}, \\qquad G[\\text{indices}_k] \\mathrel{+}= \\text{values}_k \\quad (k = 1..n),
+    G = 0 \\in \\mathbb{R}^{\\text{dense\\_shape}}, \\qquad
+    G[\\text{indices}_k] \\mathrel{+}= \\text{values}_k \\quad (k = 1..n),
 
 so repeated indices add up. Optimizers either update as if given :math:`G`
 (dense-equivalent) or touch only the rows in ``indices`` (lazy).

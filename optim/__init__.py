@@ -20,4 +20,7 @@ from optim.conventions import CONVENTIONS, Convention
 from optim.optimizer import Optimizer
 from optim.sgd import SGD
 
-__all__ = ["CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "Convention", "Optimizer", "conventions", "functional", "schedules"]
+__all__ = [
+    "CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "Convention", "Optimizer", "conventions", "functional",
+    "schedules",
+]

@@ -110,7 +110,9 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
-            "decoupled_weight_decay": rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay,
+            "decoupled_weight_decay": (
+                rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
+            ),
             "epsilon_mode": rules.epsilon_mode if epsilon_mode is None else epsilon_mode,
             "amsgrad_mode": rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode,
             "step_counting": rules.step_counting if step_counting is None else step_counting,

@@ -93,7 +93,9 @@ class Adamax(Optimizer):
             "eps": rules.adamax_eps if eps is None else eps,
             "weight_decay": weight_decay,
             "maximize": maximize,
-            "decoupled_weight_decay": rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay,
+            "decoupled_weight_decay": (
+                rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
+            ),
             "adamax_epsilon": rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon,
             "step_counting": rules.step_counting if step_counting is None else step_counting,
         }

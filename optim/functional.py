@@ -50,7 +50,10 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
 
 
 def _apply_weight_decay(param: Any, g: Any, lr: float, weight_decay: float, decoupled: bool) -> Any:
-    """L2 (:math:`g \\leftarrow g + \\lambda\\theta`) or decoupled (:math:`\\theta \\leftarrow \\theta - \\eta\\lambda\\theta`) decay."""
+    """Weight decay: L2 (:math:`g \\leftarrow g + \\lambda\\theta`) or decoupled.
+
+    Decoupled: :math:`\\theta \\leftarrow (1 - \\alpha\\lambda)\\theta`, before the step.
+    """
     if weight_decay == 0:
         return g
     if decoupled:

@@ -78,12 +78,16 @@ def _pattern_lrs(value: Any) -> tuple[tuple[tuple[str, ...], Any], ...]:
             raise ValueError(f"pattern_lrs[{index}]: expected {{'patterns': [...], 'lr': ...}}, got {entry!r}")
         patterns = entry["patterns"]
         if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
-            raise ValueError(f"pattern_lrs[{index}]['patterns']: expected a list of regular expressions, got {patterns!r}")
+            raise ValueError(
+                f"pattern_lrs[{index}]['patterns']: expected a list of regular expressions, got {patterns!r}"
+            )
         for pattern in patterns:
             try:
                 re.compile(pattern)
             except re.error as error:
-                raise ValueError(f"pattern_lrs[{index}]['patterns']: invalid regular expression {pattern!r}: {error}") from None
+                raise ValueError(
+                    f"pattern_lrs[{index}]['patterns']: invalid regular expression {pattern!r}: {error}"
+                ) from None
         lr = entry["lr"]
         if isinstance(lr, dict):
             lr = schedules.deserialize(lr)
@@ -129,7 +133,9 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         global_clipnorm=_optional_positive(kwargs.pop("global_clipnorm", None), "global_clipnorm"),
         use_ema=check_bool(kwargs.pop("use_ema", False), "use_ema"),
         ema_momentum=check_nonnegative(kwargs.pop("ema_momentum", 0.99), "ema_momentum"),
-        ema_overwrite_frequency=_optional_int(kwargs.pop("ema_overwrite_frequency", None), "ema_overwrite_frequency", 1),
+        ema_overwrite_frequency=_optional_int(
+            kwargs.pop("ema_overwrite_frequency", None), "ema_overwrite_frequency", 1
+        ),
         loss_scale_factor=_optional_positive(kwargs.pop("loss_scale_factor", None), "loss_scale_factor"),
         gradient_accumulation_steps=_optional_int(
             kwargs.pop("gradient_accumulation_steps", None), "gradient_accumulation_steps", 2

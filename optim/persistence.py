@@ -71,15 +71,17 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
         )
     new_groups, params, group_of = [], [], []
     for index, (saved, own) in enumerate(zip(saved_groups, optimizer.param_groups)):
-        if not isinstance(saved, dict) or len(saved.get("params", ())) != len(own["params"]):
+        saved_count = len(saved.get("params", ())) if isinstance(saved, dict) else None
+        if saved_count != len(own["params"]):
             raise ValueError(
-                f"state_dict['param_groups'][{index}]: holds {len(saved.get('params', ())) if isinstance(saved, dict) else '?'} "
-                f"parameter(s), the optimizer's group has {len(own['params'])}"
+                f"state_dict['param_groups'][{index}]: holds {saved_count} parameter(s), "
+                f"the optimizer's group has {len(own['params'])}"
             )
         unknown = sorted(set(saved) - {"params", *optimizer.defaults})
         if unknown:
             raise ValueError(f"state_dict['param_groups'][{index}]: unknown hyperparameter(s) {unknown}")
-        group = optimizer.validate_group({**optimizer.defaults, **{k: _copy(v) for k, v in saved.items() if k != "params"}})
+        hyperparameters = {key: _copy(value) for key, value in saved.items() if key != "params"}
+        group = optimizer.validate_group({**optimizer.defaults, **hyperparameters})
         group["params"] = own["params"]
         new_groups.append(group)
         params.extend(own["params"])
@@ -133,7 +135,9 @@ def _checked_arrays(saved: Any, params: list[Any], key: str) -> dict[Any, Any]:
     return checked
 
 
-def _checked_entry(optimizer: Optimizer, param: Any, group: dict[str, Any], entry: Any, position: int) -> dict[str, Any]:
+def _checked_entry(
+    optimizer: Optimizer, param: Any, group: dict[str, Any], entry: Any, position: int
+) -> dict[str, Any]:
     """One parameter's saved state, checked against what the algorithm needs, moved to the parameter's device."""
     where = f"state_dict['state'][{position}]"
     expected = optimizer.init_state(param, group)

@@ -58,7 +58,7 @@ def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Tripl
         if isinstance(grad, RowSparseGrad):
             grad = grad.coalesce() if lazy and not accumulate else grad.to_dense()
         if options.loss_scale_factor is not None:
-            grad = _map_values(grad, lambda g: g / options.loss_scale_factor)
+            grad = _divided(grad, options.loss_scale_factor)
         prepared.append((param, group, grad))
 
     if accumulate:
@@ -72,10 +72,11 @@ def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Tripl
     return _clip(options, prepared)
 
 
-def _map_values(grad: Any, function: Any) -> Any:
+def _divided(grad: Any, factor: float) -> Any:
+    """``grad / factor`` for a dense or a row-sparse gradient."""
     if isinstance(grad, RowSparseGrad):
-        return RowSparseGrad(grad.indices, function(grad.values), grad.dense_shape)
-    return function(grad)
+        return RowSparseGrad(grad.indices, grad.values / factor, grad.dense_shape)
+    return grad / factor
 
 
 def _values(grad: Any) -> Any:
@@ -83,14 +84,20 @@ def _values(grad: Any) -> Any:
 
 
 def _clip(options: Any, triples: list[Triple]) -> list[Triple]:
+    """``clipvalue``, then ``clipnorm`` per tensor or ``global_clipnorm`` over all (tf.keras's order)."""
+    grads = [_values(grad) for _, _, grad in triples]
     if options.clipvalue is not None:
-        triples = [(p, g, _map_values(x, lambda v: transforms.clip_by_value(v, options.clipvalue))) for p, g, x in triples]
+        grads = [transforms.clip_by_value(g, options.clipvalue) for g in grads]
     if options.clipnorm is not None:
-        triples = [(p, g, _map_values(x, lambda v: transforms.clip_by_norm(v, options.clipnorm))) for p, g, x in triples]
+        grads = [transforms.clip_by_norm(g, options.clipnorm) for g in grads]
     if options.global_clipnorm is not None:
-        clipped = transforms.clip_by_global_norm([_values(x) for _, _, x in triples], options.global_clipnorm)
-        triples = [(p, g, _map_values(x, lambda _, c=c: c)) for (p, g, x), c in zip(triples, clipped)]
-    return triples
+        grads = transforms.clip_by_global_norm(grads, options.global_clipnorm)
+    clipped = []
+    for (param, group, grad), values in zip(triples, grads):
+        if isinstance(grad, RowSparseGrad):
+            values = RowSparseGrad(grad.indices, values, grad.dense_shape)
+        clipped.append((param, group, values))
+    return clipped
 
 
 def apply_rule(optimizer: Optimizer, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any],

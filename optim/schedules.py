@@ -51,7 +51,9 @@ class LearningRateSchedule:
 class ExponentialDecay(LearningRateSchedule):
     """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False) -> None:
+    def __init__(
+        self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False
+    ) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.decay_rate = check_nonnegative(decay_rate, "decay_rate")
@@ -75,7 +77,9 @@ class InverseTimeDecay(LearningRateSchedule):
     ``decay=d`` keyword: :math:`\\eta / (1 + d\\,k)`.
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False) -> None:
+    def __init__(
+        self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False
+    ) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.decay_rate = check_nonnegative(decay_rate, "decay_rate")

@@ -52,7 +52,10 @@ def clip_by_global_norm(grads: Sequence[Any], clipnorm: float) -> list[Any]:
 
 
 def ema_update(average: Any, value: Any, momentum: float, first: bool) -> None:
-    """:math:`\\bar\\theta \\leftarrow \\mu\\bar\\theta + (1-\\mu)\\theta` in place, with :math:`\\mu = 0` on the first update."""
+    """:math:`\\bar\\theta \\leftarrow \\mu\\bar\\theta + (1-\\mu)\\theta` in place.
+
+    :math:`\\mu = 0` on the first update, so the average starts at the weights.
+    """
     mu = 0.0 if first else momentum
     average *= mu
     average += (1 - mu) * value

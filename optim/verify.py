@@ -57,7 +57,8 @@ def load_reference(directory: Path) -> tuple[dict[str, dict[str, Any]], list[dic
     if not scenarios_file.exists():
         raise FileNotFoundError(f"reference directory {directory} has no scenarios.json")
     scenarios = {s["name"]: s for s in json.loads(scenarios_file.read_text())["scenarios"]}
-    documents = [json.loads(path.read_text()) for path in sorted(directory.glob("*.json")) if path.name != "scenarios.json"]
+    paths = [path for path in sorted(directory.glob("*.json")) if path.name != "scenarios.json"]
+    documents = [json.loads(path.read_text()) for path in paths]
     return scenarios, documents
 
 
@@ -140,7 +141,10 @@ def verify_directory(directory: Path, frameworks: list[str] | None = None) -> li
 
 def format_table(results: list[CaseResult]) -> str:
     """A plain-text table, one row per case, and a closing count."""
-    header = f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} {'max abs err':>11} {'max rel err':>11}  result"
+    header = (
+        f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} "
+        f"{'max abs err':>11} {'max rel err':>11}  result"
+    )
     lines = [header, "-" * len(header)]
     for r in results:
         lines.append(
