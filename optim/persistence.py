@@ -26,11 +26,30 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _saved_hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
+    """A group's hyperparameters as JSON-friendly values.
+
+    A schedule from :mod:`optim.schedules` is stored as its serialised form; a
+    plain callable cannot be stored, so it is left out and the loading
+    optimizer keeps its own.
+    """
+    saved = {}
+    for key, value in group.items():
+        if key == "params" or (callable(value) and not isinstance(value, schedules.LearningRateSchedule)):
+            continue
+        saved[key] = schedules.serialize(value) if callable(value) else _copy(value)
+    return saved
+
+
 def optimizer_state_dict(optimizer: Optimizer) -> dict[str, Any]:
-    """``{"algorithm", "iterations", "param_groups", "state"}`` with copies of every state array."""
+    """Counters, hyperparameters and copies of every state array, parameters referred to by position.
+
+    Everything but the arrays is JSON-serialisable (a plain-callable learning
+    rate is left out: see :func:`_saved_hyperparameters`).
+    """
     groups, state, position = [], {}, 0
     for group in optimizer.param_groups:
-        entry = {key: _copy(value) for key, value in group.items() if key != "params"}
+        entry = _saved_hyperparameters(group)
         entry["params"] = []
         for param in group["params"]:
             entry["params"].append(position)
@@ -81,7 +100,10 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
         if unknown:
             raise ValueError(f"state_dict['param_groups'][{index}]: unknown hyperparameter(s) {unknown}")
         hyperparameters = {key: _copy(value) for key, value in saved.items() if key != "params"}
-        group = optimizer.validate_group({**optimizer.defaults, **hyperparameters})
+        if isinstance(hyperparameters.get("lr"), dict):
+            hyperparameters["lr"] = schedules.deserialize(hyperparameters["lr"])
+        current = {key: value for key, value in own.items() if key != "params"}
+        group = optimizer.validate_group({**current, **hyperparameters})
         group["params"] = own["params"]
         new_groups.append(group)
         params.extend(own["params"])
