@@ -30,6 +30,7 @@ __all__ = [
     "device_of",
     "get_array_module",
     "is_array",
+    "same_device",
     "scatter_add",
     "to_device",
     "to_numpy",
@@ -148,6 +149,13 @@ def device_of(array: Any) -> Device:
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return Device(f"cuda:{array.device.id}")
     return CPU
+
+
+def same_device(a: Any, b: Any) -> bool:
+    """Whether two arrays live on one device (two NumPy arrays always do, checked without building Devices)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return True
+    return device_of(a) == device_of(b)
 
 
 def to_device(array: Any, device: str | Device) -> Any:

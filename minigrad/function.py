@@ -23,7 +23,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from minigrad.backend import device_of, get_array_module, is_array
+from minigrad.backend import device_of, get_array_module, is_array, same_device
 from minigrad.config import is_grad_enabled
 from minigrad.tensor import Tensor
 
@@ -110,7 +110,7 @@ def _as_tensors(operands: tuple[Any, ...]) -> tuple[Tensor, ...]:
         if isinstance(operand, Tensor):
             if reference is None:
                 reference = operand
-            elif operand.device != reference.device:
+            elif not same_device(operand.data, reference.data):
                 raise DeviceMismatchError(
                     f"operands are on different devices: {reference.device} and {operand.device}; "
                     "move them with .to(device) first"
