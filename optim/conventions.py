@@ -154,7 +154,6 @@ CONVENTIONS: dict[str, Convention] = {
         adamax_epsilon="denominator",
         step_counting="global",
         decoupled_weight_decay=True,
-        power_dtype="param",
         adamax_lazy=True,
         notes="legacy decay keyword lr/(1+decay*iterations); clipvalue may be combined with clipnorm; "
         "Adamax updates sparse gradients lazily (only touched rows).",
@@ -188,7 +187,6 @@ CONVENTIONS: dict[str, Convention] = {
         amsgrad_mode="ignored",
         adamax_epsilon="inside_max",
         step_counting="global",
-        power_dtype="float32",
         notes="Adam computes the epsilon-hat form although its docstring shows Algorithm 1, and ignores "
         "amsgrad=True; weight_decay is L2.",
     ),

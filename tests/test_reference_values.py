@@ -1,0 +1,84 @@
+"""The library against real framework outputs (tests/reference, written by tools/generate_reference.py).
+
+Each case names the framework call that produced it (PyTorch 2.13.0, Keras 3.15.1, tf_keras 2.21.0
+legacy, Optax 0.2.8, MindSpore 2.10.0; versions are recorded in each JSON file) and the library
+configuration that must reproduce it. Float32 cases must agree to rtol = atol = 2e-6, float64 cases
+to rtol 1e-10 (see optim.verify for the reasons).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optim import verify
+
+REFERENCE = Path(__file__).parent / "reference"
+SCENARIOS, DOCUMENTS = verify.load_reference(REFERENCE)
+CASES = [(doc["framework"], case) for doc in DOCUMENTS for case in doc["cases"]]
+
+
+def test_every_framework_and_convention_has_reference_values() -> None:
+    """Every framework file is present, and every convention except 'paper' is covered by one of them."""
+    frameworks = {doc["framework"] for doc in DOCUMENTS}
+    assert frameworks == {"torch", "keras", "tf_keras_legacy", "optax", "mindspore"}
+    conventions = {case["library"]["kwargs"]["convention"] for _, case in CASES}
+    assert conventions == {"pytorch", "keras", "tensorflow", "optax", "mindspore"}
+    algorithms = {(case["library"]["kwargs"]["convention"], case["algorithm"]) for _, case in CASES}
+    for convention in conventions:
+        assert {(convention, "Adam"), (convention, "Adamax")} <= algorithms
+    for doc in DOCUMENTS:
+        assert doc["versions"], doc["framework"]
+
+
+@pytest.mark.parametrize(("framework", "case"), CASES, ids=[case["id"] for _, case in CASES])
+def test_library_reproduces_framework_trajectory(framework: str, case: dict) -> None:
+    """Parameters after every step equal the framework's, within the float32 (or float64) tolerance."""
+    rows = verify.excluded_rows(case, framework)
+    max_abs, max_rel, passed = verify.compare(case, SCENARIOS[case["scenario"]], rows)
+    assert passed, f"{case['id']}: max abs error {max_abs:.3e}, max rel error {max_rel:.3e}"
+
+
+@pytest.mark.parametrize("case", [c for f, c in CASES if verify.excluded_rows(c, f)], ids=lambda c: c["id"])
+def test_keras_repeated_sparse_rows_are_a_real_difference(case: dict) -> None:
+    """Keras 3 squares each repeated IndexedSlices value separately: the left-out rows really differ from dense."""
+    ours, _ = verify.run_case(case, SCENARIOS[case["scenario"]])
+    reference = np.array([np.ravel(step[0]) for step in case["trajectory"]])
+    width = np.shape(SCENARIOS[case["scenario"]]["params"][0])[1]
+    for row in verify.excluded_rows(case, "keras"):
+        columns = slice(row * width, (row + 1) * width)
+        assert np.abs(ours[:, columns] - reference[:, columns]).max() > 1e-3
+
+
+def test_tensorflow_adamax_sparse_is_lazy() -> None:
+    """tf.keras legacy Adamax with IndexedSlices: a row never listed keeps its initial value (lazy update)."""
+    case = next(c for f, c in CASES if c["id"] == "tf_keras_legacy/adamax_indexed_slices/sparse")
+    scenario = SCENARIOS["sparse"]
+    touched = {i for step in scenario["sparse"] for i in step[0]["indices"]}
+    untouched = sorted(set(range(len(scenario["params"][0]))) - touched)
+    assert untouched, "the scenario must leave a row untouched"
+    ours, _ = verify.run_case(case, scenario)
+    width = len(scenario["params"][0][0])
+    initial = np.ravel(np.asarray(scenario["params"][0], dtype=np.float32))
+    for row in untouched:
+        columns = slice(row * width, (row + 1) * width)
+        np.testing.assert_array_equal(ours[:, columns], np.tile(initial[columns], (len(ours), 1)))
+
+
+def test_verify_command_fails_on_a_wrong_reference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m optim verify` exits 1 and prints FAIL when a reference value is off by 1e-4."""
+    shutil.copy(REFERENCE / "scenarios.json", tmp_path / "scenarios.json")
+    document = json.loads((REFERENCE / "torch.json").read_text())
+    document["cases"] = [c for c in document["cases"] if c["scenario"] == "discriminating"][:2]
+    document["cases"][1]["trajectory"][-1][0][0] += 1e-4  # last step, parameter 0, coordinate 0
+    (tmp_path / "torch.json").write_text(json.dumps(document))
+    parser = argparse.ArgumentParser()
+    verify.add_arguments(parser)
+    assert verify.main(parser.parse_args(["--reference-dir", str(tmp_path)])) == 1
+    output = capsys.readouterr().out
+    assert "FAIL" in output and "1 passed, 1 failed" in output

@@ -1,0 +1,8 @@
+"""Generators of the reference trajectories in ``tests/reference``.
+
+The entry point is ``tools/generate_reference.py``. This package holds one module
+per framework (``torch_cases``, ``keras_cases``, ``tf_legacy_cases``,
+``optax_cases``, ``mindspore_cases``), the input scenarios (``scenarios``) and the
+helpers they share (``common``). Every framework runs in its own subprocess, so
+each module imports its framework at call time only.
+"""
