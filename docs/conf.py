@@ -29,7 +29,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "generated", "jupyter_execute"]
 
 # ---------------------------------------------------------------- Markdown (MyST)
 myst_enable_extensions = ["dollarmath", "amsmath"]
