@@ -155,4 +155,4 @@ class Adam(Optimizer):
 
     def get_config(self) -> dict[str, Any]:
         """The hyperparameters and the convention, JSON-serialisable."""
-        return {**super().get_config(), "convention": self.convention, **self.options.config()}
+        return {**super().get_config(), "convention": self.convention}

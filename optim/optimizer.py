@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -72,6 +73,8 @@ class Optimizer:
         self.calls = 0
         self.names: dict[int, str] = {}
         self.excluded_from_weight_decay: set[int] = set()
+        self.weight_decay_exclusion_patterns: list[str] = []
+        self._warned_unnamed = False
         self.accumulators: dict[Tensor, Any] = {}
         self.averages: dict[Tensor, Any] = {}
         if params is not None:
@@ -140,13 +143,38 @@ class Optimizer:
             yield from group["params"]
 
     def exclude_from_weight_decay(self, var_list: Iterable[Tensor] = (), var_names: Iterable[str] = ()) -> None:
-        """Keras style: no weight decay for these parameters, or those whose name matches a regex in ``var_names``."""
+        """Keras style: no weight decay for these parameters, nor for those whose name matches a regex in ``var_names``.
+
+        Names come from ``(name, tensor)`` pairs (``model.named_parameters()``);
+        the patterns are kept and also apply to parameters added later. A
+        parameter without a name never matches (a warning says so once).
+        """
         self.excluded_from_weight_decay.update(id(var) for var in var_list)
-        patterns = list(var_names)
-        for param in self.parameters():
-            name = self.names.get(id(param))
-            if name is not None and any(re.search(pattern, name) for pattern in patterns):
-                self.excluded_from_weight_decay.add(id(param))
+        for pattern in var_names:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"var_names: invalid regular expression {pattern!r}: {error}") from None
+            self.weight_decay_exclusion_patterns.append(pattern)
+
+    def _decays(self, param: Tensor) -> bool:
+        """Whether weight decay applies to ``param`` (not excluded by object or by name)."""
+        if id(param) in self.excluded_from_weight_decay:
+            return False
+        if not self.weight_decay_exclusion_patterns:
+            return True
+        name = self.names.get(id(param))
+        if name is None:
+            if not self._warned_unnamed:
+                warnings.warn(
+                    "exclude_from_weight_decay: a parameter of shape "
+                    f"{param.shape} has no name, so var_names cannot match it; pass (name, tensor) pairs, "
+                    "e.g. model.named_parameters()",
+                    stacklevel=3,
+                )
+                self._warned_unnamed = True
+            return True
+        return not any(re.search(pattern, name) for pattern in self.weight_decay_exclusion_patterns)
 
     # ----------------------------------------------------------------- stepping
     def zero_grad(self) -> None:
@@ -209,7 +237,7 @@ class Optimizer:
             for param, group, grad in ready:
                 self._update_one(param, group, grad, rates[id(param)])
             self.iterations += 1
-        pipeline.update_averages(self, [param for param, _, _ in checked])
+        pipeline.update_averages(self, list(self.parameters()))  # every parameter at every call, as Keras
         self.calls += 1
 
     def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, lr: float) -> None:
@@ -219,7 +247,7 @@ class Optimizer:
         pipeline.follow_device(state, param)
         state["step"] += 1
         step = state["step"] if group.get("step_counting") == "per_parameter" else self.iterations + 1
-        weight_decay = 0.0 if id(param) in self.excluded_from_weight_decay else group.get("weight_decay", 0.0)
+        weight_decay = group.get("weight_decay", 0.0) if self._decays(param) else 0.0
         lazy = self.lazy_default if self.options.lazy is None else self.options.lazy
         pipeline.apply_rule(self, param, grad, state, group, lr, step, weight_decay, lazy)
 

@@ -36,7 +36,6 @@ class Options:
 
     def config(self) -> dict[str, Any]:
         """The options that differ from their defaults, JSON-friendly (schedules serialised)."""
-        from optim import schedules
 
         config: dict[str, Any] = {}
         for field in dataclasses.fields(self):
@@ -44,12 +43,24 @@ class Options:
             if value == field.default:
                 continue
             if field.name == "pattern_lrs":
-                value = [
-                    {"patterns": list(patterns), "lr": schedules.serialize(lr) if callable(lr) else lr}
-                    for patterns, lr in value
-                ]
+                value = [{"patterns": list(patterns), "lr": _serialisable_lr(lr, index)}
+                         for index, (patterns, lr) in enumerate(value)]
             config[field.name] = value
         return config
+
+
+def _serialisable_lr(lr: Any, index: int) -> Any:
+    """A pattern's learning rate for a config: a number, or a serialised schedule; plain callables are refused."""
+    from optim import schedules
+
+    if not callable(lr):
+        return lr
+    if not isinstance(lr, schedules.LearningRateSchedule):
+        raise TypeError(
+            f"get_config: pattern_lrs[{index}]['lr'] is a plain callable ({lr!r}), which cannot be serialised; "
+            "use a schedule from optim.schedules"
+        )
+    return schedules.serialize(lr)
 
 
 def _optional_positive(value: Any, name: str) -> float | None:
@@ -124,6 +135,8 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
     lazy : bool, optional
         For row-sparse gradients: update only the rows touched (True), or as
         for the equivalent dense gradient (False); None takes the convention's.
+        With ``gradient_accumulation_steps`` the accumulated gradient is dense,
+        so the update is too.
     power_dtype : {None, "float32", "param"}, optional
         Precision of :math:`\\beta^t`: double (None), single, or the parameter's dtype.
     """

@@ -198,6 +198,7 @@ def optimizer_config(optimizer: Optimizer) -> dict[str, Any]:
         elif isinstance(value, tuple):
             value = list(value)
         config[key] = value
+    config.update(optimizer.options.config())
     return config
 
 
