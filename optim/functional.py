@@ -49,15 +49,20 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
     return 1.0 - beta**step
 
 
-def _apply_weight_decay(param: Any, g: Any, lr: float, weight_decay: float, decoupled: bool) -> Any:
-    """Weight decay: L2 (:math:`g \\leftarrow g + \\lambda\\theta`) or decoupled.
+def _effective_gradient(
+    param: Any, grad: Any, lr: float, weight_decay: float, decoupled: bool, maximize: bool
+) -> Any:
+    """The gradient the rule uses: sign flipped for ``maximize``, then weight decay.
 
-    Decoupled: :math:`\\theta \\leftarrow (1 - \\alpha\\lambda)\\theta`, before the step.
+    L2 adds :math:`\\lambda\\theta_{t-1}` to the gradient; decoupled decay
+    instead shrinks the parameter before the step,
+    :math:`\\theta \\leftarrow (1 - \\alpha\\lambda)\\theta`, and leaves the gradient alone.
     """
+    g = -grad if maximize else grad
     if weight_decay == 0:
         return g
     if decoupled:
-        param *= 1 - lr * weight_decay  # theta <- (1 - alpha lambda) theta, before the step
+        param *= 1 - lr * weight_decay
         return g
     return g + weight_decay * param
 
@@ -130,8 +135,7 @@ def adam_update(
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
     """
-    g = -grad if maximize else grad
-    g = _apply_weight_decay(param, g, lr, weight_decay, decoupled_weight_decay)
+    g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
     m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
@@ -217,8 +221,7 @@ def adamax_update(
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
     """
-    g = -grad if maximize else grad
-    g = _apply_weight_decay(param, g, lr, weight_decay, decoupled_weight_decay)
+    g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
     m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t

@@ -48,8 +48,8 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
+class _StepDecay(LearningRateSchedule):
+    """Shared by the two decays that depend on :math:`k/s` (floored when ``staircase``)."""
 
     def __init__(
         self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False
@@ -59,41 +59,32 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = check_nonnegative(decay_rate, "decay_rate")
         self.staircase = bool(staircase)
 
-    def __call__(self, step: int) -> float:
+    def progress(self, step: int) -> float:
+        """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase``."""
         p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
+        return math.floor(p) if self.staircase else p
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class ExponentialDecay(_StepDecay):
+    """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
+
+    def __call__(self, step: int) -> float:
+        return self.initial_learning_rate * self.decay_rate ** self.progress(step)
+
+
+class InverseTimeDecay(_StepDecay):
     """:math:`\\eta_k = \\eta_0 / (1 + r\\, k / s)` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``).
 
     ``InverseTimeDecay(lr, decay_steps=1, decay_rate=d)`` is tf.keras's legacy
     ``decay=d`` keyword: :math:`\\eta / (1 + d\\,k)`.
     """
 
-    def __init__(
-        self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False
-    ) -> None:
-        self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _positive(decay_steps, "decay_steps")
-        self.decay_rate = check_nonnegative(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase}
+        return self.initial_learning_rate / (1 + self.decay_rate * self.progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
