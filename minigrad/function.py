@@ -142,4 +142,10 @@ def _constant(value: Any, like: Tensor) -> Tensor:
         return Tensor(value)
     if isinstance(value, (bool, int, float, complex)):
         return Tensor(xp.asarray(value, dtype=xp.result_type(like.data, value)))
-    return Tensor(xp.asarray(value))
+    try:
+        array = xp.asarray(value)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "biufc":
+        raise TypeError(f"operand: expected a Tensor, an array or a number, got {value!r}")
+    return Tensor(array)

@@ -73,8 +73,17 @@ def gradcheck(
         With a report of the worst element: which input, which index, both
         values and the error.
     """
-    if eps <= 0 or not np.isfinite(eps):
-        raise ValueError(f"eps: expected a positive finite step, got {eps!r}")
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable returning a Tensor, got {fn!r}")
+    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name}: expected a number, got {value!r}")
+        if not np.isfinite(value) or value < 0 or (name == "eps" and value == 0):
+            raise ValueError(f"{name}: expected a finite number {'> 0' if name == 'eps' else '>= 0'}, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an integer, got {seed!r}")
+    if not isinstance(raise_exception, bool):
+        raise TypeError(f"raise_exception: expected True or False, got {raise_exception!r}")
     copies = [_float64_copy(x) for x in inputs]
     checked = [i for i, x in enumerate(copies) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:

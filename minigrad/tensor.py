@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,10 @@ class Tensor:
                 f"data: expected a numpy or cupy ndarray, got {type(data).__name__}; "
                 "use minigrad.tensor(...) to convert lists and scalars"
             )
+        if data.dtype.kind not in "biufc":
+            raise TypeError(f"data: expected numbers (bool, integer, float or complex), got dtype {data.dtype}")
+        if requires_grad is not True and requires_grad is not False and not isinstance(requires_grad, np.bool_):
+            raise TypeError(f"requires_grad: expected True or False, got {requires_grad!r}")
         if requires_grad and data.dtype.kind not in "fc":
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype {data.dtype}"
@@ -306,8 +311,19 @@ def tensor(
     """
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype: expected a NumPy dtype such as numpy.float32, got {dtype!r}") from None
     if not backend.is_array(data):
-        data = np.asarray(data, dtype=dtype)
+        try:
+            values = np.asarray(data, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"data: cannot make an array of {reprlib.repr(data)}: {error}") from None
+        if values.dtype.kind not in "biufc":
+            raise TypeError(f"data: expected numbers or (nested lists of) numbers, got {reprlib.repr(data)}")
+        data = values
     target = backend.device_of(data) if device is None else backend.as_device(device)
     array = backend.to_device(data, target)
     if dtype is not None or array is data:

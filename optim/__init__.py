@@ -16,11 +16,12 @@ from optim import conventions, functional, schedules
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
+from optim.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from optim.conventions import CONVENTIONS, Convention
 from optim.optimizer import Optimizer
 from optim.sgd import SGD
 
 __all__ = [
-    "CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "Convention", "Optimizer", "conventions", "functional",
-    "schedules",
+    "CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "CheckpointError", "Convention", "Optimizer", "conventions",
+    "functional", "load_checkpoint", "save_checkpoint", "schedules",
 ]

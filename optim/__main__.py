@@ -25,6 +25,7 @@ from collections.abc import Sequence
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
+    "bench": ("optim.bench", "time one optimizer step: copy-bandwidth floor, reference, fused path, PyTorch"),
     "demo": (
         "optim.demo",
         "compare Adam, Adamax, AMSGrad and SGD on the digits and on Reddi et al.'s online problem",

@@ -67,6 +67,9 @@ class Adam(Optimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+    fused : bool, default False
+        Update all parameters at once from flat buffers (PyTorch's keyword): the
+        same results as the reference path, faster; see :mod:`optim.fused`.
     **options
         Optimizer-wide options of Keras and TensorFlow: ``clipnorm``, ``clipvalue``,
         ``global_clipnorm``, ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
@@ -96,6 +99,7 @@ class Adam(Optimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        fused: bool = False,
         **options: Any,
     ) -> None:
         rules = get_convention(convention)
@@ -117,7 +121,7 @@ class Adam(Optimizer):
             "amsgrad_mode": rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode,
             "step_counting": rules.step_counting if step_counting is None else step_counting,
         }
-        super().__init__(params, self.validate_group(defaults), rules.name, **options)
+        super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""

@@ -58,6 +58,9 @@ class Adamax(Optimizer):
         Where :math:`\epsilon` goes; default the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Default the convention's.
+    fused : bool, default False
+        Update all parameters at once from flat buffers (PyTorch's keyword): the
+        same results as the reference path, faster; see :mod:`optim.fused`.
     **options
         Optimizer-wide options (clipping, EMA, accumulation, loss scaling, legacy
         decay, ``pattern_lrs``, ``lazy``, ``power_dtype``): see :func:`optim.options.make_options`.
@@ -80,6 +83,7 @@ class Adamax(Optimizer):
         *,
         adamax_epsilon: str | None = None,
         step_counting: str | None = None,
+        fused: bool = False,
         **options: Any,
     ) -> None:
         rules = get_convention(convention)
@@ -99,7 +103,7 @@ class Adamax(Optimizer):
             "adamax_epsilon": rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon,
             "step_counting": rules.step_counting if step_counting is None else step_counting,
         }
-        super().__init__(params, self.validate_group(defaults), rules.name, **options)
+        super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""

@@ -55,12 +55,14 @@ class AMSGrad(Adam):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        fused: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=True, maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay, convention=convention,
-            epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode, step_counting=step_counting, **options,
+            epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode, step_counting=step_counting, fused=fused,
+            **options,
         )
 
     def get_config(self) -> dict[str, Any]:

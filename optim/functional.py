@@ -23,7 +23,40 @@ from typing import Any
 
 import numpy as np
 
+from optim.validation import check_choice, check_nonnegative, check_probability
+
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
+
+
+def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                power_dtype: Any, arrays: tuple[tuple[str, Any], ...]) -> None:
+    """What must hold before any array is touched, so that a bad call changes nothing.
+
+    :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
+    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
+    One chained comparison covers the usual case; the named checks run only when it fails.
+    """
+    try:
+        valid = (type(step) is int and step >= 1 and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0
+                 and 0.0 <= lr < math.inf and 0.0 <= eps < math.inf and 0.0 <= weight_decay < math.inf
+                 and power_dtype in (None, "float32", "param"))
+    except (TypeError, ValueError):  # not numbers: the named checks below say which
+        valid = False
+    if not valid:
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ValueError(f"step: expected an integer >= 1 (t counts from 1), got {step!r}")
+        check_probability(beta1, "beta1")
+        check_probability(beta2, "beta2")
+        for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+            check_nonnegative(value, name)
+        check_choice(power_dtype, "power_dtype", (None, "float32", "param"))
+    param = arrays[0][1]
+    for name, array in arrays:
+        if getattr(array, "shape", None) != param.shape or getattr(array, "dtype", None) != param.dtype:
+            raise ValueError(
+                f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
+                f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
+            )
 
 
 def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None) -> float:
@@ -135,6 +168,11 @@ def adam_update(
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
     """
+    check_choice(epsilon_mode, "epsilon_mode", ("algorithm1", "epsilon_hat"))
+    check_choice(amsgrad_mode, "amsgrad_mode", (None, "max_raw_v", "max_corrected_v", "no_bias_correction"))
+    arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
+    _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
+                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
@@ -221,6 +259,9 @@ def adamax_update(
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
     """
+    check_choice(adamax_epsilon, "adamax_epsilon", ("denominator", "inside_max"))
+    _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
+                (("param", param), ("grad", grad), ("m", m), ("u", u)))
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1

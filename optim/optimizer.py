@@ -17,8 +17,9 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim import persistence, pipeline
+from optim.fused import FusedEngine
 from optim.options import Options, make_options
-from optim.validation import check_lr
+from optim.validation import check_bool, check_lr
 
 __all__ = ["Optimizer"]
 
@@ -42,6 +43,9 @@ class Optimizer:
         validated by the subclass.
     convention : str
         Name of the convention, for the rules that depend on it.
+    fused : bool, default False
+        Keep parameters, gradients and state in flat buffers and update them
+        all at once (PyTorch's keyword); same results, see :mod:`optim.fused`.
     **options
         Optimizer-wide options (clipping, EMA, accumulation...): see
         :func:`optim.options.make_options`.
@@ -58,19 +62,25 @@ class Optimizer:
         Number of updates applied. A schedule ``lr(k)`` is called with the
         number of calls so far (0 at the first), which equals ``iterations``
         unless gradients are accumulated.
+    skipped_steps : int
+        Number of calls dropped by ``nonfinite="skip"`` (they change nothing else).
     """
 
     #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
     lazy_default = False
 
-    def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", **options: Any) -> None:
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", *,
+                 fused: bool = False, **options: Any) -> None:
         self.defaults = dict(defaults)
         self.convention = convention
         self.options: Options = make_options(convention, **options)
+        self.fused = check_bool(fused, "fused")
+        self._fused_engine = FusedEngine(self) if self.fused else None
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.iterations = 0
         self.calls = 0
+        self.skipped_steps = 0
         self.names: dict[int, str] = {}
         self.excluded_from_weight_decay: set[int] = set()
         self.weight_decay_exclusion_patterns: list[str] = []
@@ -78,6 +88,9 @@ class Optimizer:
         self.accumulators: dict[Tensor, Any] = {}
         self.averages: dict[Tensor, Any] = {}
         if params is not None:
+            if isinstance(params, Tensor) or not isinstance(params, Iterable):
+                got = f"a single Tensor of shape {params.shape}" if isinstance(params, Tensor) else repr(params)
+                raise TypeError(f"params: expected an iterable of Tensors, (name, Tensor) pairs or dicts, got {got}")
             groups = list(params)
             if not groups:
                 raise ValueError("params: got an empty list; expected at least one tensor")
@@ -122,6 +135,12 @@ class Optimizer:
                     names[id(p[1])], p = p[0], p[1]
                 if not isinstance(p, Tensor):
                     raise TypeError(f"{where}: expected a minigrad Tensor, got {p!r}")
+                if p.dtype.kind != "f" or not p.is_leaf:
+                    kind = "a tensor" if p.is_leaf else "a non-leaf tensor"
+                    raise ValueError(
+                        f"{where}: expected a floating-point leaf tensor, got {kind} of dtype {p.dtype} "
+                        f"and shape {p.shape}"
+                    )
                 if id(p) in seen:
                     raise ValueError(f"{where}: parameter of shape {p.shape} is listed twice")
                 seen.add(id(p))
@@ -178,7 +197,10 @@ class Optimizer:
 
     # ----------------------------------------------------------------- stepping
     def zero_grad(self) -> None:
-        """Set the gradient of every parameter to ``None``."""
+        """Set the gradient of every parameter to ``None`` (``fused=True``: to zeros viewing the flat buffer)."""
+        if self._fused_engine is not None:
+            self._fused_engine.zero_grad()
+            return
         for param in self.parameters():
             param.grad = None
 
@@ -193,7 +215,11 @@ class Optimizer:
         on the parameter's device, with its shape and dtype. An optimizer built
         with ``params=None`` adopts the parameters of its first call as one group.
         """
-        pairs = [(var, grad) for grad, var in grads_and_vars]
+        pairs = []
+        for index, entry in enumerate(grads_and_vars):
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+                raise TypeError(f"grads_and_vars[{index}]: expected a (gradient, parameter) pair, got {entry!r}")
+            pairs.append((entry[1], entry[0]))
         if not self.param_groups and pairs:
             self.param_groups.extend(self._build_groups([{"params": [var for var, _ in pairs]}]))
         self._apply(pairs)
@@ -233,9 +259,15 @@ class Optimizer:
             checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
         rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
         ready = pipeline.prepare_gradients(self, checked)
+        if ready is pipeline.SKIPPED:  # nonfinite="skip": the call changes nothing but this count
+            self.skipped_steps += 1
+            return
         if ready is not None:
-            for param, group, grad in ready:
-                self._update_one(param, group, grad, rates[id(param)])
+            if self._fused_engine is not None:  # fused=True: all the parameters at once
+                self._fused_engine.step(ready, rates)
+            else:
+                for param, group, grad in ready:
+                    self._update_one(param, group, grad, rates[id(param)])
             self.iterations += 1
         pipeline.update_averages(self, list(self.parameters()))  # every parameter at every call, as Keras
         self.calls += 1
@@ -294,7 +326,10 @@ class Optimizer:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor's hyperparameters and options as a JSON-serialisable dictionary."""
-        return persistence.optimizer_config(self)
+        config = persistence.optimizer_config(self)
+        if self.fused:  # only when set: the configs of the reference path stay as they were
+            config["fused"] = True
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], params: ParamsLike = None) -> Optimizer:

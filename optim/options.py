@@ -12,9 +12,12 @@ import dataclasses
 import re
 from typing import Any
 
-from optim.validation import check_bool, check_lr, check_nonnegative
+from optim.validation import check_bool, check_choice, check_lr, check_nonnegative
 
-__all__ = ["Options", "make_options"]
+__all__ = ["NONFINITE_CHOICES", "Options", "make_options"]
+
+#: What a step does with a gradient holding NaN or infinity (see :func:`make_options`).
+NONFINITE_CHOICES = ("propagate", "raise", "skip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Options:
     pattern_lrs: tuple[tuple[tuple[str, ...], Any], ...] = ()
     lazy: bool | None = None
     power_dtype: str | None = None
+    nonfinite: str = "propagate"
 
     def config(self) -> dict[str, Any]:
         """The options that differ from their defaults, JSON-friendly (schedules serialised)."""
@@ -139,6 +143,13 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         so the update is too.
     power_dtype : {None, "float32", "param"}, optional
         Precision of :math:`\\beta^t`: double (None), single, or the parameter's dtype.
+    nonfinite : {"propagate", "raise", "skip"}, default "propagate"
+        What a step does when a gradient, after loss scaling, accumulation and
+        clipping, holds NaN or infinity: ``"propagate"`` it into the parameters
+        and state (what every framework does); ``"raise"`` a
+        ``FloatingPointError`` naming the parameter, before anything changes;
+        ``"skip"`` the whole call, changing nothing but ``skipped_steps`` (as
+        ``torch.amp.GradScaler`` and Keras's ``LossScaleOptimizer`` skip).
     """
     options = Options(
         clipnorm=_optional_positive(kwargs.pop("clipnorm", None), "clipnorm"),
@@ -157,6 +168,7 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         pattern_lrs=_pattern_lrs(kwargs.pop("pattern_lrs", None)),
         lazy=None if kwargs.get("lazy") is None else check_bool(kwargs.pop("lazy"), "lazy"),
         power_dtype=kwargs.pop("power_dtype", None),
+        nonfinite=check_choice(kwargs.pop("nonfinite", "propagate"), "nonfinite", NONFINITE_CHOICES),
     )
     kwargs.pop("lazy", None)
     if kwargs:

@@ -62,6 +62,7 @@ def optimizer_state_dict(optimizer: Optimizer) -> dict[str, Any]:
         "algorithm": type(optimizer).__name__,
         "iterations": optimizer.iterations,
         "calls": optimizer.calls,
+        "skipped_steps": optimizer.skipped_steps,
         "param_groups": groups,
         "state": state,
         "averages": {positions[id(p)]: a.copy() for p, a in optimizer.averages.items()},
@@ -81,6 +82,7 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
         raise ValueError(f"state_dict['algorithm']: saved by {state_dict['algorithm']!r}, cannot load into {algorithm}")
     iterations = _counter(state_dict, "iterations")
     calls = _counter(state_dict, "calls") if "calls" in state_dict else iterations
+    skipped_steps = _counter(state_dict, "skipped_steps") if "skipped_steps" in state_dict else 0
 
     saved_groups = state_dict["param_groups"]
     if not isinstance(saved_groups, list) or len(saved_groups) != len(optimizer.param_groups):
@@ -127,6 +129,7 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
     optimizer.state = new_state
     optimizer.iterations = iterations
     optimizer.calls = calls
+    optimizer.skipped_steps = skipped_steps
     optimizer.averages = extras["averages"]
     optimizer.accumulators = extras["accumulators"]
 

@@ -9,6 +9,12 @@
    a row-sparse gradient.
 5. With ``use_ema``: update the moving average of the weights, and every
    ``ema_overwrite_frequency`` updates copy it into the weights.
+
+Unless ``nonfinite="propagate"`` (the default), the gradients that steps 1-3
+produce (the accumulated sums, on a call that only accumulates) are checked
+for NaN and infinity before anything is stored: ``"raise"`` raises a
+``FloatingPointError``, ``"skip"`` makes the whole call a no-op (see
+:data:`SKIPPED`).
 """
 
 from __future__ import annotations
@@ -23,9 +29,18 @@ from optim import transforms
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
 
-__all__ = ["apply_rule", "follow_device", "gradient_array", "prepare_gradients", "update_averages"]
+__all__ = ["SKIPPED", "apply_rule", "follow_device", "gradient_array", "prepare_gradients", "update_averages"]
 
 Triple = tuple[Tensor, dict[str, Any], Any]
+
+
+class _Skipped:
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+#: What :func:`prepare_gradients` returns when ``nonfinite="skip"`` drops a call: nothing may change.
+SKIPPED = _Skipped()
 
 
 def gradient_array(grad: Any, param: Tensor) -> Any:
@@ -48,8 +63,12 @@ def gradient_array(grad: Any, param: Tensor) -> Any:
     return grad if isinstance(grad, RowSparseGrad) else values
 
 
-def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Triple] | None:
-    """Steps 1-3 above; ``None`` when this call only accumulates."""
+def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Triple] | _Skipped | None:
+    """Steps 1-3 above; ``None`` when this call only accumulates, :data:`SKIPPED` when it is dropped.
+
+    Nothing is stored (the accumulators included) until the non-finite check
+    has passed, so a refused or skipped call leaves the optimizer as it was.
+    """
     options = optimizer.options
     lazy = optimizer.lazy_default if options.lazy is None else options.lazy
     accumulate = options.gradient_accumulation_steps
@@ -61,15 +80,49 @@ def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Tripl
             grad = _divided(grad, options.loss_scale_factor)
         prepared.append((param, group, grad))
 
-    if accumulate:
-        for param, _, grad in prepared:
-            total = optimizer.accumulators.get(param)
-            optimizer.accumulators[param] = grad.copy() if total is None else total + grad
-        if (optimizer.calls + 1) % accumulate != 0:
-            return None
-        prepared = [(param, group, optimizer.accumulators.pop(param) / accumulate) for param, group, _ in prepared]
-        optimizer.accumulators.clear()
-    return _clip(options, prepared)
+    if not accumulate:
+        ready = _clip(options, prepared)
+        return SKIPPED if _nonfinite(optimizer, ready, "gradient") else ready
+    totals = {}
+    for param, _, grad in prepared:
+        total = optimizer.accumulators.get(param)
+        totals[param] = grad.copy() if total is None else total + grad
+    if (optimizer.calls + 1) % accumulate != 0:
+        if _nonfinite(optimizer, [(param, None, totals[param]) for param, _, _ in prepared], "accumulated gradient"):
+            return SKIPPED
+        optimizer.accumulators.update(totals)
+        return None
+    ready = _clip(options, [(param, group, totals[param] / accumulate) for param, group, _ in prepared])
+    if _nonfinite(optimizer, ready, "accumulated gradient"):
+        return SKIPPED
+    optimizer.accumulators.clear()
+    return ready
+
+
+def _nonfinite(optimizer: Optimizer, triples: list[Triple], what: str) -> bool:
+    """Apply the ``nonfinite`` policy: ``True`` to skip the call; raise for ``"raise"``; never for ``"propagate"``.
+
+    One ``isfinite(g).all()`` per gradient, and only when the policy asks for it.
+    """
+    policy = optimizer.options.nonfinite
+    if policy == "propagate":
+        return False
+    for param, _, grad in triples:
+        values = _values(grad)
+        finite = backend.get_array_module(values).isfinite(values)
+        if bool(finite.all()):
+            continue
+        if policy == "skip":
+            return True
+        position = next(i for i, p in enumerate(optimizer.parameters()) if p is param)
+        name = optimizer.names.get(id(param))
+        label = f"parameter {position}" + (f" ({name!r})" if name is not None else "")
+        raise FloatingPointError(
+            f"nonfinite='raise': the {what} of {label}, shape {param.shape}, holds "
+            f"{int(finite.size - finite.sum())} non-finite value(s) (NaN or infinity) out of {finite.size}; "
+            "nothing was changed"
+        )
+    return False
 
 
 def _divided(grad: Any, factor: float) -> Any:

@@ -9,10 +9,11 @@ with :func:`deserialize`, so optimizer configs stay JSON-serialisable.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from optim.validation import check_nonnegative
+from optim.validation import check_bool, check_nonnegative
 
 __all__ = [
     "CosineDecay",
@@ -57,7 +58,7 @@ class _StepDecay(LearningRateSchedule):
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.decay_rate = check_nonnegative(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
+        self.staircase = check_bool(staircase, "staircase")
 
     def progress(self, step: int) -> float:
         """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase``."""
@@ -91,6 +92,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` for :math:`k \\le b_0`, ``values[i]`` for :math:`b_{i-1} < k \\le b_i`, ``values[-1]`` after."""
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
+        for name, sequence in (("boundaries", boundaries), ("values", values)):
+            if isinstance(sequence, str) or not isinstance(sequence, Sequence):
+                raise TypeError(f"{name}: expected a list of numbers, got {sequence!r}")
+        if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b) for b in boundaries):
+            raise ValueError(f"boundaries: expected finite numbers, got {list(boundaries)!r}")
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 f"values: expected len(boundaries) + 1 = {len(boundaries) + 1} values, got {len(values)}"
@@ -123,7 +129,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.end_learning_rate = check_nonnegative(end_learning_rate, "end_learning_rate")
         self.power = check_nonnegative(power, "power")
-        self.cycle = bool(cycle)
+        self.cycle = check_bool(cycle, "cycle")
 
     def __call__(self, step: int) -> float:
         decay_steps = self.decay_steps

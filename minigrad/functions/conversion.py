@@ -46,6 +46,8 @@ class AsType(Function):
 
 def to_device(x: Tensor, device: str | Device) -> Tensor:
     """``x`` on ``device``: ``x`` itself when it is already there, else a differentiable copy."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x: expected a Tensor, got {type(x).__name__}")
     device = backend.as_device(device)
     if x.device == device:
         return x
@@ -58,8 +60,14 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     A cast to an integer or boolean dtype is not differentiable: it gives a new
     leaf with ``requires_grad=False``.
     """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x: expected a Tensor, got {type(x).__name__}")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected a NumPy dtype such as numpy.float32, got {dtype!r}") from None
     if x.dtype == dtype:
         return x
-    if np.dtype(dtype).kind not in "fc":
+    if dtype.kind not in "fc":
         return Tensor(x.data.astype(dtype))
     return AsType(dtype)(x)

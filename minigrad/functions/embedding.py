@@ -58,6 +58,9 @@ def embedding(weight: Tensor, indices: Any, sparse: bool = False) -> Tensor:
     sparse : bool, default False
         Give ``weight`` a :class:`~minigrad.sparse.RowSparseGrad` instead of a dense gradient.
     """
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        got = f"shape {weight.shape}" if isinstance(weight, Tensor) else type(weight).__name__
+        raise ValueError(f"weight: expected a 2-D Tensor (num_embeddings, embedding_dim), got {got}")
     if isinstance(indices, Tensor):
         indices = indices.data
     if not backend.is_array(indices):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad.config import is_grad_enabled
 from minigrad.function import Function
 from minigrad.functions.reduction import sum, sum_to
@@ -109,13 +111,32 @@ class Linear(Function):
         return gx, gw, gb
 
 
+def _shape(value: Any) -> tuple[int, ...]:
+    return value.shape if isinstance(value, Tensor) else np.shape(value)
+
+
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product ``a @ b`` with :func:`numpy.matmul`'s rules for 1-D and batched operands."""
+    a_shape, b_shape = _shape(a), _shape(b)
+    if not a_shape or not b_shape:
+        raise ValueError(f"matmul: both operands need at least one axis, got shapes {a_shape} and {b_shape}")
+    inner = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if a_shape[-1] != inner:
+        raise ValueError(
+            f"matmul: the last axis of a (shape {a_shape}) has {a_shape[-1]} entries, "
+            f"the contracted axis of b (shape {b_shape}) has {inner}"
+        )
     return MatMul()(a, b)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """:math:`x W^\\top + b`, the fully connected layer (``weight`` is ``(out, in)``)."""
+    x_shape, w_shape = _shape(x), _shape(weight)
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
+        raise ValueError(f"weight: expected shape (out_features, {x_shape[-1] if x_shape else '?'}) to match "
+                         f"x of shape {x_shape}, got {w_shape}")
+    if bias is not None and _shape(bias) != w_shape[:1]:
+        raise ValueError(f"bias: expected shape {w_shape[:1]}, got {_shape(bias)}")
     if bias is None:
         return Linear()(x, weight)
     return Linear()(x, weight, bias)

@@ -145,6 +145,8 @@ def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     """Mean squared error :math:`\\frac1n \\sum_i (p_i - t_i)^2`; shapes must match."""
+    if not isinstance(prediction, Tensor):
+        raise TypeError(f"prediction: expected a Tensor, got {type(prediction).__name__}")
     if not isinstance(target, Tensor):
         values = np.asarray(backend.to_numpy(target), dtype=prediction.dtype)
         target = Tensor(backend.to_device(values, prediction.device))

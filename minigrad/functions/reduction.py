@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad.backend import get_array_module
 from minigrad.function import Function
 from minigrad.tensor import Tensor
@@ -28,9 +30,11 @@ Axis = int | tuple[int, ...] | None
 def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     normalized = []
     for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise ValueError(f"axis: expected an integer, a tuple of integers or None, got {axis!r}")
         if not -ndim <= a < ndim:
             raise ValueError(f"axis: {a} is out of range for a tensor with {ndim} dimension(s)")
         normalized.append(a % ndim)

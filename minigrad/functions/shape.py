@@ -13,7 +13,10 @@ of the gradients of all its copies,
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 from minigrad import backend
 from minigrad.function import Function
@@ -136,16 +139,42 @@ def _index_part(part: Any, xp: Any) -> Any:
     return part
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _checked_shape(shape: Any, size: int) -> tuple[int, ...]:
+    """``shape`` as a tuple of integers (at most one ``-1``) that holds ``size`` elements."""
+    shape = (shape,) if _is_int(shape) else shape
+    valid = isinstance(shape, (tuple, list)) and all(_is_int(n) and n >= -1 for n in shape)
+    if not valid or list(shape).count(-1) > 1:
+        raise ValueError(f"shape: expected integers >= 0 with at most one -1, got {shape!r}")
+    known = math.prod(n for n in shape if n != -1)
+    fits = (known > 0 and size % known == 0) if -1 in shape else known == size
+    if not fits:
+        raise ValueError(f"shape: cannot reshape {size} element(s) into {tuple(shape)}")
+    return tuple(int(n) for n in shape)
+
+
 def reshape(x: Any, shape: tuple[int, ...]) -> Tensor:
     """The elements of ``x`` in a new ``shape`` (one entry may be ``-1``)."""
-    if isinstance(x, Tensor) and x.shape == tuple(shape):
-        return x
+    if isinstance(x, Tensor):
+        shape = _checked_shape(shape, x.size)
+        if x.shape == shape:
+            return x
     return Reshape(tuple(shape))(x)
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
     """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
-    return Transpose(None if axes is None else tuple(axes))(x)
+    if axes is None:
+        return Transpose(None)(x)
+    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
+    if (len(axes) != ndim or not all(_is_int(a) and -ndim <= a < ndim for a in axes)
+            or len({int(a) % ndim for a in axes}) != ndim):
+        raise ValueError(f"axes: expected a permutation of the {ndim} axes, got {axes!r}")
+    return Transpose(axes)(x)
 
 
 def getitem(x: Any, index: Any) -> Tensor:
@@ -164,4 +193,7 @@ def stack(tensors: list[Any] | tuple[Any, ...], axis: int = 0) -> Tensor:
     """Join ``tensors`` (all of one shape) along a new ``axis``."""
     if not tensors:
         raise ValueError("tensors: expected at least one tensor, got an empty sequence")
+    shapes = [tuple(np.shape(t)) for t in tensors]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"tensors: expected one shape for all of them, got shapes {shapes}")
     return Stack(axis)(*tensors)

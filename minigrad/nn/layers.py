@@ -22,6 +22,23 @@ def _check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def _check_float_dtype(dtype: Any) -> np.dtype:
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked is None or checked.kind != "f":
+        shown = repr(dtype) if checked is None else checked.name
+        raise ValueError(f"dtype: expected a floating-point dtype such as numpy.float32, got {shown}")
+    return checked
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 def _parameter(values: np.ndarray, device: str | Device | None) -> Parameter:
     return Parameter(backend.to_device(values, backend.as_device(device)))
 
@@ -56,6 +73,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _check_positive_int("in_features", in_features)
         self.out_features = _check_positive_int("out_features", out_features)
+        bias, dtype = _check_flag("bias", bias), _check_float_dtype(dtype)
         generator = as_generator(rng)
         self.weight = _parameter(uniform_fan_in((out_features, in_features), in_features, generator, dtype), device)
         self.bias = _parameter(uniform_fan_in((out_features,), in_features, generator, dtype), device) if bias else None
@@ -92,6 +110,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = _check_positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = _check_positive_int("embedding_dim", embedding_dim)
+        sparse, dtype = _check_flag("sparse", sparse), _check_float_dtype(dtype)
         self.weight = _parameter(normal((num_embeddings, embedding_dim), as_generator(rng), dtype), device)
         self.sparse = bool(sparse)
 
@@ -160,6 +179,8 @@ class MLP(Sequential):
         self, sizes: Sequence[int], activation: str = "relu", rng: RngLike = None,
         dtype: Any = np.float32, device: str | Device | None = None,
     ) -> None:
+        if isinstance(sizes, str) or not isinstance(sizes, Sequence):
+            raise TypeError(f"sizes: expected a sequence of layer widths such as [64, 128, 10], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least an input and an output size, got {list(sizes)!r}")
         activations = {"relu": ReLU, "tanh": Tanh}

@@ -1,0 +1,323 @@
+"""The fused path (``fused=True``): parameters, gradients and state in flat buffers, one update per buffer.
+
+The reference path updates one parameter at a time, a dozen array operations
+each. The fused path keeps every parameter of one device and dtype (and one
+set of state arrays) back to back in a :class:`FlatStore`: a flat parameter
+buffer, a flat gradient buffer, and one flat buffer per state array (``m``,
+``v``, ``v_max`` for Adam and AMSGrad, ``m``, ``u`` for Adamax). A step is
+then a few passes over contiguous memory: in cache-sized chunks spread over
+the cores on the CPU (:mod:`optim.fused_cpu`), one CUDA kernel on a GPU
+(:mod:`optim.fused_gpu`). The arithmetic is :mod:`optim.functional`'s, in the
+same order, so both paths give the same bits.
+
+Binding, at the first step or ``zero_grad``, copies each parameter into its
+slot once and makes ``param.data`` a **view** of that slot: the Tensor objects
+stay the same, and everything that reads or writes ``param.data`` (the model,
+the moving average of ``use_ema``, ``Module.load_state_dict``) works as before.
+``optimizer.state[param]`` holds views of the state buffers, so
+``state_dict``/``load_state_dict`` work unchanged (a loaded state is copied into
+the buffers at the next step). If ``param.data`` is replaced by an array of the
+same shape, dtype and device, its values are copied into the slot; a new
+device or dtype, or new parameters, rebuild the buffers.
+
+Gradients: ``zero_grad`` gives each parameter a zero gradient that is a view
+of its slot of the flat gradient buffer. A step that finds ``p.grad`` still
+being that view reads it in place; any other gradient (minigrad's
+``backward`` replaces ``p.grad`` out of place, loss scaling and clipping make
+new arrays) is first copied into the slot, which costs one pass over it.
+
+Before the rule (checks, loss scaling, accumulation, clipping) and after it
+(EMA) runs the reference pipeline. A call updates the parameters that have a
+gradient; consecutive ones that share group, learning rate, weight decay and
+step :math:`t` form a run with one set of scalars. Not supported, with a
+clear error: lazy (row-sparse) updates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+from minigrad import backend
+from minigrad.backend import Device
+from minigrad.sparse import RowSparseGrad
+from minigrad.tensor import Tensor
+from optim import fused_cpu, fused_gpu, fused_scalars
+
+if TYPE_CHECKING:
+    from optim.optimizer import Optimizer
+
+__all__ = ["FlatStore", "FusedEngine", "Slot"]
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class FlatStore:
+    """Flat buffers of the parameters of one device, dtype and set of state arrays."""
+
+    device: Device
+    dtype: Any
+    names: tuple[str, ...]
+    param: Any
+    grad: Any
+    state: dict[str, Any]
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Slot:
+    """Where one parameter lives in its store: ``[start, stop)``, with the views handed out."""
+
+    param: Tensor
+    store: FlatStore
+    start: int
+    stop: int
+    param_view: Any
+    grad_view: Any
+    grad_tensor: Tensor
+    entry: dict[str, Any]  # the state entry: {"step": t, "m": view, ...}
+    fresh: bool  # the state views still hold the zeros they were allocated with
+
+
+class FusedEngine:
+    """The fused update of one optimizer (Adam, AMSGrad or Adamax).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose parameters, groups, state and options it uses.
+
+    Raises
+    ------
+    TypeError
+        For an optimizer without a fused rule.
+    ValueError
+        For ``lazy=True``: the fused path updates every row.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        from optim.adam import Adam
+        from optim.adamax import Adamax
+
+        if isinstance(optimizer, Adam):
+            self.algorithm = "adam"
+        elif isinstance(optimizer, Adamax):
+            self.algorithm = "adamax"
+        else:
+            raise TypeError(
+                f"fused: {type(optimizer).__name__} has no fused path; fused=True is supported by Adam, "
+                "AMSGrad and Adamax"
+            )
+        if optimizer.options.lazy:
+            raise ValueError(
+                "lazy: the fused path updates every row of a row-sparse gradient; lazy=True cannot be combined "
+                "with fused=True (use lazy=False, or fused=False)"
+            )
+        self.optimizer = optimizer
+        self.stores: list[FlatStore] = []
+        self.slots: dict[int, Slot] = {}
+
+    # ----------------------------------------------------------------- binding
+    def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The state arrays of a parameter of ``group``, as the optimizer's ``init_state`` creates them."""
+        if self.algorithm == "adamax":
+            return ("m", "u")
+        return ("m", "v", "v_max") if group["amsgrad"] else ("m", "v")
+
+    def bind(self) -> None:
+        """(Re)build the flat buffers from the current parameters and state; ``param.data`` become views."""
+        optimizer = self.optimizer
+        members: dict[tuple[Any, ...], list[tuple[tuple[int, int, bool], Tensor]]] = {}
+        for g_index, group in enumerate(optimizer.param_groups):
+            names = self.state_names(group)
+            for param in group["params"]:
+                order = (g_index, self._pattern_index(param), not optimizer._decays(param))
+                key = (param.device, param.dtype, names)
+                members.setdefault(key, []).append((order, param))
+        stores, slots = [], {}
+        for (device, dtype, names), entries in members.items():
+            entries.sort(key=lambda entry: entry[0])  # stable: parameter order within equal keys
+            params = [param for _, param in entries]
+            store = self._allocate(device, dtype, names, sum(param.size for param in params))
+            start = 0
+            for param in params:
+                slots[id(param)] = self._place(param, store, start)
+                start += param.size
+            stores.append(store)
+        self.stores, self.slots = stores, slots
+
+    def _pattern_index(self, param: Tensor) -> int:
+        """Index of the ``pattern_lrs`` entry that gives ``param`` its learning rate (-1: none)."""
+        name = self.optimizer.names.get(id(param))
+        if name is None:
+            return -1
+        for index, (patterns, _) in enumerate(self.optimizer.options.pattern_lrs):
+            if any(re.search(pattern, name) for pattern in patterns):
+                return index
+        return -1
+
+    @staticmethod
+    def _allocate(device: Device, dtype: Any, names: tuple[str, ...], size: int) -> FlatStore:
+        zeros = fused_cpu.zeros if device.type == "cpu" else fused_gpu.zeros
+        return FlatStore(device, dtype, names, zeros(device, size, dtype), zeros(device, size, dtype),
+                         {name: zeros(device, size, dtype) for name in names})
+
+    def _place(self, param: Tensor, store: FlatStore, start: int) -> Slot:
+        """Copy ``param`` and its state (if any) into ``store`` at ``start``; make ``param.data`` the view."""
+        stop = start + param.size
+        param_view = store.param[start:stop].reshape(param.shape)
+        param_view[...] = param.data
+        param.data = param_view
+        grad_view = store.grad[start:stop].reshape(param.shape)
+        views = {name: array[start:stop].reshape(param.shape) for name, array in store.state.items()}
+        entry = self.optimizer.state.get(param)
+        if entry is None:
+            entry, fresh = {"step": 0, **views}, True
+        else:
+            _adopt(entry, views, store.device)
+            fresh = False
+        return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, fresh)
+
+    def _ensure_bound(self, params: list[Tensor]) -> None:
+        """Bind if a parameter is new or moved; copy in a replaced ``param.data`` of the same kind."""
+        for param in params:
+            slot = self.slots.get(id(param))
+            if slot is None or slot.param is not param:
+                self.bind()
+                return
+            data = param.data
+            if data is slot.param_view:
+                continue
+            view = slot.param_view
+            if data.shape != view.shape or data.dtype != view.dtype or backend.device_of(data) != slot.store.device:
+                self.bind()
+                return
+            view[...] = data
+            param.data = view
+
+    # ----------------------------------------------------------------- stepping
+    def zero_grad(self) -> None:
+        """Give every parameter a zero gradient that views its slot of the flat gradient buffer."""
+        params = list(self.optimizer.parameters())
+        if not params:
+            return
+        self._ensure_bound(params)
+        for store in self.stores:
+            if store.device.type == "cpu":
+                fused_cpu.fill_zero(store.grad)
+            else:
+                store.grad.fill(0)
+        for slot in self.slots.values():
+            if slot.grad_tensor.data is not slot.grad_view:
+                slot.grad_tensor = Tensor(slot.grad_view)
+            slot.param.grad = slot.grad_tensor
+
+    def step(self, ready: list[tuple[Tensor, dict[str, Any], Any]], rates: dict[int, float]) -> None:
+        """Update the parameters of ``ready`` (``(param, group, gradient array)``, after the pipeline).
+
+        ``rates`` maps ``id(param)`` to its learning rate for this call. The
+        step :math:`t` and the weight decay of each parameter are those of the
+        reference path (``Optimizer._update_one``).
+        """
+        self._check(ready)
+        optimizer, state, slots = self.optimizer, self.optimizer.state, self.slots
+        global_step = optimizer.iterations + 1
+        # runs[(store, group, t, lr, weight decay)] = spans [start, stop, slot, group] of consecutive slots;
+        # `span` is the one the previous parameter extended, the `last_*` its key (compared without building
+        # a tuple per parameter: fewer objects, fewer garbage collections).
+        runs: dict[tuple[Any, ...], list[list[Any]]] = {}
+        span = last_store = last_group = last_step = last_lr = last_decay = None
+        for param, group, grad in ready:
+            slot = slots[id(param)]
+            if grad is not slot.grad_view:
+                slot.grad_view[...] = grad  # a gradient that is not the slot's view: one copy
+            entry = state.get(param)
+            if entry is not slot.entry:
+                entry = self._entry(slot)
+            entry["step"] += 1
+            step = entry["step"] if group.get("step_counting") == "per_parameter" else global_step
+            weight_decay = group.get("weight_decay", 0.0)
+            if weight_decay and not optimizer._decays(param):
+                weight_decay = 0.0
+            lr = rates[id(param)]
+            store = slot.store
+            if (span is not None and span[1] == slot.start and store is last_store and group is last_group
+                    and step == last_step and lr == last_lr and weight_decay == last_decay):
+                span[1] = slot.stop  # the common case: the next slot, with the same scalars
+                continue
+            last_store, last_group, last_step, last_lr, last_decay = store, group, step, lr, weight_decay
+            spans = runs.setdefault((id(store), id(group), step, lr, weight_decay), [])
+            if spans and spans[-1][1] == slot.start:
+                span = spans[-1]
+                span[1] = slot.stop
+            else:
+                span = [slot.start, slot.stop, slot, group]
+                spans.append(span)
+        self._run(runs)
+
+    def _check(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
+        """Refuse a lazy sparse update, then bind what needs it: all before anything changes."""
+        stale = False
+        for param, _, grad in ready:
+            if isinstance(grad, RowSparseGrad):
+                raise ValueError(
+                    f"fused=True: the parameter of shape {param.shape} has a row-sparse gradient, to be updated "
+                    "lazily (only its rows), which the fused path does not do; pass lazy=False to update it "
+                    "densely, or use fused=False"
+                )
+            slot = self.slots.get(id(param))
+            stale = stale or slot is None or param.data is not slot.param_view
+        if stale:
+            self._ensure_bound([param for param, _, _ in ready])
+
+    def _entry(self, slot: Slot) -> dict[str, Any]:
+        """The parameter's state entry, holding views of the buffers (created, restored or adopted here)."""
+        state = self.optimizer.state
+        entry = state.get(slot.param)
+        if entry is slot.entry:
+            return entry
+        views = {name: array[slot.start:slot.stop].reshape(slot.param.shape)
+                 for name, array in slot.store.state.items()}
+        if entry is None:  # first update, or the state was cleared: start from zeros, as init_state does
+            if not slot.fresh:
+                for view in views.values():
+                    view.fill(0)
+            slot.entry.clear()
+            slot.entry.update({"step": 0, **views})
+            state[slot.param] = entry = slot.entry
+        else:  # loaded by load_state_dict, or set by hand: copy it into the buffers
+            _adopt(entry, views, slot.store.device)
+            slot.entry = entry
+        slot.fresh = False
+        return entry
+
+    def _run(self, runs: dict[tuple[Any, ...], list[list[Any]]]) -> None:
+        """Compute each run's scalars and launch the kernels: CPU stores together, then each GPU store."""
+        cpu_pieces, gpu_pieces = [], []
+        for (_, _, step, lr, weight_decay), spans in runs.items():
+            store, group = spans[0][2].store, spans[0][3]
+            scalars = fused_scalars.for_group(self.algorithm, group, dtype=store.dtype, step=step, lr=lr,
+                                              weight_decay=weight_decay, power_dtype=self.optimizer.options.power_dtype)
+            arrays = (store.param, store.grad, *(store.state[name] for name in store.names))
+            if self.algorithm == "adam" and len(store.names) == 2:
+                arrays = (*arrays, None)  # no v_max without AMSGrad
+            on_cpu = store.device.type == "cpu"
+            kernel = _CPU_KERNELS[self.algorithm] if on_cpu else fused_gpu.KERNELS[self.algorithm]
+            for start, stop, _, _ in spans:
+                (cpu_pieces if on_cpu else gpu_pieces).append(fused_cpu.Piece(kernel, arrays, scalars, start, stop))
+        fused_cpu.run_pieces(cpu_pieces)
+        fused_gpu.run_pieces(gpu_pieces)
+
+
+_CPU_KERNELS = {"adam": fused_cpu.adam_chunk, "adamax": fused_cpu.adamax_chunk}
+
+
+def _adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:
+    """Copy a state entry's arrays into ``views`` and put the views in the entry (same dict object)."""
+    for name, view in views.items():
+        value = entry.get(name)
+        if value is None:
+            view.fill(0)
+        else:
+            view[...] = backend.to_device(value, device)
+        entry[name] = view
+    entry.setdefault("step", 0)
