@@ -12,6 +12,7 @@
 from minigrad import nn
 from minigrad.backend import Device, cuda_available
 from minigrad.config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.creation import tensor
 from minigrad.function import DeviceMismatchError, Function
 from minigrad.functions import (
     abs,
@@ -51,7 +52,7 @@ from minigrad.functions import (
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.interop import from_dlpack
 from minigrad.sparse import RowSparseGrad
-from minigrad.tensor import Tensor, tensor
+from minigrad.tensor import Tensor
 
 __version__ = "0.1.0"
 

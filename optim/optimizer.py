@@ -18,6 +18,7 @@ from typing import Any
 from minigrad.tensor import Tensor
 from optim import persistence, pipeline
 from optim.fused import FusedEngine
+from optim.groups import build_groups
 from optim.options import Options, make_options
 from optim.validation import check_bool, check_lr
 
@@ -116,39 +117,7 @@ class Optimizer:
     # ----------------------------------------------------------------- groups
     def _build_groups(self, groups: Sequence[Any]) -> list[dict[str, Any]]:
         """Validate new groups against each other and the existing ones, changing nothing."""
-        seen = {id(p) for group in self.param_groups for p in group["params"]}
-        built, names = [], {}
-        for g_index, raw in enumerate(groups):
-            if not isinstance(raw, dict) or "params" not in raw:
-                raise TypeError(f"params[{g_index}]: expected a dict with a 'params' entry, got {raw!r}")
-            unknown = sorted(set(raw) - {"params", *self.defaults})
-            if unknown:
-                raise ValueError(f"params[{g_index}]: unknown hyperparameter(s) {unknown}")
-            members = raw["params"]
-            members = [members] if isinstance(members, Tensor) else list(members)
-            if not members:
-                raise ValueError(f"params[{g_index}]['params']: got an empty list; expected at least one tensor")
-            tensors = []
-            for p_index, p in enumerate(members):
-                where = f"params[{g_index}]['params'][{p_index}]"
-                if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
-                    names[id(p[1])], p = p[0], p[1]
-                if not isinstance(p, Tensor):
-                    raise TypeError(f"{where}: expected a minigrad Tensor, got {p!r}")
-                if p.dtype.kind != "f" or not p.is_leaf:
-                    kind = "a tensor" if p.is_leaf else "a non-leaf tensor"
-                    raise ValueError(
-                        f"{where}: expected a floating-point leaf tensor, got {kind} of dtype {p.dtype} "
-                        f"and shape {p.shape}"
-                    )
-                if id(p) in seen:
-                    raise ValueError(f"{where}: parameter of shape {p.shape} is listed twice")
-                seen.add(id(p))
-                tensors.append(p)
-            group = {**self.defaults, **{k: v for k, v in raw.items() if k != "params"}}
-            group = self.validate_group(group)
-            group["params"] = tensors
-            built.append(group)
+        built, names = build_groups(groups, self.param_groups, self.defaults, self.validate_group)
         self.names.update(names)
         return built
 

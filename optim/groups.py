@@ -1,0 +1,63 @@
+"""Parameter groups: checking the ``params`` argument of an optimizer.
+
+A group is a dict with a ``"params"`` list and the hyperparameters that
+differ from the optimizer's defaults (PyTorch style). Parameters may come as
+``(name, tensor)`` pairs (``model.named_parameters()``), which gives them the
+names that ``pattern_lrs`` and ``exclude_from_weight_decay`` match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from minigrad.tensor import Tensor
+
+__all__ = ["build_groups"]
+
+
+def build_groups(
+    groups: Sequence[Any],
+    existing: list[dict[str, Any]],
+    defaults: dict[str, Any],
+    validate_group: Callable[[dict[str, Any]], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """Check new groups against each other and the ``existing`` ones; return them and the names found.
+
+    Every parameter must be a floating-point leaf Tensor listed once across
+    all groups; unknown hyperparameters are refused. Nothing is changed when
+    an error is raised.
+    """
+    seen = {id(p) for group in existing for p in group["params"]}
+    built, names = [], {}
+    for g_index, raw in enumerate(groups):
+        if not isinstance(raw, dict) or "params" not in raw:
+            raise TypeError(f"params[{g_index}]: expected a dict with a 'params' entry, got {raw!r}")
+        unknown = sorted(set(raw) - {"params", *defaults})
+        if unknown:
+            raise ValueError(f"params[{g_index}]: unknown hyperparameter(s) {unknown}")
+        members = raw["params"]
+        members = [members] if isinstance(members, Tensor) else list(members)
+        if not members:
+            raise ValueError(f"params[{g_index}]['params']: got an empty list; expected at least one tensor")
+        tensors = []
+        for p_index, p in enumerate(members):
+            where = f"params[{g_index}]['params'][{p_index}]"
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                names[id(p[1])], p = p[0], p[1]
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{where}: expected a minigrad Tensor, got {p!r}")
+            if p.dtype.kind != "f" or not p.is_leaf:
+                kind = "a tensor" if p.is_leaf else "a non-leaf tensor"
+                raise ValueError(
+                    f"{where}: expected a floating-point leaf tensor, got {kind} of dtype {p.dtype} "
+                    f"and shape {p.shape}"
+                )
+            if id(p) in seen:
+                raise ValueError(f"{where}: parameter of shape {p.shape} is listed twice")
+            seen.add(id(p))
+            tensors.append(p)
+        group = validate_group({**defaults, **{k: v for k, v in raw.items() if k != "params"}})
+        group["params"] = tensors
+        built.append(group)
+    return built, names
