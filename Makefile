@@ -24,8 +24,10 @@ demo: $(VENV_PYTHON)
 	$(VENV_PYTHON) -m optim demo
 
 # pytest runs last, so that its summary is the last line of the output.
+TEST_EXTRAS ?= test,torch,demo
+
 test: $(VENV_PYTHON)
-	$(PIP_INSTALL) -e ".[test,torch,demo]"
+	$(PIP_INSTALL) -e ".[$(TEST_EXTRAS)]"
 	$(VENV_PYTHON) -m pytest
 
 docs: $(VENV_PYTHON)
