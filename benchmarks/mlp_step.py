@@ -1,10 +1,11 @@
 """Time one training step of a small MLP in minigrad and, when it is installed, in PyTorch.
 
 The model is an MLP 64-128-128-10 with ReLU (float32) on the bundled digits,
-trained with cross-entropy and plain SGD. One step is: forward, loss,
-backward, the update ``p -= lr * grad`` for every parameter, and resetting the
-gradients. Both frameworks start from the same weights and see the same
-batches, on one CPU thread.
+trained with cross-entropy and SGD (or Adam, ``--optimizer adam``). One step
+is: forward, loss, backward, the optimizer's update of every parameter
+(``optim.SGD`` / ``optim.Adam`` against ``torch.optim.SGD`` / ``torch.optim.Adam``),
+and resetting the gradients. Both frameworks start from the same weights and
+see the same batches, on one CPU thread.
 
 Run from the repository root::
 
@@ -42,6 +43,7 @@ try:
 except ImportError:  # run from a checkout without installing it
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import minigrad as mg
+import optim  # noqa: E402
 from minigrad.datasets import batches, load_digits  # noqa: E402
 
 try:
@@ -51,6 +53,7 @@ except ImportError:  # PyTorch is optional: the 'torch' extra
 
 SIZES = (64, 128, 128, 10)
 LEARNING_RATE = 0.05
+ADAM_LEARNING_RATE = 1e-3
 SEED = 0
 
 
@@ -79,33 +82,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also profile this many minigrad steps with cProfile (default 0: no profile)")
     parser.add_argument("--top", type=_positive_int, default=25, help="functions listed by the profile (default 25)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="the update: SGD (default) or Adam, in both frameworks")
     return parser.parse_args(argv)
 
 
 # ----------------------------------------------------------------------------- the two steps
 
 
-def make_minigrad(data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[mg.nn.MLP, Callable[[int], Any]]:
-    """The model and a function running training step ``i`` on batch ``i % len(data)``; it returns the loss."""
+def make_minigrad(
+    data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str = "sgd"
+) -> tuple[mg.nn.MLP, Callable[[int], Any]]:
+    """The model and a function running training step ``i`` on batch ``i % len(data)``; it returns the loss.
+
+    The update is ``optim.SGD`` or ``optim.Adam`` under the ``"pytorch"`` convention.
+    """
     model = mg.nn.MLP(SIZES, rng=SEED, dtype=np.float32)
-    params = list(model.parameters())
+    if optimizer_name == "adam":
+        optimizer = optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE, convention="pytorch")
+    else:
+        optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs = [(mg.Tensor(x), t) for x, t in data]
 
     def step(i: int) -> Any:
         x, t = inputs[i % len(inputs)]
         loss = mg.cross_entropy(model(x), t)
         loss.backward()
-        with mg.no_grad():
-            for p in params:
-                p.data -= LEARNING_RATE * p.grad.data
-        model.zero_grad()
+        optimizer.step()
+        optimizer.zero_grad()
         return loss
 
     return model, step
 
 
-def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> tuple[object, Callable[[int], Any]]:
-    """The same model in PyTorch, with ``model``'s weights, and its training step (``torch.optim.SGD``)."""
+def make_torch(
+    model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str = "sgd"
+) -> tuple[object, Callable[[int], Any]]:
+    """The same model in PyTorch, with ``model``'s weights, and its training step (``torch.optim.SGD`` or ``Adam``)."""
     layers: list[object] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(SIZES)):
         layers.append(torch.nn.Linear(n_in, n_out))
@@ -114,7 +127,10 @@ def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> t
     net = torch.nn.Sequential(*layers)
     # Both Sequentials name their parameters "0.weight", "0.bias", "2.weight", ...
     net.load_state_dict({name: torch.from_numpy(value) for name, value in model.state_dict().items()})
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
+    if optimizer_name == "adam":
+        optimizer = torch.optim.Adam(net.parameters(), lr=ADAM_LEARNING_RATE)
+    else:
+        optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
     inputs = [(torch.from_numpy(x.copy()), torch.from_numpy(t.copy())) for x, t in data]
     loss_fn = torch.nn.functional.cross_entropy
 
@@ -129,10 +145,10 @@ def make_torch(model: mg.nn.MLP, data: list[tuple[np.ndarray, np.ndarray]]) -> t
     return net, step
 
 
-def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], steps: int = 20) -> float:
+def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, steps: int = 20) -> float:
     """Largest relative difference of the losses of the two frameworks over ``steps`` steps from the same weights."""
-    model, mg_step = make_minigrad(data)
-    _, torch_step = make_torch(model, data)
+    model, mg_step = make_minigrad(data, optimizer_name)
+    _, torch_step = make_torch(model, data, optimizer_name)
     worst = 0.0
     for i in range(steps):
         a = float(mg_step(i).item())
@@ -185,9 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--batch-size {args.batch_size} is larger than the data set ({len(labels)} samples)")
 
     steps: dict[str, Callable[[int], object]] = {}
-    model, steps["minigrad"] = make_minigrad(data)
+    model, steps["minigrad"] = make_minigrad(data, args.optimizer)
     if use_torch:
-        _, steps["PyTorch"] = make_torch(model, data)
+        _, steps["PyTorch"] = make_torch(model, data, args.optimizer)
 
     for step in steps.values():
         time_steps(step, 0, args.warmup)
@@ -200,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             times[name].extend(time_steps(step, done, count))
         done += count
 
-    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU, float32), cross-entropy + SGD, batch {args.batch_size}, "
-          f"digits ({len(data)} batches per epoch)")
+    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU, float32), cross-entropy + {args.optimizer}, "
+          f"batch {args.batch_size}, digits ({len(data)} batches per epoch)")
     versions = f"Python {platform.python_version()}, NumPy {np.__version__}"
     if use_torch:
         versions += f", PyTorch {torch.__version__}"
@@ -210,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
           f"in {args.rounds} alternating blocks")
     if use_torch:
         print(f"loss agreement over 20 steps from the same weights: max relative difference "
-              f"{check_agreement(data):.1e}")
+              f"{check_agreement(data, args.optimizer):.1e}")
     print()
     print(f"| {'framework':<10} | {'median (us)':>11} | {'p10 (us)':>9} | {'p90 (us)':>9} |")
     print(f"|{'-' * 12}|{'-' * 12}:|{'-' * 10}:|{'-' * 10}:|")
