@@ -1,24 +1,21 @@
-"""The backward pass: accumulation, no_grad, deep graphs, higher order, errors, dtypes and memory.
+"""The backward pass: accumulation, no_grad and the gradients' dtype.
 
 Reverse mode accumulates, for every leaf :math:`x`,
 :math:`\\bar x \\mathrel{+}= \\sum_{c \\in \\text{consumers}(x)} \\bar c\\, \\partial c / \\partial x`.
+
+Deep graphs, errors and memory are in tests/test_backward_graphs.py; second and higher
+derivatives in tests/test_backward_derivatives.py.
 """
 
 from __future__ import annotations
 
-import gc
-import math
 import threading
-import weakref
 
 import numpy as np
 import pytest
+from backward_helpers import leaf
 
 import minigrad as mg
-
-
-def leaf(values, device, dtype=np.float64) -> mg.Tensor:
-    return mg.tensor(np.asarray(values, dtype=dtype), requires_grad=True, device=device)
 
 
 # ----------------------------------------------------------------- accumulation
@@ -173,131 +170,6 @@ def test_no_grad_is_thread_local(device):
     assert results["other"] is True
 
 
-# ----------------------------------------------------------------- deep graphs
-def test_chain_of_100000_operations(device):
-    """:math:`y = x \\cdot c^{n}` built by :math:`n = 100{,}000` multiplications: :math:`\\bar x = c^{n}`, no
-    RecursionError."""
-    n, c = 100_000, 1.00001
-    x = leaf([1.0, 2.0], device)
-    y = x
-    for _ in range(n):
-        y = y * c
-    y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [c**n, c**n], rtol=1e-9)
-
-
-def test_deep_retained_graph_is_freed_without_recursion(device):
-    """Dropping a retained 100,000-node chain frees it (no recursion in deallocation); :math:`\\bar x = 1`."""
-    x = leaf([1.0], device)
-    y = x
-    for _ in range(100_000):
-        y = y + 0.0
-    y.sum().backward(retain_graph=True)
-    probe = weakref.ref(y.creator.inputs[0])
-    del y
-    gc.collect()
-    assert probe() is None
-    assert x.grad.item() == 1.0
-
-
-# ----------------------------------------------------------------- higher order
-def _second_derivative(fn, values, device):
-    x = leaf(values, device)
-    fn(x).sum().backward(create_graph=True)
-    first = x.grad
-    assert first.requires_grad
-    x.grad = None
-    first.sum().backward()
-    return first, x.grad
-
-
-def test_second_derivative_of_cube(device):
-    """:math:`\\frac{d}{dx} x^3 = 3x^2`, :math:`\\frac{d^2}{dx^2} x^3 = 6x`, and a third pass gives 6."""
-    values = np.array([-1.5, 0.5, 2.0])
-    x = leaf(values, device)
-    (x**3).sum().backward(create_graph=True)
-    first = x.grad
-    np.testing.assert_allclose(first.numpy(), 3 * values**2)
-    x.grad = None
-    first.sum().backward(create_graph=True)
-    second = x.grad
-    np.testing.assert_allclose(second.numpy(), 6 * values)
-    x.grad = None
-    second.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0, 6.0])
-
-
-def test_second_derivative_of_tanh(device):
-    """:math:`\\tanh'' x = -2 \\tanh x\\, (1 - \\tanh^2 x)`."""
-    values = np.array([-1.2, 0.3, 2.0])
-    first, second = _second_derivative(mg.tanh, values, device)
-    t = np.tanh(values)
-    np.testing.assert_allclose(first.numpy(), 1 - t**2)
-    np.testing.assert_allclose(second.numpy(), -2 * t * (1 - t**2))
-
-
-def test_second_derivative_of_exp(device):
-    """:math:`\\exp'' x = \\exp x`."""
-    values = np.array([-1.0, 0.0, 1.5])
-    first, second = _second_derivative(mg.exp, values, device)
-    np.testing.assert_allclose(first.numpy(), np.exp(values))
-    np.testing.assert_allclose(second.numpy(), np.exp(values))
-
-
-def test_newtons_method_with_second_derivatives(device):
-    """Newton's step :math:`x \\leftarrow x - f'(x)/f''(x)` on :math:`f(x) = x^4 - 2x^2` from :math:`x_0 = 2`
-    converges to the minimum :math:`x^* = 1`, where :math:`f' = 4x^3 - 4x = 0` and :math:`f'' = 12x^2 - 4 = 8`.
-    """
-    x = leaf(2.0, device)
-    for _ in range(20):
-        (x**4 - 2 * x**2).backward(create_graph=True)
-        first = x.grad
-        x.grad = None
-        first.backward()
-        second = x.grad
-        x = leaf(x.item() - first.item() / second.item(), device)
-        if abs(first.item()) < 1e-13:
-            break
-    assert x.item() == pytest.approx(1.0, abs=1e-12)
-    assert second.item() == pytest.approx(8.0, rel=1e-9)
-
-
-# ----------------------------------------------------------------- errors
-def test_backward_twice_without_retain_graph_raises(device):
-    """The graph is freed by the first pass; the second raises and says how to keep it."""
-    x = leaf([1.0, 2.0], device)
-    s = (x * x).sum()
-    s.backward()
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        s.backward()
-
-
-def test_backward_of_non_scalar_needs_grad(device):
-    """``grad`` may be omitted only for a one-element result."""
-    x = leaf([[1.0, 2.0]], device)
-    with pytest.raises(RuntimeError, match=r"one-element.*\(1, 2\)"):
-        (x * 2).backward()
-    (x * 2).backward(mg.tensor(np.array([[1.0, 1.0]]), device=device))
-    np.testing.assert_allclose(x.grad.numpy(), [[2.0, 2.0]])
-
-
-def test_backward_checks_the_shape_of_grad(device):
-    """A ``grad`` whose shape is not the result's is refused, naming both shapes."""
-    x = leaf([1.0, 2.0, 3.0], device)
-    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
-        (x * 2).backward(mg.tensor(np.ones(2), device=device))
-    with pytest.raises(ValueError, match="shape"):
-        (x * 2).backward(mg.tensor(np.ones((3, 1)), device=device))
-    assert x.grad is None
-
-
-def test_backward_without_requires_grad_raises(device):
-    """No input requires a gradient, so there is nothing to differentiate."""
-    x = mg.tensor(np.array([1.0]), device=device)
-    with pytest.raises(RuntimeError, match="does not require gradients"):
-        (x * 2).sum().backward()
-
-
 # ----------------------------------------------------------------- dtypes
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gradient_dtype_matches_the_leaf(device, dtype):
@@ -311,58 +183,3 @@ def test_gradient_dtype_matches_the_leaf(device, dtype):
     assert x.grad.dtype == dtype
     expected = 2 * (1 - np.tanh(x.numpy().astype(np.float64)) ** 2) + 2 * x.numpy() / 3 + [1.0, 2.0, 3.0]
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
-
-
-# ----------------------------------------------------------------- memory
-def test_intermediates_are_freed_after_backward(device):
-    """Once backward has passed, nothing keeps an intermediate alive: with the garbage collector off,
-    the weak references to the tensor :math:`h = 2x` and to its array die (no reference cycle).
-    """
-    x = leaf(np.ones(1000), device)
-    gc.disable()
-    try:
-        h = x * 2.0
-        tensor_ref, array_ref = weakref.ref(h), weakref.ref(h.data)
-        s = (mg.tanh(h) * h).sum()
-        del h
-        assert tensor_ref() is not None  # the graph holds it until backward has used it
-        s.backward()
-        assert tensor_ref() is None and array_ref() is None
-    finally:
-        gc.enable()
-
-
-def test_dropped_graph_is_freed_by_reference_counting(device):
-    """A graph the user drops without calling backward is freed at once (garbage collector off: no cycles)."""
-    x = leaf(np.ones(10), device)
-    gc.disable()
-    try:
-        h = mg.exp(x)
-        tensor_ref = weakref.ref(h)
-        s = (h * h).sum()
-        del h, s
-        assert tensor_ref() is None
-    finally:
-        gc.enable()
-
-
-def test_retained_graph_keeps_intermediates(device):
-    """``retain_graph=True`` keeps :math:`h` (so a second pass works) until the result is dropped."""
-    x = leaf(np.ones(3), device)
-    h = x * 2.0
-    tensor_ref = weakref.ref(h)
-    s = (h * h).sum()
-    del h
-    s.backward(retain_graph=True)
-    assert tensor_ref() is not None
-    s.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * 8.0 * np.ones(3))
-    del s
-    assert tensor_ref() is None
-
-
-def test_log_sigmoid_derivative(device):
-    """:math:`\\frac{d}{dx} \\ln \\sigma(x) = 1 - \\sigma(x)` at :math:`x = 0.7`, against ``math``."""
-    x = leaf(0.7, device)
-    mg.log(mg.sigmoid(x)).backward()
-    assert x.grad.item() == pytest.approx(1 - 1 / (1 + math.exp(-0.7)), rel=1e-12)

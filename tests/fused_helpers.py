@@ -1,0 +1,87 @@
+"""Shared by tests/test_fused*.py: run the same seeded gradient sequence on the reference and the fused path
+and compare (float64 to a relative 1e-12, float32 to 2 units in the last place)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minigrad as mg
+import optim
+from minigrad import backend
+
+CLASSES = [optim.Adam, optim.AMSGrad, optim.Adamax]
+DTYPES = [np.float32, np.float64]
+SHAPES = [(3, 4), (257,), (1,), (5, 1, 3)]
+
+
+def host(array):
+    return backend.to_numpy(array).copy()
+
+
+def make_params(shapes, dtype, device, seed=0):
+    rng = np.random.default_rng(seed)
+    return [mg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True, device=device) for shape in shapes]
+
+
+def assert_close(actual, expected, dtype):
+    """float64: relative 1e-12; float32 (and float16): at most 2 ulps apart."""
+    actual, expected = host(actual), host(expected)
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    if np.dtype(dtype) == np.float64:
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0)
+    else:
+        np.testing.assert_array_max_ulp(actual, expected, maxulp=2)
+
+
+def run(cls, kwargs, shapes, dtype, device, *, fused, steps=4, seed=0, missing=(), views=False, names=None,
+        configure=None):
+    """``steps`` calls with seeded gradients; ``missing`` holds the (call, index) pairs without a gradient.
+
+    ``views=True`` writes the gradients into the views handed out by ``zero_grad`` (the fused path then reads
+    them in place); otherwise each call assigns new gradient Tensors, which the fused path copies.
+    """
+    params = make_params(shapes, dtype, device, seed)
+    entries = params if names is None else list(zip(names, params))
+    optimizer = cls(entries, fused=fused, **kwargs)
+    if configure is not None:
+        configure(optimizer, params)
+    rng = np.random.default_rng(seed + 1)
+    for call in range(steps):
+        if views:
+            optimizer.zero_grad()
+        for index, param in enumerate(params):
+            grad = backend.to_device(rng.standard_normal(param.shape).astype(dtype), device)
+            if (call, index) in missing:
+                param.grad = None
+            elif views and fused:
+                param.grad.data[...] = grad
+            else:
+                param.grad = mg.Tensor(grad)
+        optimizer.step()
+    return params, optimizer
+
+
+def assert_same_run(reference, fused, dtype):
+    """Same parameters, same state (step counts and arrays), same counters."""
+    (ref_params, ref_opt), (fused_params, fused_opt) = reference, fused
+    for ref, got in zip(ref_params, fused_params):
+        assert_close(got.data, ref.data, dtype)
+    for ref, got in zip(ref_params, fused_params):
+        ref_state, got_state = ref_opt.state.get(ref), fused_opt.state.get(got)
+        assert (ref_state is None) == (got_state is None)
+        if ref_state is None:
+            continue
+        assert set(got_state) == set(ref_state)
+        for key, value in ref_state.items():
+            if key == "step":
+                assert got_state[key] == value
+            else:
+                assert_close(got_state[key], value, dtype)
+    assert (fused_opt.iterations, fused_opt.calls) == (ref_opt.iterations, ref_opt.calls)
+
+
+def check(cls, kwargs, dtype, device, shapes=SHAPES, **options):
+    reference = run(cls, kwargs, shapes, dtype, device, fused=False, **options)
+    fused = run(cls, kwargs, shapes, dtype, device, fused=True, **options)
+    assert_same_run(reference, fused, dtype)
+    return fused

@@ -1,0 +1,63 @@
+"""What the fused path refuses (non-bool ``fused``, algorithms without a fused path, lazy updates), its
+configuration, and the ``python -m optim bench`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from fused_helpers import CLASSES, host, make_params
+
+import optim
+from minigrad import backend
+from minigrad.sparse import RowSparseGrad
+
+
+# --------------------------------------------------------------------------- errors and configuration
+def test_fused_must_be_a_bool(device):
+    (x,) = make_params([(2,)], np.float64, device)
+    with pytest.raises(TypeError, match=r"fused: expected True or False, got 1"):
+        optim.Adam([x], fused=1)
+
+
+def test_algorithms_without_a_fused_path_are_refused(device):
+    (x,) = make_params([(2,)], np.float64, device)
+    with pytest.raises(TypeError, match=r"fused: SGD has no fused path"):
+        optim.SGD([x], lr=0.1, fused=True)
+
+
+def test_lazy_updates_are_refused(device):
+    """lazy=True is refused at construction; a convention's lazy default is refused when a sparse gradient
+    arrives, before anything changes."""
+    (table,) = make_params([(4, 2)], np.float64, device)
+    with pytest.raises(ValueError, match=r"lazy: .*lazy=True cannot be combined with fused=True"):
+        optim.Adam([table], lr=0.1, lazy=True, fused=True)
+    optimizer = optim.Adamax([table], convention="tensorflow", fused=True)
+    before = host(table.data)
+    grad = RowSparseGrad(backend.to_device(np.array([1]), device), backend.to_device(np.ones((1, 2)), device), (4, 2))
+    with pytest.raises(ValueError, match=r"shape \(4, 2\) has a row-sparse gradient.*lazy=False"):
+        optimizer.apply_gradients([(grad, table)])
+    assert np.array_equal(host(table.data), before)
+    assert optimizer.iterations == 0 and optimizer.calls == 0 and not optimizer.state
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_get_config_keeps_fused(device, cls):
+    (x,) = make_params([(2,)], np.float64, device)
+    config = json.loads(json.dumps(cls([x], lr=0.01, fused=True).get_config()))
+    assert config["fused"] is True
+    assert cls.from_config(config, [x]).fused is True
+    assert "fused" not in cls([x], lr=0.01).get_config()
+
+
+def test_bench_command_prints_the_table_and_the_goals(capsys):
+    """``python -m optim bench`` on a tiny shape: the floor, both minigrad paths, a Markdown table, the goals."""
+    from optim.__main__ import main
+
+    assert main(["bench", "--shapes", "3x1000", "--algorithms", "adam", "--steps", "1", "--rounds", "1",
+                 "--warmup", "0"]) == 0
+    out = capsys.readouterr().out
+    for row in ("| adam | 3 x 1000 | floor |", "| adam | 3 x 1000 | reference |", "| adam | 3 x 1000 | fused |"):
+        assert row in out
+    assert "copy bandwidth" in out and "adam 3 x 1000: fused" in out

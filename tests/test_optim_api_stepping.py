@@ -1,0 +1,180 @@
+"""The optim API contract, stepping: state layout, zero_grad, iterations, apply_gradients, minimize, groups, lr."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from optim_api_helpers import CLASSES, feed, grads_for, param
+
+import minigrad as mg
+import optim
+
+
+# --------------------------------------------------------------------------- state, zero_grad, iterations
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_state_layout_device_and_dtype(device, name):
+    """opt.state[p]: "step" (int) and "m", "v" (+ "v_max" with amsgrad) for Adam, "m", "u" for Adamax;
+    the arrays have the parameter's shape and dtype and live on its device."""
+    p = param(np.ones((2, 3), dtype=np.float32), device, dtype=np.float32)
+    opt = CLASSES[name]([p], lr=0.1)
+    p.grad = mg.tensor(np.full((2, 3), 0.5, dtype=np.float32), device=device)
+    assert opt.step() is None
+    state = opt.state[p]
+    keys = {"Adam": {"m", "v"}, "AMSGrad": {"m", "v", "v_max"}, "Adamax": {"m", "u"}}[name]
+    assert keys <= set(state)
+    assert isinstance(state["step"], int) and state["step"] == 1
+    for key in keys:
+        array = state[key]
+        assert array.shape == (2, 3) and array.dtype == np.float32, key
+        assert mg.backend.device_of(array) == p.device, key
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_params_may_be_any_iterable(device, name):
+    """Contract: params is an iterable of Tensors (a generator works like a list, consumed once)."""
+    a = [param([1.0], device), param([2.0], device)]
+    b = [param([1.0], device), param([2.0], device)]
+    opt_a = CLASSES[name](p for p in a)
+    opt_b = CLASSES[name](list(b))
+    assert len(opt_a.param_groups[0]["params"]) == 2
+    for g in ([0.5, -0.5], [1.0, 2.0]):
+        feed(opt_a, a, [np.array([x]) for x in g], device)
+        feed(opt_b, b, [np.array([x]) for x in g], device)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_zero_grad_sets_grads_to_none(device, name):
+    """Contract: opt.zero_grad() sets p.grad = None for every parameter of every group."""
+    a, b, c = param([1.0], device), param([2.0], device), param([3.0], device)
+    opt = CLASSES[name]([{"params": [a, b]}, {"params": [c], "lr": 0.5}])
+    for p in (a, b, c):
+        p.grad = mg.tensor(np.array([1.0]), device=device)
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None and c.grad is None
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_iterations_count_updates(device, name):
+    """opt.iterations counts step() and apply_gradients() calls (0 before the first)."""
+    p = param([1.0, 2.0], device)
+    opt = CLASSES[name]([p], lr=0.1)
+    assert opt.iterations == 0
+    for k in range(3):
+        p.grad = mg.tensor(np.array([0.1, -0.2]), device=device)
+        opt.step()
+        assert opt.iterations == k + 1
+    xp = mg.backend.as_device(device).xp
+    opt.apply_gradients([(xp.asarray([0.3, 0.3]), p)])
+    opt.apply_gradients([(mg.tensor(np.array([0.3, 0.3]), device=device), p)])
+    assert opt.iterations == 5
+
+
+def test_step_skips_parameters_without_gradient(device):
+    """A parameter whose grad is None is left exactly as it is (value and state)."""
+    a, b = param([1.0, 2.0], device), param([3.0], device)
+    opt = optim.Adam([a, b], lr=0.1, convention="pytorch")
+    a.grad = mg.tensor(np.array([0.5, 0.5]), device=device)
+    b.grad = None
+    opt.step()
+    np.testing.assert_array_equal(b.numpy(), [3.0])
+    assert b not in opt.state or opt.state[b].get("step", 0) == 0
+
+
+# --------------------------------------------------------------------------- apply_gradients / minimize
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_apply_gradients_with_arrays_and_tensors_equals_step(device, name):
+    """apply_gradients([(grad, param)]) accepts backend arrays and Tensors, binds parameters lazily when
+    the optimizer was built with params=None (Keras style), and updates exactly like step()."""
+    xp = mg.backend.as_device(device).xp
+    steps = grads_for(3, [(3,), (2, 2)], 12)
+    ref_params = [param(np.ones(3), device), param(np.ones((2, 2)), device)]
+    arr_params = [param(np.ones(3), device), param(np.ones((2, 2)), device)]
+    ten_params = [param(np.ones(3), device), param(np.ones((2, 2)), device)]
+    cls = CLASSES[name]
+    opt_ref = cls(ref_params, lr=0.05)
+    opt_arr = cls(None, lr=0.05)
+    opt_ten = cls(ten_params, lr=0.05)
+    for g in steps:
+        feed(opt_ref, ref_params, g, device)
+        opt_arr.apply_gradients([(xp.asarray(gi), p) for gi, p in zip(g, arr_params, strict=True)])
+        opt_ten.apply_gradients(zip([mg.tensor(gi, device=device) for gi in g], ten_params, strict=True))
+        for x, y, z in zip(ref_params, arr_params, ten_params, strict=True):
+            assert np.array_equal(x.numpy(), y.numpy())
+            assert np.array_equal(x.numpy(), z.numpy())
+    assert opt_arr.iterations == opt_ten.iterations == len(steps)
+
+
+@pytest.mark.parametrize("bind", ["constructor", "lazy"])
+def test_minimize_returns_the_loss_and_steps(device, bind):
+    """minimize(loss_fn, var_list): zeroes the grads of var_list (a stale gradient is discarded),
+    evaluates loss_fn, back-propagates and applies; returns the loss Tensor (value before the step)."""
+    a = param([1.0, -2.0], device)
+    target = mg.tensor(np.array([0.5, 0.5]), device=device)
+    opt = optim.Adam([a] if bind == "constructor" else None, lr=0.1)
+    a.grad = mg.tensor(np.array([100.0, 100.0]), device=device)  # stale, must not be used
+    loss = opt.minimize(lambda: ((a - target) * (a - target)).sum(), [a])
+    assert isinstance(loss, mg.Tensor)
+    assert float(loss.item()) == pytest.approx(0.25 + 6.25)
+    g = 2 * (np.array([1.0, -2.0]) - 0.5)
+    np.testing.assert_allclose(a.numpy(), np.array([1.0, -2.0]) - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-15)
+    assert opt.iterations == 1
+
+
+def test_minimize_updates_only_var_list(device):
+    """minimize(loss_fn, var_list) applies the gradients of var_list only (Keras semantics), even if
+    other parameters of the optimizer take part in the loss."""
+    a, b = param([1.0], device), param([2.0], device)
+    opt = optim.Adam([a, b], lr=0.1)
+    opt.minimize(lambda: (a * b).sum(), [a])
+    assert float(a.item()) == pytest.approx(0.9, rel=1e-7)
+    assert float(b.item()) == 2.0
+
+
+# --------------------------------------------------------------------------- param groups and schedules
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_param_groups_with_different_lr(device, name):
+    """Each group uses its own hyperparameters (missing ones come from the constructor): the grouped
+    optimizer equals one optimizer per group, bitwise."""
+    cls = CLASSES[name]
+    steps = grads_for(4, [(3,), (2,), (2, 2)], 15)
+    grouped = [param(np.zeros(3), device), param(np.zeros(2), device), param(np.zeros((2, 2)), device)]
+    single = [param(np.zeros(3), device), param(np.zeros(2), device), param(np.zeros((2, 2)), device)]
+    opt = cls([{"params": grouped[:2], "lr": 0.1}, {"params": grouped[2:], "betas": (0.5, 0.6)}],
+              lr=0.01, eps=1e-4)
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["lr"] == 0.01
+    assert opt.param_groups[1]["eps"] == 1e-4
+    opt_a = cls(single[:2], lr=0.1, eps=1e-4)
+    opt_b = cls(single[2:], lr=0.01, betas=(0.5, 0.6), eps=1e-4)
+    for g in steps:
+        feed(opt, grouped, g, device)
+        feed(opt_a, single[:2], g[:2], device)
+        feed(opt_b, single[2:], g[2:], device)
+    for x, y in zip(grouped, single, strict=True):
+        assert np.array_equal(x.numpy(), y.numpy())
+    assert not np.array_equal(grouped[0].numpy(), param(np.zeros(3), device).numpy())
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_lr_callable_gets_the_number_of_updates_already_applied(device, name):
+    """lr(k) is called with k = opt.iterations: 0 at the first update, 1 at the second, ...; the value
+    returned is the one used (lr(1) = 0 leaves the parameter where it is)."""
+    calls = []
+
+    def schedule(k):
+        calls.append(k)
+        return [0.1, 0.0, 0.1][k]
+
+    p = param([1.0], device)
+    opt = CLASSES[name]([p], lr=schedule)
+    xs = []
+    for k in range(3):
+        p.grad = mg.tensor(np.array([1.0]), device=device)
+        before = len(calls)
+        opt.step()
+        assert calls[before:] and set(calls[before:]) == {k}
+        xs.append(float(p.item()))
+    assert xs[0] < 1.0
+    assert xs[1] == xs[0]
+    assert xs[2] < xs[1]
