@@ -6,14 +6,15 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim import functional
-from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, STEP_COUNTING_CHOICES, get_convention
-from optim.optimizer import Optimizer, ParamsLike
-from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
+from optim.adaptive import AdaptiveOptimizer, common_defaults
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, get_convention
+from optim.optimizer import ParamsLike
+from optim.validation import check_bool, check_choice
 
 __all__ = ["Adam"]
 
 
-class Adam(Optimizer):
+class Adam(AdaptiveOptimizer):
     r"""Adam: adaptive moment estimation.
 
     Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
@@ -103,37 +104,23 @@ class Adam(Optimizer):
         **options: Any,
     ) -> None:
         rules = get_convention(convention)
-        if lr is None and rules.adam_lr is None:
-            raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
         self.lazy_default = rules.adam_lazy
         options.setdefault("power_dtype", rules.power_dtype)
-        defaults = {
-            "lr": rules.adam_lr if lr is None else lr,
-            "betas": rules.betas if betas is None else betas,
-            "eps": rules.adam_eps if eps is None else eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": (
-                rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
-            ),
-            "epsilon_mode": rules.epsilon_mode if epsilon_mode is None else epsilon_mode,
-            "amsgrad_mode": rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode,
-            "step_counting": rules.step_counting if step_counting is None else step_counting,
-        }
+        defaults = common_defaults(
+            rules, rules.adam_lr, rules.adam_eps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, step_counting=step_counting,
+        )
+        defaults["amsgrad"] = amsgrad
+        defaults["epsilon_mode"] = rules.epsilon_mode if epsilon_mode is None else epsilon_mode
+        defaults["amsgrad_mode"] = rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode
         super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""
         group = super().validate_group(group)
-        group["betas"] = check_betas(group["betas"])
-        group["eps"] = check_nonnegative(group["eps"], "eps")
-        group["weight_decay"] = check_nonnegative(group["weight_decay"], "weight_decay")
-        for flag in ("amsgrad", "maximize", "decoupled_weight_decay"):
-            group[flag] = check_bool(group[flag], flag)
+        group["amsgrad"] = check_bool(group["amsgrad"], "amsgrad")
         check_choice(group["epsilon_mode"], "epsilon_mode", EPSILON_MODE_CHOICES)
         check_choice(group["amsgrad_mode"], "amsgrad_mode", AMSGRAD_MODE_CHOICES)
-        check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
         return group
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +143,3 @@ class Adam(Optimizer):
             maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
             amsgrad_mode=amsgrad_mode, power_dtype=self.options.power_dtype,
         )
-
-    def get_config(self) -> dict[str, Any]:
-        """The hyperparameters and the convention, JSON-serialisable."""
-        return {**super().get_config(), "convention": self.convention}

@@ -6,14 +6,15 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim import functional
-from optim.conventions import ADAMAX_EPSILON_CHOICES, STEP_COUNTING_CHOICES, get_convention
-from optim.optimizer import Optimizer, ParamsLike
-from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
+from optim.adaptive import AdaptiveOptimizer, common_defaults
+from optim.conventions import ADAMAX_EPSILON_CHOICES, get_convention
+from optim.optimizer import ParamsLike
+from optim.validation import check_choice
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(AdaptiveOptimizer):
     r"""AdaMax: Adam with the second moment replaced by an exponentially weighted infinity norm.
 
     Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
@@ -87,34 +88,19 @@ class Adamax(Optimizer):
         **options: Any,
     ) -> None:
         rules = get_convention(convention)
-        if lr is None and rules.adamax_lr is None:
-            raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
         self.lazy_default = rules.adamax_lazy
         options.setdefault("power_dtype", rules.power_dtype)
-        defaults = {
-            "lr": rules.adamax_lr if lr is None else lr,
-            "betas": rules.betas if betas is None else betas,
-            "eps": rules.adamax_eps if eps is None else eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "decoupled_weight_decay": (
-                rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
-            ),
-            "adamax_epsilon": rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon,
-            "step_counting": rules.step_counting if step_counting is None else step_counting,
-        }
+        defaults = common_defaults(
+            rules, rules.adamax_lr, rules.adamax_eps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, step_counting=step_counting,
+        )
+        defaults["adamax_epsilon"] = rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon
         super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""
         group = super().validate_group(group)
-        group["betas"] = check_betas(group["betas"])
-        group["eps"] = check_nonnegative(group["eps"], "eps")
-        group["weight_decay"] = check_nonnegative(group["weight_decay"], "weight_decay")
-        for flag in ("maximize", "decoupled_weight_decay"):
-            group[flag] = check_bool(group[flag], flag)
         check_choice(group["adamax_epsilon"], "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
-        check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
         return group
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +119,3 @@ class Adamax(Optimizer):
             maximize=group["maximize"], adamax_epsilon=group["adamax_epsilon"],
             power_dtype=self.options.power_dtype,
         )
-
-    def get_config(self) -> dict[str, Any]:
-        """The hyperparameters and the convention, JSON-serialisable."""
-        return {**super().get_config(), "convention": self.convention}

@@ -1,0 +1,50 @@
+"""What Adam and Adamax share: hyperparameters taken from a convention, and their checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from optim.conventions import STEP_COUNTING_CHOICES, Convention
+from optim.optimizer import Optimizer
+from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
+
+__all__ = ["AdaptiveOptimizer", "common_defaults"]
+
+
+def common_defaults(
+    rules: Convention, lr_default: float | None, eps_default: float, *, lr: Any, betas: Any, eps: Any,
+    weight_decay: Any, maximize: Any, decoupled_weight_decay: Any, step_counting: Any,
+) -> dict[str, Any]:
+    """The shared hyperparameters, each from its argument or, when that is None, from the convention."""
+    if lr is None and lr_default is None:
+        raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
+    return {
+        "lr": lr_default if lr is None else lr,
+        "betas": rules.betas if betas is None else betas,
+        "eps": eps_default if eps is None else eps,
+        "weight_decay": weight_decay,
+        "maximize": maximize,
+        "decoupled_weight_decay": (
+            rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
+        ),
+        "step_counting": rules.step_counting if step_counting is None else step_counting,
+    }
+
+
+class AdaptiveOptimizer(Optimizer):
+    """Base of :class:`~optim.Adam` and :class:`~optim.Adamax`: the checks and config they share."""
+
+    def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
+        """Check the shared hyperparameters (names the argument and value on failure)."""
+        group = super().validate_group(group)
+        group["betas"] = check_betas(group["betas"])
+        group["eps"] = check_nonnegative(group["eps"], "eps")
+        group["weight_decay"] = check_nonnegative(group["weight_decay"], "weight_decay")
+        for flag in ("maximize", "decoupled_weight_decay"):
+            group[flag] = check_bool(group[flag], flag)
+        check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
+        return group
+
+    def get_config(self) -> dict[str, Any]:
+        """The hyperparameters, options and convention, JSON-serialisable."""
+        return {**super().get_config(), "convention": self.convention}
