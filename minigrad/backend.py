@@ -30,6 +30,7 @@ __all__ = [
     "device_of",
     "get_array_module",
     "is_array",
+    "python_scalar_dtype",
     "same_device",
     "scatter_add",
     "to_device",
@@ -149,6 +150,29 @@ def device_of(array: Any) -> Device:
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return Device(f"cuda:{array.device.id}")
     return CPU
+
+
+def python_scalar_dtype(dtype: Any, value: bool | int | float | complex) -> np.dtype:
+    """The dtype of ``array op value`` for a Python number ``value``, by NumPy 2's rules (NEP 50).
+
+    A Python number is "weak": it takes the array's dtype when that is of the
+    same kind or a wider one (``float32_array * 2.0`` stays float32), and only
+    a wider kind of number promotes (an integer array times 0.5 is float64).
+    NumPy 1.26 decides by value for 0-d arrays, so the rule is spelt out here
+    to give the same answer under both versions.
+    """
+    dtype = np.dtype(dtype)
+    if isinstance(value, bool):  # a Python bool never promotes
+        return dtype
+    if isinstance(value, int):
+        return dtype if dtype.kind in "iufc" else np.dtype(np.int64)
+    if isinstance(value, float):
+        return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+    if dtype.kind == "c":  # value is complex
+        return dtype
+    if dtype.kind == "f":
+        return np.result_type(dtype, np.complex64)  # complex of the same precision
+    return np.dtype(np.complex128)
 
 
 def same_device(a: Any, b: Any) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from minigrad import backend
 from minigrad.backend import device_of, get_array_module, is_array, same_device
 from minigrad.config import is_grad_enabled
 from minigrad.tensor import Tensor
@@ -141,7 +142,7 @@ def _constant(value: Any, like: Tensor) -> Tensor:
             )
         return Tensor(value)
     if isinstance(value, (bool, int, float, complex)):
-        return Tensor(xp.asarray(value, dtype=xp.result_type(like.data, value)))
+        return Tensor(xp.asarray(value, dtype=backend.python_scalar_dtype(like.dtype, value)))
     try:
         array = xp.asarray(value)
     except (TypeError, ValueError):

@@ -1,0 +1,33 @@
+"""The backend helpers that hide NumPy/CuPy (and NumPy 1/2) differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigrad import backend
+
+# NEP 50 (NumPy 2): a Python number takes the array's dtype unless its kind is wider.
+EXPECTED = {
+    "float32": ["float32", "float32", "float32", "complex64"],
+    "float64": ["float64", "float64", "float64", "complex128"],
+    "float16": ["float16", "float16", "float16", "complex64"],
+    "int32": ["int32", "int32", "float64", "complex128"],
+    "uint8": ["uint8", "uint8", "float64", "complex128"],
+    "bool": ["bool", "int64", "float64", "complex128"],
+    "complex64": ["complex64", "complex64", "complex64", "complex64"],
+}
+
+
+@pytest.mark.parametrize("dtype", sorted(EXPECTED))
+def test_python_scalar_dtype_follows_nep50(dtype: str) -> None:
+    """``array op value`` for value in (True, 2, 2.0, 2j) has NumPy 2's result dtype, whatever NumPy is installed."""
+    got = [str(backend.python_scalar_dtype(dtype, value)) for value in (True, 2, 2.0, 2j)]
+    assert got == EXPECTED[dtype]
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+        assert got == [str(np.result_type(np.zeros(3, dtype), v)) for v in (True, 2, 2.0, 2j)]
+
+
+def test_same_device_for_numpy_arrays() -> None:
+    """Two NumPy arrays are always on one device."""
+    assert backend.same_device(np.zeros(2), np.ones(3))
