@@ -1,6 +1,6 @@
-"""The discriminating five-step scenario (ref. §10.3) and the trajectories the frameworks printed for it.
+"""The discriminating five-step scenario (recorded framework runs) and the trajectories the frameworks printed for it.
 
-Numbers from /work/shared/reference/optim-conventions.md §10.3: runs of the released frameworks
+Numbers from runs of the released frameworks
 (PyTorch 2.13.0, Keras 3.15.1, TensorFlow 2.21.0 + tf_keras 2.21.0 legacy optimizers, Optax 0.2.8),
 float32, lr 0.1, betas (0.9, 0.999) unless a table's name says otherwise; the ``*_F64`` tables are
 float64 references printed with 9 decimals. Used by tests/test_conventions_*.py.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-# --------------------------------------------------------------------------- §10.3 scenario
+# --------------------------------------------------------------------------- discriminating scenario
 X0 = [1.0, -0.5, 2.0, 0.0]
 G = [
     [1.0, 0.01, -0.5, 0.0],

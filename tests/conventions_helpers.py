@@ -28,7 +28,7 @@ def trajectory(make_opt, grads, device, x0, dtype=np.float32, sparse=False):
     """Apply ``grads`` (one row per call) to a parameter starting at ``x0``; the parameter after each call.
 
     With ``sparse`` each gradient is given as a :class:`RowSparseGrad` whose indices are its non-zero
-    entries (an empty one for an all-zero row), as the tf_keras legacy IndexedSlices run of §10.3."""
+    entries (an empty one for an all-zero row), as the recorded tf_keras legacy IndexedSlices run."""
     x = param(x0, device, dtype)
     opt = make_opt([x])
     rows = []

@@ -1,4 +1,5 @@
-"""Named conventions: each one's defaults (lr, betas, eps) and formula choices (ref. §9 and §3-§7).
+"""Named conventions: each one's defaults (lr, betas, eps) and formula choices (each framework's source, at the
+versions in optim.conventions).
 
 Every expected value is computed in the test from the formula its docstring names.
 """
@@ -13,7 +14,7 @@ from conventions_helpers import dev, host, param
 
 import optim
 
-# (adam lr, adamax lr, betas, adam eps, adamax eps) -- ref. §9 table and §3-§7.
+# (adam lr, adamax lr, betas, adam eps, adamax eps) -- the frameworks' source (optim.conventions).
 EXPECTED_DEFAULTS = {
     "paper": (1e-3, 2e-3, (0.9, 0.999), 1e-8, 1e-8),  # Kingma & Ba 2015, Algorithms 1 and 2
     "pytorch": (1e-3, 2e-3, (0.9, 0.999), 1e-8, 1e-8),  # PyTorch 2.13.0
@@ -22,7 +23,7 @@ EXPECTED_DEFAULTS = {
     "optax": (None, None, (0.9, 0.999), 1e-8, 1e-8),  # Optax 0.2.8: learning_rate has no default
     "mindspore": (1e-3, 2e-3, (0.9, 0.999), 1e-8, 1e-8),  # MindSpore 2.10.0 experimental
 }
-# epsilon_mode, amsgrad_mode, adamax_epsilon, step_counting, decoupled weight decay, power dtype (ref. §9).
+# epsilon_mode, amsgrad_mode, adamax_epsilon, step_counting, decoupled weight decay, power dtype (docs/conventions.md).
 # Precision of 1 - b^t: Keras 3.15.1 and Optax 0.2.8 match float32 powers, PyTorch 2.13.0, tf_keras 2.21.0 legacy
 # and MindSpore 2.10.0 match double-precision ones (tests/reference/README.md, "Precision of the bias corrections").
 EXPECTED_CHOICES = {
@@ -37,7 +38,7 @@ EXPECTED_CHOICES = {
 
 @pytest.mark.parametrize("convention", sorted(EXPECTED_DEFAULTS))
 def test_convention_defaults(device, convention):
-    """Defaults per convention (ref. §9): e.g. Keras 3.15.1 Adamax lr 1e-3 and eps 1e-7, PyTorch 2.13.0
+    """Defaults per convention (docs/conventions.md): e.g. Keras 3.15.1 Adamax lr 1e-3 and eps 1e-7, PyTorch 2.13.0
     Adamax lr 2e-3, Optax 0.2.8 none (lr required); and each convention's formula choices."""
     adam_lr, adamax_lr, betas, adam_eps, adamax_eps = EXPECTED_DEFAULTS[convention]
     eps_mode, ams_mode, adamax_epsilon, counting, decoupled, _ = EXPECTED_CHOICES[convention]

@@ -1,7 +1,8 @@
 """Conventions against the frameworks' own test fixtures: Keras 3.15.1 golden tests and tf_keras legacy tests.
 
-Reference numbers come from /work/shared/reference/optim-conventions.md: §10.1 (Keras 3.15.1 golden
-tests and their full-precision outputs) and §10.2 (the tf_keras 2.21.0 legacy optimizer test fixtures).
+Reference numbers come from keras-team/keras @3422977a, keras/src/optimizers/{adam,adamax}_test.py (golden
+tests, with their full-precision outputs from Keras 3.15.1) and keras-team/tf-keras @dd0a7237,
+tf_keras/optimizers/legacy/{adam,adamax}_test.py (the tf_keras 2.21.0 legacy optimizer test fixtures).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import minigrad as mg
 import optim
 from minigrad.sparse import RowSparseGrad
 
-# --------------------------------------------------------------------------- Keras 3.15.1 golden tests (§10.1)
+# --------------------------------------------------------------------------- Keras 3.15.1 golden tests
+# (keras/src/optimizers/*_test.py)
 GOLDEN_GRADS = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.70000005, 0.8, 0.90000004, 1.0], dtype=np.float32)
 KERAS_GOLDEN_AMSGRAD = [
     [0.9990003] * 10,
@@ -43,7 +45,8 @@ GOLDEN_TOL = {"rtol": 0.0, "atol": 3e-7}  # ~5 float32 ulps at 1.0
 def test_keras_golden(device, make, expected):
     """keras/src/optimizers/{adam,adamax}_test.py test_correctness_with_golden (Keras 3.15.1): x = ones(10)
     float32, one step with 0.01 everywhere, then four with arange(0.1, 1.1, 0.1); the rows are the
-    full-precision outputs of the real Keras 3.15.1 (JAX backend), ref. §10.1, matched to ~5 ulps."""
+    full-precision outputs of the real Keras 3.15.1 (JAX backend), keras/src/optimizers/adam_test.py, matched to ~5
+    ulps."""
     x = param(np.ones(10), device)
     opt = make()  # params=None: bound at the first apply_gradients (Keras style)
     opt.apply_gradients([(dev(np.full(10, 0.01, np.float32), device), x)])
@@ -58,7 +61,7 @@ def test_keras_golden(device, make, expected):
     (optim.Adamax, [0.5000002, 1.5000001, 2.5, 3.5]),
 ], ids=["adam", "adamax"])
 def test_keras_single_step(device, cls, expected):
-    """test_single_step of Keras 3.15.1 with its full-precision output (ref. §10.1): lr 0.5,
+    """test_single_step of Keras 3.15.1 with its full-precision output (keras/src/optimizers/adam_test.py): lr 0.5,
     grads [1, 6, 7, 2], vars [1, 2, 3, 4], float32."""
     x = param([1.0, 2.0, 3.0, 4.0], device)
     cls(lr=0.5, convention="keras").apply_gradients([(dev(np.array([1.0, 6.0, 7.0, 2.0], np.float32), device), x)])
@@ -67,7 +70,8 @@ def test_keras_single_step(device, cls, expected):
 
 @pytest.mark.parametrize("cls", [optim.Adam, optim.Adamax])
 def test_keras_weight_decay_and_exclusions(device, cls):
-    """test_weight_decay of Keras 3.15.1 (ref. §10.1): three optimizers (lr 1.0, weight_decay 0.004, zero
+    """test_weight_decay of Keras 3.15.1 (keras/src/optimizers/adam_test.py): three optimizers (lr 1.0, weight_decay
+    0.004, zero
     gradient) each decay var1 once: 2 * 0.996^3 = 1.9760959; var2 is excluded by name (var_names=["exclude"],
     a regex searched in the name given through named params) and var3 by var_list, so both stay 2.0."""
     zero = dev(np.zeros((), np.float32), device)
@@ -87,7 +91,7 @@ def test_keras_weight_decay_and_exclusions(device, cls):
 
 
 def test_keras_weight_decay_single_step(device):
-    """Keras 3.15.1 Adam(0.1, weight_decay=0.1), x = 1, g = 0.5, one step: 0.8900013 (ref. §10.1 [RUN]):
+    """Keras 3.15.1 Adam(0.1, weight_decay=0.1), x = 1, g = 0.5, one step: 0.8900013 (a run of Keras 3.15.1):
     x (1 - 0.1*0.1) = 0.99, then an Adam step of about -0.1."""
     x = param([1.0], device)
     optim.Adam([x], lr=0.1, weight_decay=0.1, convention="keras").apply_gradients([(dev(np.float32([0.5]), device), x)])
@@ -101,7 +105,7 @@ def test_keras_weight_decay_single_step(device):
 ], ids=["clipnorm", "clipvalue", "global_clipnorm"])
 def test_keras_clipping_values(device, kwargs, grads, expected):
     """Keras 3.15.1 test_clip_norm / test_clip_value outputs and global_clipnorm=1 on [3, 4], [12] (global
-    norm 13) (ref. §10.1 [RUN]). The clipped gradient is read from SGD(lr=1) on zero parameters: x = -g_clipped."""
+    norm 13) (a run of Keras 3.15.1). The clipped gradient is read from SGD(lr=1) on zero parameters: x = -g_clipped."""
     xs = [param(np.zeros(len(g)), device) for g in grads]
     opt = optim.SGD(xs, lr=1.0, **kwargs)
     opt.apply_gradients([(dev(np.array(g, np.float32), device), x) for g, x in zip(grads, xs)])
@@ -109,7 +113,8 @@ def test_keras_clipping_values(device, kwargs, grads, expected):
         np.testing.assert_allclose(-host(x.data), np.array(e, np.float32), rtol=1e-6, atol=0)
 
 
-# --------------------------------------------------------------------------- tf_keras 2.21.0 legacy fixtures (§10.2)
+# --------------------------------------------------------------------------- tf_keras 2.21.0 legacy fixtures
+# (tf_keras/optimizers/legacy/*_test.py)
 TF_ADAM_BASIC = [
     ([0.9990000316, 1.9990000316], [2.9990003161, 3.9990003161]),
     ([0.998000054, 1.998000054], [2.9980005397, 3.9980005397]),
@@ -143,7 +148,7 @@ TF_ADAMAX_SPARSE = [
 def test_tf_legacy_fixtures(device, dtype, make, expected):
     """tf_keras 2.21.0 tf_keras/optimizers/legacy/{adam,adamax}_test.py doTestBasic, testBasicWithLearningRateDecay
     and ...InverseTimeDecay: var0 = [1, 2] with grads 0.1, var1 = [3, 4] with grads 0.01, three steps;
-    the float64 values of the tests' numpy reference functions (ref. §10.2), within 1e-6."""
+    the float64 values of the tests' numpy reference functions (tf_keras/optimizers/legacy/*_test.py), within 1e-6."""
     var0, var1 = param([1.0, 2.0], device, dtype), param([3.0, 4.0], device, dtype)
     opt = make([var0, var1])
     for want0, want1 in expected:
@@ -156,7 +161,8 @@ def test_tf_legacy_fixtures(device, dtype, make, expected):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tf_legacy_adamax_sparse_fixture(device, dtype):
     """tf_keras 2.21.0 legacy adamax_test.py testResourceSparse: var0 = [1, 2, 3] with values [0.1, 0.1] on
-    rows [0, 1], var1 = [4, 5, 6] with [0.01, 0.01] on rows [2, 1]; Adamax() three steps (ref. §10.2)."""
+    rows [0, 1], var1 = [4, 5, 6] with [0.01, 0.01] on rows [2, 1]; Adamax() three steps
+    (tf_keras/optimizers/legacy/*_test.py)."""
     var0, var1 = param([1.0, 2.0, 3.0], device, dtype), param([4.0, 5.0, 6.0], device, dtype)
     opt = optim.Adamax([var0, var1], convention="tensorflow")
     for want0, want1 in TF_ADAMAX_SPARSE:

@@ -1,4 +1,5 @@
-"""Identities between the conventions' formula choices (ref. §9): epsilon placements, Adamax's eps, MindSpore.
+"""Identities between the conventions' formula choices (docs/conventions.md): epsilon placements, Adamax's eps,
+MindSpore.
 
 Every expected value is computed in the test from the formula its docstring names.
 """
@@ -20,7 +21,7 @@ from optim import functional
 @pytest.mark.parametrize("eps_hat", [1e-7, 0.1])
 def test_epsilon_hat_is_algorithm1_with_time_varying_eps(device, amsgrad, eps_hat):
     """Kingma & Ba, Section 2: the efficient form with a constant eps_hat (Keras 3 / TF) equals Algorithm 1
-    with eps_t = eps_hat / sqrt(1 - b2^t) (ref. §9, verified there with the frameworks). With AMSGrad,
+    with eps_t = eps_hat / sqrt(1 - b2^t) (checked against the frameworks in tests/reference). With AMSGrad,
     Keras and PyTorch both take the max of the raw v, so the same substitution holds. The Algorithm 1
     side is computed step by step with optim.functional.adam_update and a per-step eps."""
     grads = random_grads(1, 12, (5,), scale=0.3)
@@ -39,7 +40,7 @@ def test_epsilon_hat_is_algorithm1_with_time_varying_eps(device, amsgrad, eps_ha
 
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_pytorch_eps_is_keras_with_eps_hat_t(device, amsgrad):
-    """The converse of the identity above (ref. §9, = tf_keras 2.21.0 ``adaptive_epsilon=True``): PyTorch's
+    """The converse of the identity above (= tf_keras 2.21.0 ``adaptive_epsilon=True``): PyTorch's
     Algorithm 1 with eps equals the efficient form with eps_hat_t = eps sqrt(1 - b2^t), computed step by
     step with optim.functional.adam_update in epsilon_hat mode."""
     grads = random_grads(2, 12, (4,), scale=0.2)
@@ -57,7 +58,7 @@ def test_pytorch_eps_is_keras_with_eps_hat_t(device, amsgrad):
 
 def test_adamax_epsilon_placements_coincide_only_without_eps(device):
     """Adamax: u = max(b2 u, |g| + eps) with m/u (PyTorch) and u = max(b2 u, |g|) with m/(u + eps)
-    (Keras/TF) are the same when eps = 0 (ref. §9); with eps = 0.1 they differ. Hand check at t = 2 of the
+    (Keras/TF) are the same when eps = 0 (docs/conventions.md); with eps = 0.1 they differ. Hand check at t = 2 of the
     scenario, coordinate 0 (g = 1 then 0.01, lr 0.1): x1 = 1 - 0.1*0.1/(0.1*1.1);
     inside: u2 = max(0.999*1.1, 0.11), denominator: u2 = max(0.999, 0.01) + 0.1; x2 = x1 - 0.1/0.19 * 0.091/u2."""
     grads = np.abs(random_grads(3, 10, (6,))) + 0.01  # non-zero everywhere: no 0/0 without eps
@@ -76,7 +77,8 @@ def test_adamax_epsilon_placements_coincide_only_without_eps(device):
 
 
 def test_mindspore_ignores_amsgrad(device):
-    """MindSpore 2.10.0 experimental Adam ignores amsgrad=True (ref. §7.2 / conventions): under the
+    """MindSpore 2.10.0 experimental Adam ignores amsgrad=True (mindspore/experimental/optim/adam.py, MindSpore
+    2.10.0): under the
     mindspore convention AMSGrad's trajectory is plain Adam's, bit for bit, on a run where the max matters;
     an explicit amsgrad_mode turns it back on."""
     grads = random_grads(4, 10, (5,))
@@ -92,7 +94,7 @@ def test_mindspore_ignores_amsgrad(device):
 
 def test_mindspore_adam_is_the_epsilon_hat_form(device):
     """MindSpore 2.10.0 experimental Adam calls ops.Adam, whose documented formula is the epsilon-hat form
-    (ref. §7.2, confirmed by the real runs in tests/reference/README.md): x -= lr sqrt(1-b2^t)/(1-b1^t)
+    (MindSpore 2.10.0 ops.Adam, confirmed by the real runs in tests/reference/README.md): x -= lr sqrt(1-b2^t)/(1-b1^t)
     m/(sqrt(v) + eps), with eps 1e-8 and double-precision beta powers. Hand recurrence in float64, three steps."""
     grads = [np.array([0.3, -1e-9]), np.array([0.1, 2e-9]), np.array([-0.2, 0.0])]
     x = param([0.5, 0.5], device, np.float64)

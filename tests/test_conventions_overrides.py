@@ -1,7 +1,7 @@
 """Explicit keywords override a convention's choices: step counting, power dtype, weight decay meaning.
 
 A convention with one keyword changed is the convention (or framework) that makes that choice; the
-framework numbers are the §10.3 [RUN] tables of /work/shared/reference/optim-conventions.md
+framework numbers are recorded framework runs
 (tests/conventions_data.py), every other expected value is computed from the formula the docstring names.
 """
 
@@ -87,7 +87,7 @@ def test_explicit_choice_overrides_the_convention(device, left, right):
 ], ids=["keras->alg1", "pytorch->adamw", "keras->l2", "optax->max_raw_v", "pytorch->max_corrected_v",
         "keras->inside_max", "pytorch->denominator", "pytorch->epsilon_hat"])
 def test_overridden_convention_matches_the_other_framework(device, make, expected, source):
-    """A convention with one keyword changed reproduces the framework that makes that choice (§10.3 [RUN]
+    """A convention with one keyword changed reproduces the framework that makes that choice (recorded framework runs
     numbers, float32, rtol 2e-6 / atol 1e-6; the beta-power precision difference is inside it)."""
     np.testing.assert_allclose(trajectory(make, G, device, X0), np.array(expected), **F32, err_msg=source)
 
@@ -113,7 +113,8 @@ def test_step_counting_keyword(device):
 
 def test_power_dtype_keyword(device):
     """power_dtype: 1 - b^t in double (PyTorch 2.13.0) or in float32 (Optax 0.2.8 computes decay**count in
-    float32): float32(1) - float32(0.999) = 1.00004673e-3 is not 1e-3 (ref. §4.1 note, §6). One float64 Adam
+    float32): float32(1) - float32(0.999) = 1.00004673e-3 is not 1e-3 (keras/src/optimizers/adam.py,
+    optax/_src/transform.py). One float64 Adam
     step (epsilon_hat form, eps 0) shows the precision of both corrections: x - lr sqrt(bc2)/bc1 sign(g)."""
     bc1_32 = float(np.float32(1) - np.float32(0.9))
     bc2_32 = float(np.float32(1) - np.float32(0.999))
@@ -134,7 +135,7 @@ def test_power_dtype_keyword(device):
 @pytest.mark.parametrize("cls", [optim.Adam, optim.Adamax])
 def test_weight_decay_meaning_per_convention(device, cls, convention, decoupled):
     """weight_decay is decoupled in Keras 3.15.1 (x -= x wd lr before the step) and Optax 0.2.8 adamw
-    (same), an L2 term g += wd x in PyTorch 2.13.0 and MindSpore 2.10.0 (ref. §9). With a zero gradient a
+    (same), an L2 term g += wd x in PyTorch 2.13.0 and MindSpore 2.10.0 (docs/conventions.md). With a zero gradient a
     decoupled step is exactly x (1 - lr wd); an L2 step is a full Adam step on g = wd x (|step| ~ lr)."""
     x = param([2.0], device, np.float64)
     opt = cls([x], lr=0.1, weight_decay=0.1, convention=convention)

@@ -1,6 +1,6 @@
-"""Named conventions on the discriminating five-step scenario (ref. §10.3): each framework's trajectory.
+"""Named conventions on the discriminating five-step scenario (recorded framework runs): each framework's trajectory.
 
-Reference numbers come from /work/shared/reference/optim-conventions.md §10.3: the scenario run with
+Reference numbers come from the scenario run with
 the released frameworks (PyTorch 2.13.0, Keras 3.15.1, TensorFlow 2.21.0 + tf_keras 2.21.0 legacy
 optimizers, Optax 0.2.8); the tables live in tests/conventions_data.py.
 """
@@ -97,7 +97,8 @@ SCENARIO = [
     ("paper-amsgrad", lambda p: optim.AMSGrad(p, lr=0.1, convention="paper"), OPTAX_AMSGRAD_NO_BIAS_CORRECTION,
      "Optax 0.2.8 optax.amsgrad(0.1, bias_correction_mu=False, bias_correction_nu=False) = Reddi et al. Alg. 2"),
     ("mindspore-adamax", lambda p: optim.Adamax(p, lr=0.1, convention="mindspore"), PYTORCH_ADAMAX,
-     "MindSpore 2.10.0 experimental Adamax has PyTorch's formula (ref. §7.1); numbers: PyTorch 2.13.0 Adamax"),
+     "MindSpore 2.10.0 experimental Adamax has PyTorch's formula (mindspore/experimental/optim/adamax.py); "
+     "numbers: PyTorch 2.13.0 Adamax"),
     ("keras-accumulate-2", lambda p: optim.Adam(p, lr=0.1, gradient_accumulation_steps=2, convention="keras"),
      KERAS_ACCUMULATE_2, "Keras 3.15.1 Adam(0.1, gradient_accumulation_steps=2)"),
     ("keras-ema", lambda p: optim.Adam(p, lr=0.1, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2,
@@ -112,14 +113,14 @@ SCENARIO = [
 
 @pytest.mark.parametrize("make, expected, source", [s[1:] for s in SCENARIO], ids=[s[0] for s in SCENARIO])
 def test_scenario_matches_the_frameworks(device, make, expected, source):
-    """§10.3 [RUN] tables: X0 = [1, -0.5, 2, 0], five gradient rows, float32, lr 0.1; each convention
+    """Recorded framework runs: X0 = [1, -0.5, 2, 0], five gradient rows, float32, lr 0.1; each convention
     (with the framework's keywords) must reproduce that framework's parameter after every step
     (rtol 2e-6, atol 1e-6; `source` names the framework and version that printed the numbers)."""
     np.testing.assert_allclose(trajectory(make, G, device, X0), np.array(expected), **F32, err_msg=source)
 
 
 def test_scenario_tf_legacy_lazy_sparse_adamax(device):
-    """§10.3 [RUN]: tf_keras 2.21.0 legacy Adamax(0.1) fed IndexedSlices whose indices are the non-zero
+    """Recorded run: tf_keras 2.21.0 legacy Adamax(0.1) fed IndexedSlices whose indices are the non-zero
     entries of each row updates lazily: a coordinate without a gradient keeps its value, m and u (so
     coordinate 2 stays 2.1 at t = 2, 3, and nothing moves at t = 5)."""
     rows = trajectory(lambda p: optim.Adamax(p, lr=0.1, convention="tensorflow"), G, device, X0, sparse=True)
@@ -143,7 +144,7 @@ def test_scenario_tf_legacy_lazy_sparse_adamax(device):
      [0.82631934, -0.669721, 2.1617117, -0.09094711], "Optax 0.2.8 amsgrad(0.1, eps=0.1)"),
 ], ids=lambda c: c[0])
 def test_scenario_eps_0_1_rows(device, case):
-    """§10.3 [RUN] eps = 0.1 rows (first and last step) for the frameworks whose full tables are not
+    """Recorded eps = 0.1 rows (first and last step) for the frameworks whose full tables are not
     printed: a large eps makes Algorithm 1 (eps outside sqrt(v_hat)) and the epsilon-hat form diverge."""
     _, name, kwargs, convention, row1, row5, source = case
     cls = getattr(optim, name)
@@ -162,14 +163,14 @@ def test_scenario_eps_0_1_rows(device, case):
     (lambda p: optim.Adam(p, lr=0.1, convention="keras", epsilon_mode="algorithm1", eps=1e-8), PAPER_ALG1_F64),
 ], ids=["paper-alg1", "keras-eps-hat", "pytorch+epsilon_hat", "keras+algorithm1"])
 def test_scenario_float64_references(device, make, expected):
-    """§10.3 float64 references: Kingma & Ba Algorithm 1 (eps 1e-8) and the Section 2 efficient form with a
+    """Float64 references: Kingma & Ba Algorithm 1 (eps 1e-8) and the Section 2 efficient form with a
     constant eps_hat = 1e-7, printed to 9 decimals. An explicit ``epsilon_mode`` overrides the convention's."""
     rows = trajectory(make, G, device, X0, dtype=np.float64)
     np.testing.assert_allclose(rows, np.array(expected), **F64_TABLE)
 
 
 def test_scenario_paper_adamax_without_eps_is_algorithm2(device):
-    """§10.3 float64 reference of Kingma & Ba Algorithm 2 with no epsilon: coordinate 3 starts with zero
+    """Float64 reference of Kingma & Ba Algorithm 2 with no epsilon: coordinate 3 starts with zero
     gradients, so m/u = 0/0 is NaN (and stays NaN); ``eps=0`` gives the box literally."""
     with np.errstate(invalid="ignore", divide="ignore"):
         rows = trajectory(lambda p: optim.Adamax(p, lr=0.1, eps=0.0, convention="paper"), G, device, X0,

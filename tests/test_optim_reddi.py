@@ -88,7 +88,7 @@ def figure1_gradient(t: int) -> float:
 
 
 def figure1_lr(k: int) -> float:
-    # The paper does not state the step size of Figure 1 (see the reference notes, Sec. 2.3).  With
+    # The paper does not state the step size of Figure 1 (Reddi et al., Section 5).  With
     # x_1 = 0 and alpha_t = 1/sqrt(t), 50 periods (5050 steps) already separate the two methods
     # (float64 transcription: Adam 1.0; AMSGrad -0.54 paper form, -0.74 with bias correction).
     return 1.0 / math.sqrt(k + 1)

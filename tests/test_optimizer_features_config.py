@@ -1,8 +1,9 @@
 """Optimizer-wide options, persistence: get_config / from_config keep every option, state_dict resumes.
 
-Semantics follow /work/shared/reference/optim-conventions.md §4.3 (Keras 3.15.1 base optimizer: loss
-scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights), §5.3-5.4
-(tf_keras 2.21.0 legacy ``decay`` and clipping order) and §8 (capreolus AdamMultilr ``pattern_lrs``).
+Semantics follow keras/src/optimizers/base_optimizer.py (Keras 3.15.1 base optimizer: loss
+scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights),
+tf_keras/optimizers/legacy/optimizer_v2.py (tf_keras 2.21.0 legacy ``decay`` and clipping order) and
+capreolus/utils/keras_support.py (AdamMultilr ``pattern_lrs``).
 Expected values are computed in each test from the formula its docstring names.
 """
 
@@ -26,7 +27,8 @@ def _options_set(opt_options):
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_get_config_is_json_and_round_trips(device, cls):
-    """get_config (Keras 3.15.1 style, ref. §4.3) holds every option, schedules serialised, and survives
+    """get_config (Keras 3.15.1 style, keras/src/optimizers/base_optimizer.py) holds every option, schedules
+    serialised, and survives
     json.dumps / json.loads; from_config(config, params) rebuilds an optimizer with an identical
     trajectory (bitwise) and an identical config."""
     names = ["emb.bert.w", "head.w"]
@@ -64,7 +66,8 @@ def test_get_config_is_json_and_round_trips(device, cls):
 
 
 def test_sgd_get_config_keeps_the_options(device):
-    """get_config holds every optimizer-wide option for SGD too (the Keras 3.15.1 base config keys, ref. §4.3,
+    """get_config holds every optimizer-wide option for SGD too (the Keras 3.15.1 base config keys,
+    keras/src/optimizers/base_optimizer.py,
     plus decay and pattern_lrs), so from_config rebuilds an optimizer with the same trajectory."""
     kwargs = dict(lr=0.1, clipnorm=1.0, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2,
                   loss_scale_factor=2.0, gradient_accumulation_steps=2, decay=0.5,
@@ -95,7 +98,8 @@ def test_get_config_refuses_a_plain_callable_in_pattern_lrs(device):
 
 
 def test_get_config_global_clipnorm_round_trip(device):
-    """global_clipnorm is kept by get_config and restored by from_config (Keras 3.15.1 config keys, ref. §4.3)."""
+    """global_clipnorm is kept by get_config and restored by from_config (Keras 3.15.1 config keys,
+    keras/src/optimizers/base_optimizer.py)."""
     x = param([3.0, 4.0], device)
     opt = optim.Adamax([x], lr=0.1, convention="keras", global_clipnorm=1.0)
     config = json.loads(json.dumps(opt.get_config()))

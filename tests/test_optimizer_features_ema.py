@@ -1,8 +1,9 @@
 """Optimizer-wide options, the moving average of the weights (use_ema, ema_momentum, ema_overwrite_frequency).
 
-Semantics follow /work/shared/reference/optim-conventions.md §4.3 (Keras 3.15.1 base optimizer: loss
-scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights), §5.3-5.4
-(tf_keras 2.21.0 legacy ``decay`` and clipping order) and §8 (capreolus AdamMultilr ``pattern_lrs``).
+Semantics follow keras/src/optimizers/base_optimizer.py (Keras 3.15.1 base optimizer: loss
+scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights),
+tf_keras/optimizers/legacy/optimizer_v2.py (tf_keras 2.21.0 legacy ``decay`` and clipping order) and
+capreolus/utils/keras_support.py (AdamMultilr ``pattern_lrs``).
 Expected values are computed in each test from the formula its docstring names.
 """
 
@@ -16,7 +17,8 @@ import optim
 
 
 def test_ema_average_and_finalize(device):
-    """Keras 3.15.1 adam_test EMA test (ref. §10.1): Adam(lr 1, use_ema, ema_momentum 0.9), var [1, 2],
+    """Keras 3.15.1 adam_test EMA test (keras/src/optimizers/adam_test.py): Adam(lr 1, use_ema, ema_momentum 0.9),
+    var [1, 2],
     grads [0.1, 0.2]; after step 1 the average is v1 (the updated weights), after step 2 it is
     0.9 v1 + 0.1 v2 (v1, v2 from an optimizer without EMA); finalize_variable_values copies it into var."""
     grads = dev([0.1, 0.2], device)
@@ -45,7 +47,8 @@ def test_ema_average_and_finalize(device):
 
 
 def test_ema_overwrite_frequency(device):
-    """Keras 3.15.1 EMA test with ema_overwrite_frequency=2 (ref. §10.1): after step 1 var == v1; after step 2
+    """Keras 3.15.1 EMA test with ema_overwrite_frequency=2 (keras/src/optimizers/adam_test.py): after step 1 var ==
+    v1; after step 2
     var is overwritten by 0.9 v1 + 0.1 v2; after step 3 var is the Adam step from there and the average is
     0.9 (0.9 v1 + 0.1 v2) + 0.1 var."""
     grads = dev([0.1, 0.2], device)
@@ -74,7 +77,7 @@ def test_ema_averages_every_parameter_at_every_call(device):
     """Keras 3.15.1 base_optimizer._backend_apply_gradients calls
     _update_model_variables_moving_average(self._trainable_variables) and
     _overwrite_model_variables_with_average_value(self._trainable_variables): every variable of the optimizer
-    is averaged (and overwritten) at every call, also one whose gradient is None at that call (ref. §4.3: "for
+    is averaged (and overwritten) at every call, also one whose gradient is None at that call (base_optimizer.py: "for
     every trainable variable", mu = 0 only while iterations == 0). Parameter b has no gradient at calls 0
     and 2, so its average is b0 after call 0, 0.9 b0 + 0.1 b1 after call 1, and 0.9 (0.9 b0 + 0.1 b1) + 0.1 b1
     after call 2, where ema_overwrite_frequency=3 also copies it into b."""

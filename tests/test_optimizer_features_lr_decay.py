@@ -1,9 +1,10 @@
 """Optimizer-wide options, learning rates and weight decay: pattern_lrs, legacy ``decay``, weight decay with
 a scheduled lr, and exclusions from weight decay.
 
-Semantics follow /work/shared/reference/optim-conventions.md §4.3 (Keras 3.15.1 base optimizer: loss
-scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights), §5.3-5.4
-(tf_keras 2.21.0 legacy ``decay`` and clipping order) and §8 (capreolus AdamMultilr ``pattern_lrs``).
+Semantics follow keras/src/optimizers/base_optimizer.py (Keras 3.15.1 base optimizer: loss
+scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights),
+tf_keras/optimizers/legacy/optimizer_v2.py (tf_keras 2.21.0 legacy ``decay`` and clipping order) and
+capreolus/utils/keras_support.py (AdamMultilr ``pattern_lrs``).
 Expected values are computed in each test from the formula its docstring names.
 """
 
@@ -20,7 +21,8 @@ from optim import schedules
 
 
 def test_pattern_lrs_first_match_wins_and_default_elsewhere(device):
-    """capreolus AdamMultilr pattern_lrs (ref. §8): groups are tried in order, re.search on the parameter's
+    """capreolus AdamMultilr pattern_lrs (capreolus/utils/keras_support.py): groups are tried in order, re.search on
+    the parameter's
     name; the first matching group gives the lr, a parameter no group matches uses the default lr; a group's
     lr may be a schedule (evaluated at the 0-based step). SGD makes the lr visible: x -= lr g."""
     names = ["encoder.bert.w", "classifier.w", "head.bias"]
@@ -40,7 +42,8 @@ def test_pattern_lrs_first_match_wins_and_default_elsewhere(device):
 
 
 def test_pattern_lrs_with_legacy_decay(device):
-    """capreolus AdamMultilr (ref. §8): each group's lr is divided by (1 + decay * iterations) as the default one."""
+    """capreolus AdamMultilr (capreolus/utils/keras_support.py): each group's lr is divided by (1 + decay *
+    iterations) as the default one."""
     xs = [param([0.0], device), param([0.0], device)]
     opt = optim.SGD([("bert.w", xs[0]), ("other", xs[1])], lr=0.1, decay=0.5,
                     pattern_lrs=[{"patterns": ["bert"], "lr": 0.01}])
@@ -51,7 +54,8 @@ def test_pattern_lrs_with_legacy_decay(device):
 
 
 def test_legacy_decay(device):
-    """tf_keras 2.21.0 optimizer_v2 _decayed_lr (ref. §5.3): lr_t = lr / (1 + decay * iterations), iterations = 0
+    """tf_keras 2.21.0 optimizer_v2 _decayed_lr (tf_keras/optimizers/legacy/optimizer_v2.py): lr_t = lr / (1 + decay
+    * iterations), iterations = 0
     at the first update; with a schedule, schedule(iterations) / (1 + decay * iterations)."""
     x, y = param([0.0], device), param([0.0], device)
     opt = optim.SGD([x], lr=0.1, decay=0.5)
@@ -68,7 +72,8 @@ def test_legacy_decay(device):
 
 
 def test_keras_weight_decay_uses_the_current_scheduled_lr(device):
-    """Keras 3.15.1 _apply_weight_decay (ref. §4.3): var -= var * weight_decay * lr with lr the current
+    """Keras 3.15.1 _apply_weight_decay (keras/src/optimizers/base_optimizer.py): var -= var * weight_decay * lr with
+    lr the current
     (scheduled) learning rate; with zero gradients Adam's step is 0, so x_k = x0 prod_j (1 - wd lr(j))."""
     sched = schedules.PiecewiseConstantDecay([0, 2], [0.5, 0.25, 0.125])
     x = param([3.0, -1.0], device)

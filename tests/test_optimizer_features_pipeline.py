@@ -1,9 +1,10 @@
 """Optimizer-wide options, the gradient pipeline before the update rule: clipping, gradient accumulation
 and loss scaling.
 
-Semantics follow /work/shared/reference/optim-conventions.md §4.3 (Keras 3.15.1 base optimizer: loss
-scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights), §5.3-5.4
-(tf_keras 2.21.0 legacy ``decay`` and clipping order) and §8 (capreolus AdamMultilr ``pattern_lrs``).
+Semantics follow keras/src/optimizers/base_optimizer.py (Keras 3.15.1 base optimizer: loss
+scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights),
+tf_keras/optimizers/legacy/optimizer_v2.py (tf_keras 2.21.0 legacy ``decay`` and clipping order) and
+capreolus/utils/keras_support.py (AdamMultilr ``pattern_lrs``).
 Expected values are computed in each test from the formula its docstring names.
 """
 
@@ -20,7 +21,8 @@ import optim
 
 # --------------------------------------------------------------------------- clipping formulas
 def test_clipnorm_is_per_tensor_and_global_clipnorm_is_joint(device):
-    """Keras 3.15.1 (ref. §4.3): clipnorm c per tensor g c / max(||g||, c); global_clipnorm c over all
+    """Keras 3.15.1 (keras/src/optimizers/base_optimizer.py): clipnorm c per tensor g c / max(||g||, c);
+    global_clipnorm c over all
     tensors g_i c min(1/N, 1/c) with N = sqrt(sum ||g_i||^2); clipvalue min(max(g, -c), c). Read through
     SGD(lr=1) on zero parameters: x = -g_clipped."""
     grads = [np.array([3.0, 4.0]), np.array([0.3, -0.4]), np.array([12.0])]
@@ -44,7 +46,8 @@ def test_clipnorm_is_per_tensor_and_global_clipnorm_is_joint(device):
 
 
 def test_global_clipnorm_with_a_non_finite_norm_gives_nan(device):
-    """Keras 3.15.1 global_clipnorm: when the global norm is inf or NaN every clipped gradient is NaN (ref. §4.3)."""
+    """Keras 3.15.1 global_clipnorm: when the global norm is inf or NaN every clipped gradient is NaN
+    (keras/src/optimizers/base_optimizer.py)."""
     xs = [param([0.0, 0.0], device), param([0.0], device)]
     opt = optim.SGD(xs, lr=1.0, global_clipnorm=1.0)
     with np.errstate(invalid="ignore"):
@@ -53,7 +56,8 @@ def test_global_clipnorm_with_a_non_finite_norm_gives_nan(device):
 
 
 def test_tensorflow_clips_value_then_norm(device):
-    """tf_keras 2.21.0 optimizer_v2 _transform_gradients (ref. §5.4): clipvalue, then clipnorm. g = [3, -0.5]
+    """tf_keras 2.21.0 optimizer_v2 _transform_gradients (tf_keras/optimizers/legacy/optimizer_v2.py): clipvalue,
+    then clipnorm. g = [3, -0.5]
     with clipvalue 1 -> [1, -0.5], then clipnorm 1 -> [1, -0.5]/sqrt(1.25). Adam's first moment after one
     step is m = (1 - b1) g_clipped (state entry "m")."""
     x = param([0.0, 0.0], device)
@@ -71,7 +75,8 @@ def test_tensorflow_clips_value_then_norm(device):
     (optim.SGD, {}),
 ], ids=["keras-adam", "pytorch-adamax", "optax-amsgrad", "sgd"])
 def test_gradient_accumulation_is_one_mean_update_every_kth_call(device, cls, kwargs):
-    """Keras 3.15.1 gradient_accumulation_steps k = 3 (ref. §4.3): calls 1, 2 only accumulate (nothing moves);
+    """Keras 3.15.1 gradient_accumulation_steps k = 3 (keras/src/optimizers/base_optimizer.py): calls 1, 2 only
+    accumulate (nothing moves);
     every 3rd call applies one update with the mean (g1 + g2 + g3)/3; ``iterations`` counts real updates
     (Adam's t = 1, 2, ...), while the learning-rate schedule is evaluated on the raw call count
     (0-based), so update j uses lr(3j + 2). Reference: the same optimizer without accumulation fed the
@@ -101,7 +106,8 @@ def test_gradient_accumulation_is_one_mean_update_every_kth_call(device, cls, kw
 
 
 def test_accumulation_clips_the_mean_and_decays_only_on_updates(device):
-    """Keras 3.15.1 (ref. §4.3): with accumulation, clipping and weight decay act only on the k-th call, on the
+    """Keras 3.15.1 (keras/src/optimizers/base_optimizer.py): with accumulation, clipping and weight decay act only
+    on the k-th call, on the
     averaged gradient. SGD(lr 1, clipnorm 1, k 2): x -= clip((g1 + g2)/2); Keras Adam with weight_decay and
     zero gradients: x = x0 (1 - lr wd)^(number of updates)."""
     x = param([0.0, 0.0], device)
@@ -120,7 +126,8 @@ def test_accumulation_clips_the_mean_and_decays_only_on_updates(device):
 
 # --------------------------------------------------------------------------- loss scaling
 def test_scale_loss_multiplies_and_gradients_are_divided(device):
-    """Keras 3.15.1 loss_scale_factor (ref. §4.3): scale_loss(loss) = loss * factor and the gradients are
+    """Keras 3.15.1 loss_scale_factor (keras/src/optimizers/base_optimizer.py): scale_loss(loss) = loss * factor and
+    the gradients are
     divided by the factor before the update, so training on the scaled loss equals training on the
     loss itself (factor 4 is a power of two: exact). Without a factor scale_loss returns the loss."""
     x0 = np.array([0.5, -1.5, 2.0])

@@ -1,9 +1,10 @@
 """Optimizer-wide options (the Keras / tf.keras optimizer features), validation: which combinations and
 values are refused, naming the argument and the value.
 
-Semantics follow /work/shared/reference/optim-conventions.md §4.3 (Keras 3.15.1 base optimizer: loss
-scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights), §5.3-5.4
-(tf_keras 2.21.0 legacy ``decay`` and clipping order) and §8 (capreolus AdamMultilr ``pattern_lrs``).
+Semantics follow keras/src/optimizers/base_optimizer.py (Keras 3.15.1 base optimizer: loss
+scaling, gradient accumulation, clipping, decoupled weight decay, EMA of the weights),
+tf_keras/optimizers/legacy/optimizer_v2.py (tf_keras 2.21.0 legacy ``decay`` and clipping order) and
+capreolus/utils/keras_support.py (AdamMultilr ``pattern_lrs``).
 Expected values are computed in each test from the formula its docstring names.
 """
 
@@ -34,7 +35,8 @@ def test_clip_options_are_exclusive_outside_tensorflow(device, convention, pair)
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_tensorflow_allows_clipvalue_with_a_norm_clip(device, cls):
-    """tf_keras 2.21.0 optimizer_v2 (ref. §5.4): clipvalue may be combined with clipnorm or global_clipnorm."""
+    """tf_keras 2.21.0 optimizer_v2 (tf_keras/optimizers/legacy/optimizer_v2.py): clipvalue may be combined with
+    clipnorm or global_clipnorm."""
     x = param([1.0], device)
     cls([x], lr=0.1, convention="tensorflow", clipvalue=1.0, clipnorm=2.0)
     cls([x], lr=0.1, convention="tensorflow", clipvalue=1.0, global_clipnorm=2.0)
@@ -77,7 +79,8 @@ BAD_OPTIONS = [
                                                                    enumerate(BAD_OPTIONS)])
 @pytest.mark.parametrize("cls", [optim.Adam, optim.Adamax, optim.SGD])
 def test_bad_options_name_the_argument_and_value(device, cls, kwargs, exc, pattern):
-    """Keras 3.15.1 base-optimizer validation (ref. §4.3: 0 <= ema_momentum <= 1, ema_overwrite_frequency int >= 1,
+    """Keras 3.15.1 base-optimizer validation (base_optimizer.py: 0 <= ema_momentum <= 1, ema_overwrite_frequency int
+    >= 1,
     gradient_accumulation_steps int >= 2, unknown kwargs rejected), tf_keras legacy (clip args >= 0, decay >= 0),
     and the library's pattern_lrs / power_dtype / lazy: the message names the argument and the value."""
     _raises(device, exc, pattern, cls=cls, **kwargs)

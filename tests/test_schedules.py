@@ -1,6 +1,7 @@
 """Learning-rate schedules with Keras's names and formulas (Keras 3.15.1
-keras/src/optimizers/schedules/learning_rate_schedule.py, ref. /work/shared/reference/optim-conventions.md §4.3
-and §5.3): each schedule is a function of the 0-based step k, checked against the hand formula."""
+keras/src/optimizers/schedules/learning_rate_schedule.py, and
+tf_keras/optimizers/legacy/optimizer_v2.py for the legacy decay): each schedule is a function of the 0-based step k,
+checked against the hand formula."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_exponential_decay():
 
 def test_inverse_time_decay():
     """InverseTimeDecay: lr0 / (1 + rate k / s), with staircase lr0 / (1 + rate floor(k / s)); decay_steps=1
-    is tf_keras 2.21.0's legacy decay=rate, lr / (1 + decay * iterations) (ref. §5.3, [RUN] identical)."""
+    is tf_keras 2.21.0's legacy decay=rate, lr / (1 + decay * iterations) (identical in runs of both)."""
     s = schedules.InverseTimeDecay(0.2, decay_steps=3, decay_rate=0.5)
     st = schedules.InverseTimeDecay(0.2, decay_steps=3, decay_rate=0.5, staircase=True)
     legacy = schedules.InverseTimeDecay(0.001, decay_steps=1.0, decay_rate=0.5)

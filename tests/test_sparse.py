@@ -1,8 +1,10 @@
 """Row-sparse gradients: the sparse Embedding gradient, RowSparseGrad, and how the optimizers apply it.
 
-Sparse semantics follow /work/shared/reference/optim-conventions.md: Keras 3.15.1 densifies sparse
-gradients (§4.1), tf_keras 2.21.0 legacy Adam is dense-equivalent on IndexedSlices while legacy Adamax
-is lazy (§5.1-5.2: only the touched rows of m, u and the variable change; the bias correction keeps the
+Sparse semantics follow the frameworks' source: Keras 3.15.1 densifies sparse
+gradients (keras/src/backend/tensorflow/optimizer.py), tf_keras 2.21.0 legacy Adam is dense-equivalent on
+IndexedSlices while legacy Adamax
+is lazy (tf_keras/optimizers/legacy/adam.py, adamax.py: only the touched rows of m, u and the variable change; the
+bias correction keeps the
 global step). Expected lazy values are computed by hand from those formulas.
 """
 
@@ -175,7 +177,8 @@ DENSE_EQUIVALENT = [
 @pytest.mark.parametrize("name, convention", DENSE_EQUIVALENT, ids=[f"{n}-{c}" for n, c in DENSE_EQUIVALENT])
 def test_sparse_is_dense_equivalent_by_default(device, name, convention, dtype):
     """By default a RowSparseGrad acts as its dense gradient (Keras 3.15.1 densifies; tf_keras 2.21.0 legacy
-    Adam's sparse path decays every row, ref. §4.1, §5.1): the trajectory is the dense one, bit for bit,
+    Adam's sparse path decays every row, keras/src/optimizers/adam.py, tf_keras/optimizers/legacy/adam.py): the
+    trajectory is the dense one, bit for bit,
     including rows with no gradient (their m and v decay and they keep moving)."""
     cls = getattr(optim, name)
 
@@ -196,7 +199,8 @@ def test_sparse_is_dense_equivalent_by_default(device, name, convention, dtype):
     ("Adamax", {"convention": "tensorflow", "lazy": True}),
 ], ids=["adam-pytorch", "adam-keras", "amsgrad-optax", "adamax-tf-default", "adamax-pytorch", "adamax-tf-explicit"])
 def test_lazy_rows(device, name, kwargs):
-    """Lazy updates (lazy=True; tf_keras 2.21.0 legacy Adamax by default, ref. §5.2): row 0, touched at every
+    """Lazy updates (lazy=True; tf_keras 2.21.0 legacy Adamax by default, tf_keras/optimizers/legacy/adamax.py): row
+    0, touched at every
     call, follows the dense run exactly; row 4, never touched, keeps its value bit for bit and its state stays
     zero; the others differ from the dense run, since their state does not decay while untouched."""
     cls = getattr(optim, name)
@@ -242,7 +246,8 @@ def test_lazy_adam_row_after_a_gap_by_hand(device):
 
 
 def test_lazy_tf_adamax_row_after_a_gap_by_hand(device):
-    """tf_keras 2.21.0 legacy sparse Adamax (ref. §5.2): m[i] = b1 m[i] + (1-b1) g, u[i] = max(b2 u[i], |g|),
+    """tf_keras 2.21.0 legacy sparse Adamax (tf_keras/optimizers/legacy/adamax.py): m[i] = b1 m[i] + (1-b1) g, u[i] =
+    max(b2 u[i], |g|),
     x[i] -= lr/(1-b1^t) m[i]/(u[i] + eps) with the global t, only for the touched rows. Row 3 gets a gradient
     at calls 3 and 5: m = b1 (1-b1) g3 + (1-b1) g5, u = max(b2 |g3|, |g5|), t = 5."""
     lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-7
