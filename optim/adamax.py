@@ -26,8 +26,18 @@ class Adamax(AdaptiveOptimizer):
         u_t &= \max(\beta_2 u_{t-1},\ |g_t|) \\
         \theta_t &= \theta_{t-1} - \frac{\alpha}{1 - \beta_1^t}\, \frac{m_t}{u_t}
 
-    :math:`u_t` needs no bias correction. Because :math:`|\hat m_t| \le u_t`
-    when :math:`\beta_1 \le \beta_2`, every step is bounded by :math:`\alpha`.
+    :math:`u_t` needs no bias correction. The paper states
+    :math:`|\Delta_t| \le \alpha`; exactly, since :math:`|g_k| \le u_t/\beta_2^{t-k}`,
+
+    .. math::
+
+        |\Delta_t| \le \alpha\, \frac{1-\beta_1}{1-\beta_1^t} \sum_{j=0}^{t-1} \left(\frac{\beta_1}{\beta_2}\right)^j,
+
+    reached by :math:`g_k \propto \beta_2^{-(t-k)}`. That is close to
+    :math:`\alpha` for the default betas but above it whenever
+    :math:`\beta_1 > 0` and :math:`t \ge 2` (:math:`1.0005\,\alpha` at
+    :math:`t = 2` with :math:`g = (1/\beta_2, 1)`), and far above it when
+    :math:`\beta_1 > \beta_2`.
 
     The box has no :math:`\epsilon`: a coordinate whose gradients have all been
     zero divides 0 by 0. The library adds one, by ``adamax_epsilon``: in the
