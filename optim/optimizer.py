@@ -238,7 +238,7 @@ class Optimizer:
                 for param, group, grad in ready:
                     self._update_one(param, group, grad, rates[id(param)])
             self.iterations += 1
-        pipeline.update_averages(self, list(self.parameters()))  # every parameter at every call, as Keras
+        pipeline.update_averages(self)
         self.calls += 1
 
     def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, lr: float) -> None:
@@ -249,8 +249,12 @@ class Optimizer:
         state["step"] += 1
         step = state["step"] if group.get("step_counting") == "per_parameter" else self.iterations + 1
         weight_decay = group.get("weight_decay", 0.0) if self._decays(param) else 0.0
-        lazy = self.lazy_default if self.options.lazy is None else self.options.lazy
-        pipeline.apply_rule(self, param, grad, state, group, lr, step, weight_decay, lazy)
+        pipeline.apply_rule(self, param, grad, state, group, lr, step, weight_decay, self.lazy)
+
+    @property
+    def lazy(self) -> bool:
+        """Whether row-sparse gradients update only their rows: the ``lazy`` option, else the convention's."""
+        return self.lazy_default if self.options.lazy is None else self.options.lazy
 
     def _current_lr(self, param: Tensor, group: dict[str, Any]) -> float:
         """The learning rate for ``param`` now: group (or matching pattern) value, schedule, legacy decay."""

@@ -70,7 +70,7 @@ def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Tripl
     has passed, so a refused or skipped call leaves the optimizer as it was.
     """
     options = optimizer.options
-    lazy = optimizer.lazy_default if options.lazy is None else options.lazy
+    lazy = optimizer.lazy
     accumulate = options.gradient_accumulation_steps
     prepared = []
     for param, group, grad in triples:
@@ -175,11 +175,12 @@ def apply_rule(optimizer: Optimizer, param: Tensor, grad: Any, state: dict[str, 
         value[rows] = state_rows[key]
 
 
-def update_averages(optimizer: Optimizer, params: list[Tensor]) -> None:
-    """Step 5: the moving average of the weights (Keras's ``use_ema``), after every call."""
+def update_averages(optimizer: Optimizer) -> None:
+    """Step 5: the moving average of every parameter (Keras's ``use_ema``), after every call."""
     options = optimizer.options
     if not options.use_ema:
         return
+    params = list(optimizer.parameters())
     steps = options.gradient_accumulation_steps
     updates_before = optimizer.calls // steps if steps else optimizer.calls
     for param in params:
