@@ -45,6 +45,7 @@ except ImportError:  # run from a checkout without installing it
     import minigrad as mg
 import optim  # noqa: E402
 from minigrad.datasets import batches, load_digits  # noqa: E402
+from optim.cli_types import nonnegative_int, positive_int  # noqa: E402
 
 try:
     import torch
@@ -57,30 +58,16 @@ ADAM_LEARNING_RATE = 1e-3
 SEED = 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a nonnegative integer, got {text}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=_positive_int, default=3000, help="timed steps per framework (default 3000)")
-    parser.add_argument("--warmup", type=_nonnegative_int, default=300, help="untimed steps first (default 300)")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="samples per step (default 64)")
-    parser.add_argument("--rounds", type=_positive_int, default=5,
+    parser.add_argument("--steps", type=positive_int, default=3000, help="timed steps per framework (default 3000)")
+    parser.add_argument("--warmup", type=nonnegative_int, default=300, help="untimed steps first (default 300)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="samples per step (default 64)")
+    parser.add_argument("--rounds", type=positive_int, default=5,
                         help="the timed steps alternate between the frameworks in this many blocks (default 5)")
-    parser.add_argument("--profile", type=_nonnegative_int, default=0, metavar="STEPS",
+    parser.add_argument("--profile", type=nonnegative_int, default=0, metavar="STEPS",
                         help="also profile this many minigrad steps with cProfile (default 0: no profile)")
-    parser.add_argument("--top", type=_positive_int, default=25, help="functions listed by the profile (default 25)")
+    parser.add_argument("--top", type=positive_int, default=25, help="functions listed by the profile (default 25)")
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                         help="the update: SGD (default) or Adam, in both frameworks")

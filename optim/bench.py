@@ -38,6 +38,7 @@ from optim import fused_cpu
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
+from optim.cli_types import positive_int
 
 try:
     import torch
@@ -70,13 +71,6 @@ def _shape(text: str) -> tuple[int, int]:
     return shape
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m optim bench``."""
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to run (default cpu)")
@@ -84,8 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default: 1x10000000 1000x10000 10000x1000 on the CPU, 1x100000000 on a GPU")
     parser.add_argument("--algorithms", nargs="+", choices=sorted(ALGORITHMS), default=["adam", "adamax", "amsgrad"])
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    parser.add_argument("--steps", type=_positive, default=5, help="timed steps per method and round (default 5)")
-    parser.add_argument("--rounds", type=_positive, default=3, help="rounds over all the methods (default 3)")
+    parser.add_argument("--steps", type=positive_int, default=5, help="timed steps per method and round (default 5)")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="rounds over all the methods (default 3)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
 

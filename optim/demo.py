@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 import minigrad as mg
+from optim.cli_types import positive_float, positive_int
 from optim.demo_report import format_online_table, format_training_table, save_figure
 from optim.demo_training import LAYER_SIZES, TrainResult, load_data, run_training
 from optim.online import BETAS, OnlineResult, make_online_optimizers, run_online_problem
@@ -155,37 +156,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--fast", action="store_true",
         help=f"a run of a few seconds: {FAST_EPOCHS} epochs and T = {FAST_ONLINE_STEPS} rounds "
              "(an explicit --epochs or --online-steps still wins)")
-    add("--epochs", type=_positive_int, help=f"passes over the training set per optimizer (default {defaults.epochs})")
-    add("--batch-size", type=_positive_int, default=defaults.batch_size,
+    add("--epochs", type=positive_int, help=f"passes over the training set per optimizer (default {defaults.epochs})")
+    add("--batch-size", type=positive_int, default=defaults.batch_size,
         help=f"samples per mini-batch (default {defaults.batch_size})")
     add("--seed", type=int, default=defaults.seed,
         help=f"fixes the data split, the initial weights and the batch order (default {defaults.seed})")
     add("--device", choices=["cpu", "cuda"], default=defaults.device,
         help="where the MLP trains; cuda needs CuPy and a GPU; the online problem always runs on the CPU "
              f"(default {defaults.device})")
-    add("--sgd-lr", type=_positive_float, default=defaults.sgd_lr,
+    add("--sgd-lr", type=positive_float, default=defaults.sgd_lr,
         help=f"learning rate of the SGD baseline (default {defaults.sgd_lr})")
-    add("--online-steps", type=_positive_int, help=f"rounds T of the online problem (default {defaults.online_steps})")
-    add("--online-alpha", type=_positive_float, default=defaults.online_alpha,
+    add("--online-steps", type=positive_int, help=f"rounds T of the online problem (default {defaults.online_steps})")
+    add("--online-alpha", type=positive_float, default=defaults.online_alpha,
         help=f"step size alpha in alpha/sqrt(t) of the online problem (default {defaults.online_alpha})")
     add("--out", type=Path, default=defaults.out, help=f"where to write the PNG (default {defaults.out})")
     add("--no-plot", action="store_true", help="write no figure (Matplotlib is then not needed)")
     add("--quiet", action="store_true",
         help="hide the progress bars (they are hidden anyway when stderr is not a terminal)")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text}")
-    return value
 
 
 def config_from_args(args: argparse.Namespace) -> DemoConfig:
