@@ -29,9 +29,7 @@ def check_lr(lr: Any, name: str = "lr") -> float | Callable[[int], float]:
         return lr
     if not _is_real(lr):
         raise TypeError(f"{name}: expected a number or a callable schedule, got {lr!r}")
-    if not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"{name}: expected a finite value >= 0, got {lr!r}")
-    return float(lr)
+    return check_nonnegative(lr, name)
 
 
 def check_nonnegative(value: Any, name: str) -> float:
