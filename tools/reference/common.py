@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Spec", "compare_sparse", "describe_sparse", "epsilon_form", "library", "power_precision", "run_specs",
-           "to_nested"]
+__all__ = [
+    "Spec", "compare_sparse", "describe_sparse", "epsilon_form", "indexed_slices", "library", "power_precision",
+    "run_specs", "to_nested",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,3 +276,15 @@ def epsilon_form(case: dict[str, Any], scenario: dict[str, Any], lr: float, eps:
     shown = ", ".join(f"{form} {dev:.2g}" for form, dev in deviations.items())
     return best, (f"{case['framework_call']} on '{case['scenario']}' follows the '{best}' epsilon placement "
                   f"(max |difference| from float64 models: {shown}).")
+
+
+def indexed_slices(step: list[np.ndarray], scenario: dict[str, Any], s: int) -> list[Any]:
+    """Step ``s`` of the sparse scenario as ``tf.IndexedSlices`` (its listed rows and values, repeats kept)."""
+    import tensorflow as tf
+
+    out = []
+    for g, rows in zip(step, scenario["sparse"][s]):
+        values = np.asarray(rows["values"], dtype=scenario["dtype"]).reshape((-1, *g.shape[1:]))
+        out.append(tf.IndexedSlices(tf.constant(values), tf.constant(rows["indices"], dtype=tf.int64),
+                                    tf.constant(g.shape, dtype=tf.int64)))
+    return out

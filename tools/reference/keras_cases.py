@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from reference.common import Spec, compare_sparse, describe_sparse, epsilon_form, library, power_precision, run_specs
+from reference.common import (
+    Spec,
+    compare_sparse,
+    describe_sparse,
+    epsilon_form,
+    indexed_slices,
+    library,
+    power_precision,
+    run_specs,
+)
 from reference.scenarios import scenario_arrays
 
 FRAMEWORK = "keras"
@@ -134,14 +143,7 @@ def _gradients(step: list[np.ndarray], scenario: dict[str, Any], s: int, sparse:
 
     if not sparse:
         return [keras.ops.convert_to_tensor(g, dtype=scenario["dtype"]) for g in step]
-    import tensorflow as tf
-
-    out = []
-    for g, rows in zip(step, scenario["sparse"][s]):
-        values = np.asarray(rows["values"], dtype=scenario["dtype"]).reshape((-1, *g.shape[1:]))
-        out.append(tf.IndexedSlices(tf.constant(values), tf.constant(rows["indices"], dtype=tf.int64),
-                                    tf.constant(g.shape, dtype=tf.int64)))
-    return out
+    return indexed_slices(step, scenario, s)
 
 
 def _runner(spec: Spec, scenario: dict[str, Any], sparse: bool | None = None) -> dict[str, Any]:

@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from reference.common import Spec, compare_sparse, describe_sparse, epsilon_form, library, power_precision, run_specs
+from reference.common import (
+    Spec,
+    compare_sparse,
+    describe_sparse,
+    epsilon_form,
+    indexed_slices,
+    library,
+    power_precision,
+    run_specs,
+)
 from reference.scenarios import scenario_arrays
 
 FRAMEWORK = "tf_keras_legacy"
@@ -68,12 +77,7 @@ def _gradients(step: list[np.ndarray], scenario: dict[str, Any], s: int, sparse:
 
     if not sparse:
         return [tf.constant(g) for g in step]
-    out = []
-    for g, rows in zip(step, scenario["sparse"][s]):
-        values = np.asarray(rows["values"], dtype=scenario["dtype"]).reshape((-1, *g.shape[1:]))
-        out.append(tf.IndexedSlices(tf.constant(values), tf.constant(rows["indices"], dtype=tf.int64),
-                                    tf.constant(g.shape, dtype=tf.int64)))
-    return out
+    return indexed_slices(step, scenario, s)
 
 
 def _runner(spec: Spec, scenario: dict[str, Any], sparse: bool | None = None) -> dict[str, Any]:
