@@ -24,7 +24,7 @@ demo: $(VENV_PYTHON)
 	$(VENV_PYTHON) -m optim demo
 
 # pytest runs last, so that its summary is the last line of the output.
-TEST_EXTRAS ?= test,torch,demo
+TEST_EXTRAS ?= test,torch,demo,fast
 
 test: $(VENV_PYTHON)
 	$(PIP_INSTALL) -e ".[$(TEST_EXTRAS)]"

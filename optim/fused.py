@@ -44,6 +44,7 @@ from minigrad.backend import Device
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 from optim import fused_cpu, fused_gpu, fused_scalars
+from optim.fused_direct import DirectPlan
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
@@ -115,6 +116,7 @@ class FusedEngine:
         self.optimizer = optimizer
         self.stores: list[FlatStore] = []
         self.slots: dict[int, Slot] = {}
+        self.plan: DirectPlan | None = None  # built at the first direct step after each binding
 
     # ----------------------------------------------------------------- binding
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
@@ -143,7 +145,7 @@ class FusedEngine:
                 slots[id(param)] = self._place(param, store, start)
                 start += param.size
             stores.append(store)
-        self.stores, self.slots = stores, slots
+        self.stores, self.slots, self.plan = stores, slots, None
 
     def _pattern_index(self, param: Tensor) -> int:
         """Index of the ``pattern_lrs`` entry that gives ``param`` its learning rate (-1: none)."""
@@ -210,6 +212,18 @@ class FusedEngine:
             if slot.grad_tensor.data is not slot.grad_view:
                 slot.grad_tensor = Tensor(slot.grad_view)
             slot.param.grad = slot.grad_tensor
+
+    def direct_step(self) -> bool:
+        """The whole update from the flat gradient buffers, when :mod:`optim.fused_direct` allows it.
+
+        Returns ``False``, having changed nothing, when it does not; the
+        optimizer then takes the pipeline and :meth:`step`.
+        """
+        if not self.slots:
+            return False
+        if self.plan is None:
+            self.plan = DirectPlan(self)
+        return self.plan.step()
 
     def step(self, ready: list[tuple[Tensor, dict[str, Any], Any]], rates: dict[int, float]) -> None:
         """Update the parameters of ``ready`` (``(param, group, gradient array)``, after the pipeline).
@@ -301,14 +315,12 @@ class FusedEngine:
             if self.algorithm == "adam" and len(store.names) == 2:
                 arrays = (*arrays, None)  # no v_max without AMSGrad
             on_cpu = store.device.type == "cpu"
-            kernel = _CPU_KERNELS[self.algorithm] if on_cpu else fused_gpu.KERNELS[self.algorithm]
+            kernel = fused_cpu.kernel(self.algorithm, store.dtype) if on_cpu else fused_gpu.KERNELS[self.algorithm]
             for start, stop, _, _ in spans:
                 (cpu_pieces if on_cpu else gpu_pieces).append(fused_cpu.Piece(kernel, arrays, scalars, start, stop))
         fused_cpu.run_pieces(cpu_pieces)
         fused_gpu.run_pieces(gpu_pieces)
 
-
-_CPU_KERNELS = {"adam": fused_cpu.adam_chunk, "adamax": fused_cpu.adamax_chunk}
 
 
 def _adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:

@@ -8,11 +8,14 @@ first pass over a chunk brings it from memory, the next ones find it in the
 cache, and it goes back to memory once. :func:`num_threads` threads (NumPy
 releases the GIL inside a ufunc) take the chunks from a shared queue.
 
-The kernels :func:`adam_chunk` and :func:`adamax_chunk` mirror
+The ufunc kernels :func:`adam_chunk` and :func:`adamax_chunk` mirror
 :func:`optim.functional.adam_update` and :func:`~optim.functional.adamax_update`
 line by line, operation by operation, in the same order and the same dtype,
 with the scalars of :mod:`optim.fused_scalars`, computed exactly as those
 functions compute them: the fused path gives the same bits as the reference.
+About a dozen ufuncs per chunk make the step cost more than one pass over
+memory; with Numba installed, :func:`kernel` hands out the one-pass compiled
+kernels of :mod:`optim.fused_jit` instead, which give the same bits.
 """
 
 from __future__ import annotations
@@ -26,23 +29,33 @@ from typing import Any
 
 import numpy as np
 
+from optim import fused_jit
 from optim.fused_scalars import AdamaxScalars, AdamScalars
 
 __all__ = [
     "CHUNK_BYTES",
+    "COMPILED_CHUNK_BYTES",
     "Piece",
     "adam_chunk",
     "adamax_chunk",
     "fill_zero",
+    "kernel",
     "num_threads",
     "run_pieces",
+    "set_kernels",
     "zeros",
 ]
 
-#: Bytes of one array in one chunk: 131072 float32, 65536 float64 elements. The two or three arrays of one pass
-#: stay in the L2/L3 caches between passes. Smaller chunks (all arrays of a chunk in the 1 MiB L2) measured
-#: slower on 2 cores: every ufunc call takes the GIL for a moment, and more calls mean more waiting for it.
+#: Bytes of one array in one chunk of the ufunc kernels: 131072 float32, 65536 float64 elements. The two or
+#: three arrays of one pass stay in the L2/L3 caches between passes. Smaller chunks (all arrays of a chunk in the
+#: 1 MiB L2) measured slower on 2 cores: every ufunc call takes the GIL for a moment, and more calls mean more
+#: waiting for it.
 CHUNK_BYTES = 512 * 1024
+
+#: Bytes of one array in one chunk of the compiled kernels, which pass over a chunk once: the chunks only share
+#: the work out among the threads, and longer ones cost fewer calls (measured: 512 KiB to 8 MiB within noise of
+#: each other on 1 x 10M, 64 KiB slower).
+COMPILED_CHUNK_BYTES = 2 * 1024 * 1024
 
 
 def num_threads() -> int:
@@ -157,6 +170,52 @@ def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarr
     np.subtract(param, a, out=param)  # param -= step_size * m / denominator
 
 
+# ----------------------------------------------------------------------------- choosing the kernels
+_UFUNC_KERNELS = {"adam": adam_chunk, "adamax": adamax_chunk}
+_COMPILED_KERNELS = {"adam": fused_jit.adam_chunk, "adamax": fused_jit.adamax_chunk}
+_KINDS = ("auto", "ufunc", "compiled")
+_kind = "auto"
+
+
+def set_kernels(kind: str) -> str:
+    """Choose the CPU kernels of the fused path; returns the previous choice.
+
+    Parameters
+    ----------
+    kind : {"auto", "ufunc", "compiled"}
+        ``"ufunc"``: the NumPy ufunc passes of this module. ``"compiled"``:
+        the one-pass Numba kernels of :mod:`optim.fused_jit`. ``"auto"`` (the
+        default): the compiled ones when Numba is installed. Both give the
+        same bits.
+
+    Raises
+    ------
+    ValueError
+        For another ``kind``, or ``"compiled"`` without Numba.
+    """
+    global _kind
+    if kind not in _KINDS:
+        raise ValueError(f"kind: expected one of {_KINDS}, got {kind!r}")
+    if kind == "compiled" and not fused_jit.available():
+        raise ValueError("kind: 'compiled' needs Numba (pip install 'minigrad-optim[fast]'), which is not installed")
+    previous, _kind = _kind, kind
+    return previous
+
+
+def kernel(algorithm: str, dtype: Any) -> Callable[..., None]:
+    """The chunk kernel for ``algorithm`` ("adam", for AMSGrad too, or "adamax") and ``dtype``.
+
+    The compiled kernel where :func:`set_kernels` allows it and it handles the
+    dtype (float32, float64), unless NumPy is set to raise or call a handler
+    on a floating-point error (``np.errstate``): only the ufuncs report those.
+    """
+    if _kind == "ufunc" or not fused_jit.available() or np.dtype(dtype) not in fused_jit.DTYPES:
+        return _UFUNC_KERNELS[algorithm]
+    if any(mode in ("raise", "call") for mode in np.geterr().values()):
+        return _UFUNC_KERNELS[algorithm]
+    return _COMPILED_KERNELS[algorithm]
+
+
 # ----------------------------------------------------------------------------- running the chunks
 @dataclasses.dataclass(frozen=True)
 class Piece:
@@ -190,15 +249,21 @@ def _scratch(dtype: np.dtype, length: int) -> tuple[np.ndarray, np.ndarray, np.n
     return arrays
 
 
-def _chunk_length(dtype: np.dtype) -> int:
-    return max(1024, CHUNK_BYTES // dtype.itemsize)
+def _is_compiled(kernel: Callable[..., None]) -> bool:
+    return kernel is fused_jit.adam_chunk or kernel is fused_jit.adamax_chunk
+
+
+def _chunk_length(piece: Piece) -> int:
+    """Elements per chunk for the piece's kernel and dtype."""
+    chunk_bytes = COMPILED_CHUNK_BYTES if _is_compiled(piece.kernel) else CHUNK_BYTES
+    return max(1024, chunk_bytes // piece.arrays[0].dtype.itemsize)
 
 
 def _chunks(pieces: Sequence[Piece]) -> list[tuple[Piece, int, int]]:
-    """Every piece cut into chunks ``(piece, lo, hi)`` of :data:`CHUNK_BYTES` per array."""
+    """Every piece cut into chunks ``(piece, lo, hi)`` of :func:`_chunk_length` elements."""
     chunks = []
     for piece in pieces:
-        step = _chunk_length(piece.arrays[0].dtype)
+        step = _chunk_length(piece)
         chunks.extend((piece, lo, min(lo + step, piece.stop)) for lo in range(piece.start, piece.stop, step))
     return chunks
 
@@ -211,9 +276,12 @@ def _run_chunks(take: Callable[[], tuple[Piece, int, int] | None], errors: dict[
             if task is None:
                 return
             piece, lo, hi = task
-            k = hi - lo
-            g_out, a, b = _scratch(piece.arrays[0].dtype, _chunk_length(piece.arrays[0].dtype))
             views = [None if array is None else array[lo:hi] for array in piece.arrays]
+            if _is_compiled(piece.kernel):
+                piece.kernel(*views, piece.scalars, None, None, None)  # one pass, no scratch
+                continue
+            k = hi - lo
+            g_out, a, b = _scratch(piece.arrays[0].dtype, _chunk_length(piece))
             piece.kernel(*views, piece.scalars, g_out[:k], a[:k], b[:k])
 
 

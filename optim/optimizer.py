@@ -174,7 +174,16 @@ class Optimizer:
             param.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient (``p.grad is not None``)."""
+        """Update every parameter that has a gradient (``p.grad is not None``).
+
+        With ``fused=True``, and every gradient still in the flat buffer that
+        ``zero_grad`` handed out, the step goes straight to the kernels
+        (:mod:`optim.fused_direct`); the result is the same.
+        """
+        if self._fused_engine is not None and self._fused_engine.direct_step():
+            self.iterations += 1
+            self._after_update()
+            return
         self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
@@ -238,6 +247,10 @@ class Optimizer:
                 for param, group, grad in ready:
                     self._update_one(param, group, grad, rates[id(param)])
             self.iterations += 1
+        self._after_update()
+
+    def _after_update(self) -> None:
+        """The end of every call that was not skipped: the moving averages, then the call count."""
         pipeline.update_averages(self)
         self.calls += 1
 
