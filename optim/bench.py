@@ -11,7 +11,12 @@ cores). The command measures, in one run, for each algorithm and shape
 
 * ``floor``: the bytes of the step at the copy bandwidth;
 * ``reference``: minigrad with ``fused=False`` (one parameter at a time);
-* ``fused``: minigrad with ``fused=True``, gradients already in the flat buffer;
+* ``fused``: minigrad with ``fused=True``, gradients already in the flat buffer
+  (the direct step of :mod:`optim.fused_direct`), with the compiled kernels
+  when Numba is installed; then ``fused (ufunc kernels)``, the same with the
+  NumPy ufunc kernels, and ``fused (general path)``, with a new gradient
+  Tensor per parameter at every step (as minigrad's ``backward`` leaves them),
+  which the step checks and copies into the flat buffer;
 * ``torch for-loop``, ``torch foreach``, ``torch fused``: ``torch.optim`` with
   ``foreach=False``, ``foreach=True``, ``fused=True``, when PyTorch is installed.
 
@@ -34,7 +39,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import backend
-from optim import fused_cpu
+from optim import fused_cpu, fused_jit
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
@@ -115,7 +120,8 @@ def _scale_chunk(array: np.ndarray, scalars: None, *scratch: np.ndarray) -> None
 def bandwidth(size: int, dtype: str, device: str, steps: int, in_place: bool = False) -> float:
     """Bytes per second, read + written, of a copy of ``size`` elements (``in_place``: of ``a *= 1``).
 
-    The best of one thread and, on the CPU, all the cores. A copy also reads
+    The best of one thread and, on the CPU, all the cores in the chunks of
+    both kinds of fused kernels (:mod:`optim.fused_cpu`). A copy also reads
     its destination before writing it (write-allocate), which it does not
     count, as STREAM does not; an in-place pass has no such hidden traffic.
     """
@@ -123,12 +129,14 @@ def bandwidth(size: int, dtype: str, device: str, steps: int, in_place: bool = F
     src, dst = xp.ones(size, dtype), xp.zeros(size, dtype)
     if in_place:
         candidates = [lambda: xp.multiply(dst, 1, out=dst)]
-        piece = fused_cpu.Piece(_scale_chunk, (dst,), None, 0, size)
+        kernel, arrays = _scale_chunk, (dst,)
     else:
         candidates = [lambda: xp.copyto(dst, src)]
-        piece = fused_cpu.Piece(_copy_chunk, (dst, src), None, 0, size)
+        kernel, arrays = _copy_chunk, (dst, src)
     if device == "cpu":
-        candidates.append(lambda: fused_cpu.run_pieces([piece]))
+        for chunk_bytes in (fused_cpu.CHUNK_BYTES, fused_cpu.COMPILED_CHUNK_BYTES):  # the fused path's chunks
+            piece = fused_cpu.Piece(kernel, arrays, None, 0, size, chunk_bytes)
+            candidates.append(lambda piece=piece: fused_cpu.run_pieces([piece]))
     best = min(statistics.median(measure(copy, steps + 2, device)[2:]) for copy in candidates)
     return 2 * size * np.dtype(dtype).itemsize / best
 
@@ -140,20 +148,30 @@ def _arrays(shape: tuple[int, int], dtype: str) -> tuple[np.ndarray, np.ndarray]
     return rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
 
 
-def _minigrad(algorithm: str, shape: tuple[int, int], dtype: str, device: str, fused: bool) -> Callable[[], None]:
+def _minigrad(algorithm: str, shape: tuple[int, int], dtype: str, device: str, fused: bool,
+              new_grads: bool = False) -> Callable[[], None]:
+    """The step of a minigrad optimizer over ``shape``; ``new_grads``: assign new gradient Tensors before it."""
     values, grads = _arrays(shape, dtype)
     rows, cols = shape
     params = [mg.Tensor(backend.to_device(values[i * cols:(i + 1) * cols].copy(), device), requires_grad=True)
               for i in range(rows)]
     optimizer = ALGORITHMS[algorithm](params, lr=1e-3, convention="pytorch", fused=fused)
     optimizer.zero_grad()
-    for i, param in enumerate(params):
-        grad = backend.to_device(grads[i * cols:(i + 1) * cols], device)
+    row_grads = [backend.to_device(grads[i * cols:(i + 1) * cols].copy(), device) for i in range(rows)]
+    for param, grad in zip(params, row_grads):
         if fused:
             param.grad.data[...] = grad  # the gradient written into the flat buffer, as an in-place backward would
         else:
-            param.grad = mg.Tensor(grad.copy())
-    return optimizer.step
+            param.grad = mg.Tensor(grad)
+    if not new_grads:
+        return optimizer.step
+
+    def step() -> None:
+        for param, grad in zip(params, row_grads):
+            param.grad = mg.Tensor(grad)
+        optimizer.step()
+
+    return step
 
 
 def _torch(algorithm: str, shape: tuple[int, int], dtype: str, device: str, mode: str) -> Callable[[], None] | None:
@@ -172,11 +190,28 @@ def _torch(algorithm: str, shape: tuple[int, int], dtype: str, device: str, mode
     return cls(params, lr=1e-3, **extra, **TORCH_MODES[mode]).step
 
 
+def _with_kernels(kind: str, step: Callable[[], None]) -> Callable[[], None]:
+    """``step`` run with the fused CPU kernels of ``kind`` (:func:`optim.fused_cpu.set_kernels`)."""
+
+    def run() -> None:
+        previous = fused_cpu.set_kernels(kind)
+        try:
+            step()
+        finally:
+            fused_cpu.set_kernels(previous)
+
+    return run
+
+
 def _methods(algorithm: str, shape: tuple[int, int], args: argparse.Namespace) -> dict[str, Callable[[], None]]:
     methods = {
         "reference": _minigrad(algorithm, shape, args.dtype, args.device, fused=False),
         "fused": _minigrad(algorithm, shape, args.dtype, args.device, fused=True),
     }
+    if args.device == "cpu" and fused_jit.available():  # "fused" runs the compiled kernels; show the ufuncs too
+        ufunc_step = _minigrad(algorithm, shape, args.dtype, args.device, fused=True)
+        methods["fused (ufunc kernels)"] = _with_kernels("ufunc", ufunc_step)
+    methods["fused (general path)"] = _minigrad(algorithm, shape, args.dtype, args.device, fused=True, new_grads=True)
     torch_ready = torch is not None and not args.no_torch and (args.device == "cpu" or torch.cuda.is_available())
     for mode in TORCH_MODES if torch_ready else ():
         step = _torch(algorithm, shape, args.dtype, args.device, mode)
@@ -253,6 +288,10 @@ def goals(rows: list[dict[str, Any]], device: str) -> list[str]:
 def _header(args: argparse.Namespace) -> str:
     parts = [f"date {datetime.date.today()}", f"{platform.machine()}, {fused_cpu.num_threads()} core(s)",
              f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
+    if fused_jit.available():
+        parts.append(f"Numba {fused_jit.numba.__version__} (fused: compiled kernels)")
+    elif args.device == "cpu":
+        parts.append("no Numba (fused: ufunc kernels)")
     if torch is not None:
         parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
     if args.device == "cuda":

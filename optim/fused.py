@@ -5,10 +5,11 @@ each. The fused path keeps every parameter of one device and dtype (and one
 set of state arrays) back to back in a :class:`FlatStore`: a flat parameter
 buffer, a flat gradient buffer, and one flat buffer per state array (``m``,
 ``v``, ``v_max`` for Adam and AMSGrad, ``m``, ``u`` for Adamax). A step is
-then a few passes over contiguous memory: in cache-sized chunks spread over
-the cores on the CPU (:mod:`optim.fused_cpu`), one CUDA kernel on a GPU
-(:mod:`optim.fused_gpu`). The arithmetic is :mod:`optim.functional`'s, in the
-same order, so both paths give the same bits.
+then a few passes over contiguous memory: in chunks spread over the cores on
+the CPU (:mod:`optim.fused_cpu`; one compiled pass per chunk with Numba,
+:mod:`optim.fused_jit`, else a short sequence of NumPy ufuncs), one CUDA
+kernel on a GPU (:mod:`optim.fused_gpu`). The arithmetic is
+:mod:`optim.functional`'s, in the same order, so both paths give the same bits.
 
 Binding, at the first step or ``zero_grad``, copies each parameter into its
 slot once and makes ``param.data`` a **view** of that slot: the Tensor objects
@@ -26,8 +27,11 @@ being that view reads it in place; any other gradient (minigrad's
 ``backward`` replaces ``p.grad`` out of place, loss scaling and clipping make
 new arrays) is first copied into the slot, which costs one pass over it.
 
-Before the rule (checks, loss scaling, accumulation, clipping) and after it
-(EMA) runs the reference pipeline. A call updates the parameters that have a
+When every gradient is still the view ``zero_grad`` handed out and no option
+acts on the gradients one by one, ``step`` goes straight from the flat
+buffers to the kernels (:mod:`optim.fused_direct`). Otherwise, before the rule
+(checks, loss scaling, accumulation, clipping) and after it (EMA) runs the
+reference pipeline. A call updates the parameters that have a
 gradient; consecutive ones that share group, learning rate, weight decay and
 step :math:`t` form a run with one set of scalars. Not supported, with a
 clear error: lazy (row-sparse) updates.
@@ -54,7 +58,12 @@ __all__ = ["FlatStore", "FusedEngine", "Slot"]
 
 @dataclasses.dataclass(eq=False, slots=True)
 class FlatStore:
-    """Flat buffers of the parameters of one device, dtype and set of state arrays."""
+    """Flat buffers of the parameters of one device, dtype and set of state arrays.
+
+    ``staging`` is a second gradient buffer, allocated the first time a step
+    must not write into ``grad``: when the pipeline changed (scaled, clipped,
+    averaged) a gradient that is the user's ``p.grad`` view of ``grad``.
+    """
 
     device: Device
     dtype: Any
@@ -62,6 +71,7 @@ class FlatStore:
     param: Any
     grad: Any
     state: dict[str, Any]
+    staging: Any = None
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -76,6 +86,7 @@ class Slot:
     grad_view: Any
     grad_tensor: Tensor
     entry: dict[str, Any]  # the state entry: {"step": t, "m": view, ...}
+    views: dict[str, Any]  # the views of the state buffers that the entry must hold
     fresh: bool  # the state views still hold the zeros they were allocated with
 
 
@@ -177,7 +188,7 @@ class FusedEngine:
         else:
             _adopt(entry, views, store.device)
             fresh = False
-        return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, fresh)
+        return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, views, fresh)
 
     def _ensure_bound(self, params: list[Tensor]) -> None:
         """Bind if a parameter is new or moved; copy in a replaced ``param.data`` of the same kind."""
@@ -198,11 +209,17 @@ class FusedEngine:
 
     # ----------------------------------------------------------------- stepping
     def zero_grad(self) -> None:
-        """Give every parameter a zero gradient that views its slot of the flat gradient buffer."""
+        """Give every parameter a zero gradient that views its slot of the flat gradient buffer.
+
+        A parameter that left the optimizer keeps its gradient: the buffers are
+        then rebuilt without it.
+        """
         params = list(self.optimizer.parameters())
         if not params:
             return
         self._ensure_bound(params)
+        if len(self.slots) != len(params):  # a parameter was removed from its group
+            self.bind()
         for store in self.stores:
             if store.device.type == "cpu":
                 fused_cpu.fill_zero(store.grad)
@@ -211,6 +228,7 @@ class FusedEngine:
         for slot in self.slots.values():
             if slot.grad_tensor.data is not slot.grad_view:
                 slot.grad_tensor = Tensor(slot.grad_view)
+                self.plan = None  # it expects the previous Tensor
             slot.param.grad = slot.grad_tensor
 
     def direct_step(self) -> bool:
@@ -221,7 +239,7 @@ class FusedEngine:
         """
         if not self.slots:
             return False
-        if self.plan is None:
+        if self.plan is None or not self.plan.matches_groups():
             self.plan = DirectPlan(self)
         return self.plan.step()
 
@@ -235,6 +253,7 @@ class FusedEngine:
         self._check(ready)
         optimizer, state, slots = self.optimizer, self.optimizer.state, self.slots
         global_step = optimizer.iterations + 1
+        staged = self._staged_stores(ready)
         # runs[(store, group, t, lr, weight decay)] = spans [start, stop, slot, group] of consecutive slots;
         # `span` is the one the previous parameter extended, the `last_*` its key (compared without building
         # a tuple per parameter: fewer objects, fewer garbage collections).
@@ -242,10 +261,13 @@ class FusedEngine:
         span = last_store = last_group = last_step = last_lr = last_decay = None
         for param, group, grad in ready:
             slot = slots[id(param)]
-            if grad is not slot.grad_view:
+            store = slot.store
+            if store in staged:
+                store.staging[slot.start:slot.stop] = grad.reshape(-1)  # keep the user's p.grad as it was
+            elif grad is not slot.grad_view:
                 slot.grad_view[...] = grad  # a gradient that is not the slot's view: one copy
             entry = state.get(param)
-            if entry is not slot.entry:
+            if entry is not slot.entry or _replaced(entry, slot.views):
                 entry = self._entry(slot)
             entry["step"] += 1
             step = entry["step"] if group.get("step_counting") == "per_parameter" else global_step
@@ -253,7 +275,6 @@ class FusedEngine:
             if weight_decay and not optimizer._decays(param):
                 weight_decay = 0.0
             lr = rates[id(param)]
-            store = slot.store
             if (span is not None and span[1] == slot.start and store is last_store and group is last_group
                     and step == last_step and lr == last_lr and weight_decay == last_decay):
                 span[1] = slot.stop  # the common case: the next slot, with the same scalars
@@ -266,7 +287,26 @@ class FusedEngine:
             else:
                 span = [slot.start, slot.stop, slot, group]
                 spans.append(span)
-        self._run(runs)
+        self._run(runs, staged)
+
+    def _staged_stores(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> list[FlatStore]:
+        """The stores whose gradients this step reads from ``staging``, which is allocated here if needed.
+
+        A store needs it when the pipeline replaced a gradient that is still
+        the view ``zero_grad`` handed out: copying the new values into the
+        view would change the user's ``p.grad``, which the reference path
+        leaves as it is.
+        """
+        staged = []
+        for param, _, grad in ready:
+            slot = self.slots[id(param)]
+            if grad is not slot.grad_view and param.grad is slot.grad_tensor and slot.store not in staged:
+                staged.append(slot.store)
+        for store in staged:
+            if store.staging is None:
+                store.staging = (fused_cpu.zeros if store.device.type == "cpu" else fused_gpu.zeros)(
+                    store.device, store.grad.size, store.dtype)
+        return staged
 
     def _check(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
         """Refuse a lazy sparse update, then bind what needs it: all before anything changes."""
@@ -287,10 +327,8 @@ class FusedEngine:
         """The parameter's state entry, holding views of the buffers (created, restored or adopted here)."""
         state = self.optimizer.state
         entry = state.get(slot.param)
-        if entry is slot.entry:
-            return entry
-        views = {name: array[slot.start:slot.stop].reshape(slot.param.shape)
-                 for name, array in slot.store.state.items()}
+        views = slot.views
+        self.plan = None  # it expects the previous entry
         if entry is None:  # first update, or the state was cleared: start from zeros, as init_state does
             if not slot.fresh:
                 for view in views.values():
@@ -304,14 +342,15 @@ class FusedEngine:
         slot.fresh = False
         return entry
 
-    def _run(self, runs: dict[tuple[Any, ...], list[list[Any]]]) -> None:
+    def _run(self, runs: dict[tuple[Any, ...], list[list[Any]]], staged: list[FlatStore]) -> None:
         """Compute each run's scalars and launch the kernels: CPU stores together, then each GPU store."""
         cpu_pieces, gpu_pieces = [], []
         for (_, _, step, lr, weight_decay), spans in runs.items():
             store, group = spans[0][2].store, spans[0][3]
             scalars = fused_scalars.for_group(self.algorithm, group, dtype=store.dtype, step=step, lr=lr,
                                               weight_decay=weight_decay, power_dtype=self.optimizer.options.power_dtype)
-            arrays = (store.param, store.grad, *(store.state[name] for name in store.names))
+            grad = store.staging if store in staged else store.grad
+            arrays = (store.param, grad, *(store.state[name] for name in store.names))
             if self.algorithm == "adam" and len(store.names) == 2:
                 arrays = (*arrays, None)  # no v_max without AMSGrad
             on_cpu = store.device.type == "cpu"
@@ -333,3 +372,8 @@ def _adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None
             view[...] = backend.to_device(value, device)
         entry[name] = view
     entry.setdefault("step", 0)
+
+
+def _replaced(entry: dict[str, Any], views: dict[str, Any]) -> bool:
+    """Whether a state array of ``entry`` is no longer the view of the buffers (it was set by hand)."""
+    return any(entry.get(name) is not view for name, view in views.items())

@@ -222,7 +222,10 @@ class Piece:
     """A range ``[start, stop)`` of flat buffers on which one kernel runs with one set of scalars.
 
     ``arrays`` are the flat buffers in the kernel's argument order (``None``
-    for an unused one, such as ``v_max`` without AMSGrad).
+    for an unused one, such as ``v_max`` without AMSGrad). ``chunk_bytes``
+    overrides the chunk length (bytes of one array) that the kernel's kind
+    sets: :data:`CHUNK_BYTES` for the ufunc kernels, :data:`COMPILED_CHUNK_BYTES`
+    for the compiled ones.
     """
 
     kernel: Callable[..., None]
@@ -230,6 +233,7 @@ class Piece:
     scalars: Any
     start: int
     stop: int
+    chunk_bytes: int | None = None
 
 
 _local = threading.local()
@@ -255,7 +259,9 @@ def _is_compiled(kernel: Callable[..., None]) -> bool:
 
 def _chunk_length(piece: Piece) -> int:
     """Elements per chunk for the piece's kernel and dtype."""
-    chunk_bytes = COMPILED_CHUNK_BYTES if _is_compiled(piece.kernel) else CHUNK_BYTES
+    chunk_bytes = piece.chunk_bytes
+    if chunk_bytes is None:
+        chunk_bytes = COMPILED_CHUNK_BYTES if _is_compiled(piece.kernel) else CHUNK_BYTES
     return max(1024, chunk_bytes // piece.arrays[0].dtype.itemsize)
 
 

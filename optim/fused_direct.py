@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
@@ -44,26 +45,49 @@ __all__ = ["DirectPlan", "Segment"]
 
 _grad = operator.attrgetter("grad")
 _data = operator.attrgetter("data")
-_grad_tensor = operator.attrgetter("grad_tensor")
-_grad_view = operator.attrgetter("grad_view")
-_param_view = operator.attrgetter("param_view")
-_entry = operator.attrgetter("entry")
 _step = operator.itemgetter("step")
+
+
+def _all_identical(actual: Iterable[Any], expected: Iterable[Any]) -> bool:
+    """Whether the two sequences hold the same objects, pair by pair (``is``; in a C-level loop)."""
+    return all(map(operator.is_, actual, expected))
 
 
 @dataclasses.dataclass(eq=False, slots=True)
 class Segment:
-    """The parameters of one group in one flat store: the range ``[start, stop)`` of its buffers."""
+    """The parameters of one group in one flat store: the range ``[start, stop)`` of its buffers.
+
+    ``entries`` are the state entries the slots hold, and ``views[name]`` the
+    views of the state buffer ``name`` that those entries must still hold.
+    """
 
     store: FlatStore
     group: dict[str, Any]
     start: int
     stop: int
     slots: list[Slot]
+    entries: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    views: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+    def holds_views(self) -> bool:
+        """Whether every state entry still holds the views of the buffers (no array was set by hand)."""
+        for name, views in self.views.items():
+            try:
+                if not _all_identical(map(operator.itemgetter(name), self.entries), views):
+                    return False
+            except KeyError:  # an entry lost one of its arrays
+                return False
+        return True
 
 
 class DirectPlan:
     """The bound parameters of a :class:`~optim.fused.FusedEngine`, in buffer order, ready for a direct step.
+
+    What the step must find is gathered here once, as lists in buffer order:
+    the parameters, the gradient Tensors that ``zero_grad`` handed out, the
+    views of the buffers and the state entries. The engine drops the plan
+    (and a new one is built at the next direct step) when it binds again,
+    hands out new gradient Tensors, or changes a state entry.
 
     Parameters
     ----------
@@ -76,20 +100,39 @@ class DirectPlan:
         optimizer = engine.optimizer
         self.groups = list(optimizer.param_groups)
         self.group_params = [list(group["params"]) for group in self.groups]
-        self.params = [param for params in self.group_params for param in params]
-        ordered = sorted(engine.slots.values(), key=lambda slot: (id(slot.store), slot.start))
-        self.slots = ordered
-        self.slot_params = [slot.param for slot in ordered]
+        group_of = {id(param): group for group, params in zip(self.groups, self.group_params) for param in params}
+        #: False when a parameter has no slot yet: the general path binds it first.
+        self.complete = all(key in engine.slots for key in group_of)
+        slots = sorted((engine.slots[key] for key in group_of if key in engine.slots),
+                       key=lambda slot: (id(slot.store), slot.start))
+        self.params = [slot.param for slot in slots]
+        self.grad_tensors = [slot.grad_tensor for slot in slots]
+        self.grad_views = [slot.grad_view for slot in slots]
+        self.param_views = [slot.param_view for slot in slots]
+        self.entries = [slot.entry for slot in slots]
         self.segments: list[Segment] = []
-        group_of = {id(param): group for group in self.groups for param in group["params"]}
-        for slot in ordered:
-            group = group_of.get(id(slot.param))
+        for slot in slots:  # a parameter removed from its group leaves a gap, which starts a new segment
+            group = group_of[id(slot.param)]
             last = self.segments[-1] if self.segments else None
             if last is not None and last.store is slot.store and last.group is group and last.stop == slot.start:
                 last.stop = slot.stop
                 last.slots.append(slot)
             else:
                 self.segments.append(Segment(slot.store, group, slot.start, slot.stop, [slot]))
+        for segment in self.segments:
+            segment.entries = [slot.entry for slot in segment.slots]
+            segment.views = {name: [slot.views[name] for slot in segment.slots] for name in segment.store.names}
+
+    def matches_groups(self) -> bool:
+        """Whether the optimizer still has the groups, and the groups the parameters, of the plan."""
+        groups = self.engine.optimizer.param_groups
+        if len(groups) != len(self.groups) or not _all_identical(groups, self.groups):
+            return False
+        for group, params in zip(groups, self.group_params):
+            current = group["params"]
+            if len(current) != len(params) or not _all_identical(current, params):
+                return False
+        return True
 
     # ----------------------------------------------------------------- conditions
     def _options_allow(self) -> bool:
@@ -102,21 +145,14 @@ class DirectPlan:
                 and not optimizer.weight_decay_exclusion_patterns)
 
     def _still_bound(self) -> bool:
-        """The same groups and parameters as at binding, each with its bound data, gradient and state views."""
-        optimizer = self.engine.optimizer
-        groups = optimizer.param_groups
-        if len(groups) != len(self.groups) or not all(map(operator.is_, groups, self.groups)):
-            return False
-        for group, params in zip(groups, self.group_params):
-            current = group["params"]
-            if len(current) != len(params) or not all(map(operator.is_, current, params)):
-                return False
-        slots, params = self.slots, self.slot_params
-        grad_tensors = list(map(_grad_tensor, slots))
-        return (all(map(operator.is_, map(_grad, params), grad_tensors))
-                and all(map(operator.is_, map(_data, grad_tensors), map(_grad_view, slots)))
-                and all(map(operator.is_, map(_data, params), map(_param_view, slots)))
-                and all(map(operator.is_, map(optimizer.state.get, params), map(_entry, slots))))
+        """Every parameter with its bound data, its gradient still the Tensor handed out (viewing the buffer),
+        its state entry the bound one, holding the views of the state buffers."""
+        params, state = self.params, self.engine.optimizer.state
+        return (_all_identical(map(_grad, params), self.grad_tensors)
+                and _all_identical(map(_data, self.grad_tensors), self.grad_views)
+                and _all_identical(map(_data, params), self.param_views)
+                and _all_identical(map(state.get, params), self.entries)
+                and all(segment.holds_views() for segment in self.segments))
 
     def _all_finite(self) -> bool:
         """One ``isfinite`` per flat gradient buffer, for ``nonfinite="raise"`` or ``"skip"``."""
@@ -133,7 +169,7 @@ class DirectPlan:
         caller then runs the general path. The optimizer's counters
         (``iterations``, ``calls``) and the moving averages are the caller's.
         """
-        if not self.slots or not self._options_allow() or not self._still_bound():
+        if not self.complete or not self.params or not self._options_allow() or not self._still_bound():
             return False
         optimizer = self.engine.optimizer
         if optimizer.options.nonfinite != "propagate" and not self._all_finite():
@@ -141,7 +177,7 @@ class DirectPlan:
         runs = []  # (segment, entries, scalars), all computed before anything changes
         for segment in self.segments:
             group, store = segment.group, segment.store
-            entries = list(map(_entry, segment.slots))
+            entries = segment.entries
             if group.get("step_counting") == "per_parameter":
                 steps = list(map(_step, entries))
                 if steps.count(steps[0]) != len(steps):

@@ -49,7 +49,7 @@ def available() -> bool:
 
 def _nan_maximum(a: Any, b: Any) -> Any:
     """``np.maximum(a, b)`` for two numbers: the larger one, or NaN if either is NaN."""
-    if a != a or a >= b:
+    if a != a or a > b:
         return a
     return b
 

@@ -1,0 +1,254 @@
+"""The compiled chunk kernels (optim.fused_jit) against the ufunc ones (optim.fused_cpu) and the reference rules
+(optim.functional), bit for bit after every step: NaN where the other has NaN, the same bit pattern elsewhere."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from optim import functional, fused_cpu, fused_jit
+from optim.fused_scalars import adam_scalars, adamax_scalars
+
+needs_numba = pytest.mark.skipif(not fused_jit.available(), reason="Numba is not installed (the 'fast' extra)")
+
+DTYPES = [np.float32, np.float64]
+SIZES = (1, 7, 1023, 4099)
+STEPS = (1, 2, 1000)
+HOWS = ("compiled", "ufunc", "reference")
+STATE = {"adam": ("param", "m", "v"), "amsgrad": ("param", "m", "v", "v_max"), "adamax": ("param", "m", "u")}
+DECAYS = {"none": (0.0, False), "l2": (0.01, False), "decoupled": (0.01, True)}
+AMSGRAD_MODES = (None, "max_raw_v", "max_corrected_v", "no_bias_correction")
+
+
+# --------------------------------------------------------------------------- arrays
+def special_values(dtype, running_max=False):
+    """Signed zeros, NaN, infinities, huge values (their squares overflow), subnormals and ordinary numbers; for a
+    running maximum (v_max, u) only what it can hold: it starts at +0.0 and takes maxima with g^2 or |g|."""
+    huge = 1e30 if dtype == np.float32 else 1e300
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    if running_max:
+        return np.array([0.0, math.nan, math.inf, huge, tiny, 0.25, 4.0], dtype)
+    third = float(np.finfo(dtype).smallest_normal) / 3  # a subnormal too
+    return np.array([0.0, -0.0, math.nan, math.inf, -math.inf, huge, -huge, tiny, -third, 0.5, -1.5, 3e-3], dtype)
+
+
+def make_arrays(kind, dtype, size, rng):
+    """The gradient and the state of ``kind``; every (grad, m, v or u) triple of special values once size allows."""
+    values = special_values(dtype)
+    count = len(values)
+    cells = np.resize(rng.permutation(count**3), size)
+    grad = values[cells % count]
+    running_max = special_values(dtype, running_max=True)
+    state = {"param": rng.choice(values, size), "m": values[cells // count % count],
+             "v": values[cells // count**2 % count], "v_max": rng.choice(running_max, size),
+             "u": rng.choice(running_max, size)}
+    return grad, {name: state[name] for name in STATE[kind]}
+
+
+# --------------------------------------------------------------------------- one step, three ways
+def take_step(how, kind, state, grad, step, options):
+    """One step in place on ``state``: the compiled kernel, the ufunc kernel or the function of optim.functional."""
+    moments = [state[name] for name in STATE[kind] if name != "param"]
+    if kind == "adam":
+        moments.append(None)  # no v_max
+    if how == "reference":
+        update = functional.adamax_update if kind == "adamax" else functional.adam_update
+        update(state["param"], grad, *moments, step=step, **options)
+        return
+    scalars = adamax_scalars if kind == "adamax" else adam_scalars
+    module = fused_jit if how == "compiled" else fused_cpu
+    kernel = module.adamax_chunk if kind == "adamax" else module.adam_chunk
+    scratch = [np.empty_like(grad) for _ in range(3)] if how == "ufunc" else []  # the compiled pass needs none
+    kernel(state["param"], grad, *moments, scalars(dtype=grad.dtype, step=step, **options), *scratch)
+
+
+def assert_same_bits(actual, expected, what):
+    """NaN exactly where ``expected`` has NaN, and the same bit pattern at every other position."""
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
+    np.testing.assert_array_equal(actual, expected, err_msg=what)
+    unsigned = np.uint32 if actual.dtype == np.float32 else np.uint64
+    differ = (actual.view(unsigned) != expected.view(unsigned)) & ~np.isnan(expected)
+    if differ.any():
+        first = np.flatnonzero(differ)[:5]
+        raise AssertionError(f"{what}: {differ.sum()} values differ in their bits, first at {first.tolist()}: "
+                             f"{actual[first].tolist()} against {expected[first].tolist()}")
+
+
+def check_steps(kind, options, grad, state, steps, rng=None):
+    """Run ``steps`` in turn on three copies of ``state``, comparing compiled with ufunc and reference after each."""
+    copies = {how: {name: array.copy() for name, array in state.items()} for how in HOWS}
+    with np.errstate(all="ignore"):
+        for step in steps:
+            if rng is not None:
+                grad = rng.permutation(grad)  # new pairings of gradient and state at every step
+            for how in HOWS:
+                given = grad.copy()
+                take_step(how, kind, copies[how], given, step, options)
+                assert_same_bits(given, grad, f"grad, which {how} must not write")
+            for name, other in itertools.product(state, ("ufunc", "reference")):
+                what = f"{name} after step {step} of {kind} {options}, size {grad.size}: compiled against {other}"
+                assert_same_bits(copies["compiled"][name], copies[other][name], what)
+
+
+def fixed_options(maximize, decay, **choices):
+    """Fixed hyperparameters with the given choices (epsilon_mode and amsgrad_mode, or adamax_epsilon)."""
+    weight_decay, decoupled = DECAYS[decay]
+    return {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": weight_decay,
+            "decoupled_weight_decay": decoupled, "maximize": maximize, "power_dtype": None, **choices}
+
+
+# --------------------------------------------------------------------------- every formula choice
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("epsilon_mode", ["algorithm1", "epsilon_hat"])
+@pytest.mark.parametrize("amsgrad_mode", AMSGRAD_MODES)
+@pytest.mark.parametrize("decay", sorted(DECAYS))
+@pytest.mark.parametrize("maximize", [False, True])
+def test_adam_formula_choices(maximize, decay, amsgrad_mode, epsilon_mode, dtype):
+    """Adam and AMSGrad as adam_update computes them: compiled == ufunc == reference at every size and step."""
+    rng = np.random.default_rng(20141222)
+    kind = "adam" if amsgrad_mode is None else "amsgrad"
+    options = fixed_options(maximize, decay, amsgrad_mode=amsgrad_mode, epsilon_mode=epsilon_mode)
+    for size in SIZES:
+        grad, state = make_arrays(kind, dtype, size, rng)
+        check_steps(kind, options, grad, state, STEPS, rng)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("adamax_epsilon", ["denominator", "inside_max"])
+@pytest.mark.parametrize("decay", sorted(DECAYS))
+@pytest.mark.parametrize("maximize", [False, True])
+def test_adamax_formula_choices(maximize, decay, adamax_epsilon, dtype):
+    """Kingma & Ba Algorithm 2 as adamax_update computes it: compiled == ufunc == reference at every size and step."""
+    rng = np.random.default_rng(20141222)
+    options = fixed_options(maximize, decay, adamax_epsilon=adamax_epsilon)
+    for size in SIZES:
+        grad, state = make_arrays("adamax", dtype, size, rng)
+        check_steps("adamax", options, grad, state, STEPS, rng)
+
+
+# The tests above keep the running maximum >= +0.0, as the rules do from a zero state. A loaded state may hold
+# -0.0: on the tie max(-0.0, +0.0) np.maximum keeps its second operand, and so must the compiled maximum.
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("choice", [*AMSGRAD_MODES[1:], "denominator", "inside_max"])
+def test_negative_zero_in_the_running_maximum(choice, dtype):
+    """A running maximum of -0.0 meets +0.0 (zero gradient, eps=0): the kernels keep what np.maximum keeps."""
+    kind = "adamax" if choice in ("denominator", "inside_max") else "amsgrad"
+    state = {"param": np.ones(3, dtype), "m": np.array([0.0, 1.0, -1.0], dtype), "v": np.zeros(3, dtype),
+             "v_max": np.full(3, -0.0, dtype), "u": np.full(3, -0.0, dtype)}
+    state = {name: state[name] for name in STATE[kind]}
+    if kind == "adamax":
+        options = fixed_options(False, "none", adamax_epsilon=choice)
+    else:
+        options = fixed_options(False, "none", amsgrad_mode=choice, epsilon_mode="algorithm1")
+    check_steps(kind, options | {"eps": 0.0}, np.zeros(3, dtype), state, (1,))
+
+
+# --------------------------------------------------------------------------- random arrays and hyperparameters
+def float_arrays(dtype, size, running_max=False):
+    """Arrays of any float of ``dtype``; a running maximum holds NaN, +inf or a value >= +0.0."""
+    width = np.finfo(dtype).bits
+    if running_max:
+        return hnp.arrays(dtype, size, elements=st.floats(min_value=0.0, width=width) | st.just(math.nan))
+    return hnp.arrays(dtype, size, elements=st.floats(width=width))
+
+
+@st.composite
+def random_cases(draw):
+    """(kind, options, grad, state, step) with random arrays and random hyperparameters."""
+    dtype = draw(st.sampled_from(DTYPES))
+    size = draw(st.integers(1, 40))
+    kind = draw(st.sampled_from(sorted(STATE)))
+    beta = st.floats(0.0, 0.999999, exclude_min=True)  # float32(beta) < 1, so power_dtype="float32" has 1 - beta^t > 0
+    options = {
+        "lr": draw(st.floats(0.0, 1.0)), "beta1": draw(beta), "beta2": draw(beta),
+        "eps": draw(st.sampled_from([0.0, 1e-8]) | st.floats(0.0, 1.0)),
+        "weight_decay": draw(st.sampled_from([0.0, 0.01]) | st.floats(0.0, 1.0)),
+        "decoupled_weight_decay": draw(st.booleans()), "maximize": draw(st.booleans()),
+        "power_dtype": draw(st.sampled_from([None, "float32", "param"])),
+    }
+    if kind == "adamax":
+        options["adamax_epsilon"] = draw(st.sampled_from(["denominator", "inside_max"]))
+    else:
+        options["epsilon_mode"] = draw(st.sampled_from(["algorithm1", "epsilon_hat"]))
+        options["amsgrad_mode"] = draw(st.sampled_from(AMSGRAD_MODES[1:] if kind == "amsgrad" else [None]))
+    grad = draw(float_arrays(dtype, size))
+    state = {name: draw(float_arrays(dtype, size, running_max=name in ("v_max", "u"))) for name in STATE[kind]}
+    step = draw(st.integers(1, 10_000))
+    return kind, options, grad, state, step
+
+
+@needs_numba
+@settings(max_examples=150, deadline=None)
+@given(case=random_cases())
+def test_random_arrays_and_hyperparameters(case):
+    """Random arrays (NaN, inf, subnormals) and hyperparameters: compiled == ufunc == reference, bit for bit."""
+    kind, options, grad, state, step = case
+    check_steps(kind, options, grad, state, (step, step + 1))
+
+
+# --------------------------------------------------------------------------- choosing the kernels
+@pytest.fixture
+def kernels_choice():
+    """The current choice of fused_cpu.set_kernels, restored after the test."""
+    previous = fused_cpu.set_kernels("auto")
+    fused_cpu.set_kernels(previous)
+    yield previous
+    fused_cpu.set_kernels(previous)  # pytest runs this after a failing test too
+
+
+def test_set_kernels_returns_the_previous_choice(kernels_choice):
+    """set_kernels answers the choice it replaces, and "ufunc" hands out the ufunc kernels for every dtype."""
+    assert fused_cpu.set_kernels("ufunc") == kernels_choice
+    assert fused_cpu.set_kernels("auto") == "ufunc"
+    assert fused_cpu.set_kernels("ufunc") == "auto"
+    for dtype in (np.float16, np.float32, np.float64):
+        assert fused_cpu.kernel("adam", dtype) is fused_cpu.adam_chunk
+        assert fused_cpu.kernel("adamax", dtype) is fused_cpu.adamax_chunk
+
+
+def test_set_kernels_rejects_an_unknown_kind(kernels_choice):
+    """An unknown kind raises a ValueError naming ``kind`` and the value, and leaves the choice as it was."""
+    with pytest.raises(ValueError, match=r"kind: .*got 'fast'"):
+        fused_cpu.set_kernels("fast")
+    assert fused_cpu.set_kernels(kernels_choice) == kernels_choice
+
+
+def test_compiled_needs_numba(kernels_choice, monkeypatch):
+    """Without Numba, "compiled" is refused and "auto" falls back to the ufunc kernels."""
+    monkeypatch.setattr(fused_jit, "available", lambda: False)
+    with pytest.raises(ValueError, match="Numba"):
+        fused_cpu.set_kernels("compiled")
+    fused_cpu.set_kernels("auto")
+    assert fused_cpu.kernel("adam", np.float32) is fused_cpu.adam_chunk
+    assert fused_cpu.kernel("adamax", np.float64) is fused_cpu.adamax_chunk
+
+
+@needs_numba
+@pytest.mark.parametrize("kind", ["auto", "compiled"])
+def test_compiled_kernels_where_they_apply(kernels_choice, kind):
+    """"auto" and "compiled" hand out the compiled kernels for float32 and float64, the ufunc ones for float16."""
+    fused_cpu.set_kernels("ufunc")
+    assert fused_cpu.set_kernels(kind) == "ufunc"
+    for dtype, module in ((np.float16, fused_cpu), (np.float32, fused_jit), (np.float64, fused_jit)):
+        assert fused_cpu.kernel("adam", dtype) is module.adam_chunk
+        assert fused_cpu.kernel("adamax", dtype) is module.adamax_chunk
+
+
+@needs_numba
+@pytest.mark.parametrize("errors", [{"invalid": "raise"}, {"divide": "raise"}, {"all": "call", "call": print}])
+def test_errstate_that_reports_selects_the_ufunc_kernels(kernels_choice, errors):
+    """Under np.errstate set to raise or call, kernel() gives the ufunc kernels: only ufuncs report FP errors."""
+    fused_cpu.set_kernels("compiled")
+    with np.errstate(**errors):
+        assert fused_cpu.kernel("adam", np.float64) is fused_cpu.adam_chunk
+        assert fused_cpu.kernel("adamax", np.float32) is fused_cpu.adamax_chunk
+    assert fused_cpu.kernel("adam", np.float64) is fused_jit.adam_chunk
