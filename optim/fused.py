@@ -39,7 +39,6 @@ clear error: lazy (row-sparse) updates.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -47,47 +46,14 @@ from minigrad import backend
 from minigrad.backend import Device
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import fused_cpu, fused_gpu, fused_scalars
+from optim import fused_cpu, fused_scalars
 from optim.fused_direct import DirectPlan
+from optim.fused_store import FlatStore, Slot, adopt, launch, piece, replaced, zeros
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
 
-__all__ = ["FlatStore", "FusedEngine", "Slot"]
-
-
-@dataclasses.dataclass(eq=False, slots=True)
-class FlatStore:
-    """Flat buffers of the parameters of one device, dtype and set of state arrays.
-
-    ``staging`` is a second gradient buffer, allocated the first time a step
-    must not write into ``grad``: when the pipeline changed (scaled, clipped,
-    averaged) a gradient that is the user's ``p.grad`` view of ``grad``.
-    """
-
-    device: Device
-    dtype: Any
-    names: tuple[str, ...]
-    param: Any
-    grad: Any
-    state: dict[str, Any]
-    staging: Any = None
-
-
-@dataclasses.dataclass(eq=False, slots=True)
-class Slot:
-    """Where one parameter lives in its store: ``[start, stop)``, with the views handed out."""
-
-    param: Tensor
-    store: FlatStore
-    start: int
-    stop: int
-    param_view: Any
-    grad_view: Any
-    grad_tensor: Tensor
-    entry: dict[str, Any]  # the state entry: {"step": t, "m": view, ...}
-    views: dict[str, Any]  # the views of the state buffers that the entry must hold
-    fresh: bool  # the state views still hold the zeros they were allocated with
+__all__ = ["FusedEngine"]
 
 
 class FusedEngine:
@@ -170,7 +136,6 @@ class FusedEngine:
 
     @staticmethod
     def _allocate(device: Device, dtype: Any, names: tuple[str, ...], size: int) -> FlatStore:
-        zeros = fused_cpu.zeros if device.type == "cpu" else fused_gpu.zeros
         return FlatStore(device, dtype, names, zeros(device, size, dtype), zeros(device, size, dtype),
                          {name: zeros(device, size, dtype) for name in names})
 
@@ -186,7 +151,7 @@ class FusedEngine:
         if entry is None:
             entry, fresh = {"step": 0, **views}, True
         else:
-            _adopt(entry, views, store.device)
+            adopt(entry, views, store.device)
             fresh = False
         return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, views, fresh)
 
@@ -267,7 +232,7 @@ class FusedEngine:
             elif grad is not slot.grad_view:
                 slot.grad_view[...] = grad  # a gradient that is not the slot's view: one copy
             entry = state.get(param)
-            if entry is not slot.entry or _replaced(entry, slot.views):
+            if entry is not slot.entry or replaced(entry, slot.views):
                 entry = self._entry(slot)
             entry["step"] += 1
             step = entry["step"] if group.get("step_counting") == "per_parameter" else global_step
@@ -304,8 +269,7 @@ class FusedEngine:
                 staged.append(slot.store)
         for store in staged:
             if store.staging is None:
-                store.staging = (fused_cpu.zeros if store.device.type == "cpu" else fused_gpu.zeros)(
-                    store.device, store.grad.size, store.dtype)
+                store.staging = zeros(store.device, store.grad.size, store.dtype)
         return staged
 
     def _check(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
@@ -337,43 +301,18 @@ class FusedEngine:
             slot.entry.update({"step": 0, **views})
             state[slot.param] = entry = slot.entry
         else:  # loaded by load_state_dict, or set by hand: copy it into the buffers
-            _adopt(entry, views, slot.store.device)
+            adopt(entry, views, slot.store.device)
             slot.entry = entry
         slot.fresh = False
         return entry
 
     def _run(self, runs: dict[tuple[Any, ...], list[list[Any]]], staged: list[FlatStore]) -> None:
-        """Compute each run's scalars and launch the kernels: CPU stores together, then each GPU store."""
-        cpu_pieces, gpu_pieces = [], []
+        """Compute each run's scalars and launch the kernels on its spans."""
+        pieces = []
         for (_, _, step, lr, weight_decay), spans in runs.items():
             store, group = spans[0][2].store, spans[0][3]
             scalars = fused_scalars.for_group(self.algorithm, group, dtype=store.dtype, step=step, lr=lr,
                                               weight_decay=weight_decay, power_dtype=self.optimizer.options.power_dtype)
-            grad = store.staging if store in staged else store.grad
-            arrays = (store.param, grad, *(store.state[name] for name in store.names))
-            if self.algorithm == "adam" and len(store.names) == 2:
-                arrays = (*arrays, None)  # no v_max without AMSGrad
-            on_cpu = store.device.type == "cpu"
-            kernel = fused_cpu.kernel(self.algorithm, store.dtype) if on_cpu else fused_gpu.KERNELS[self.algorithm]
-            for start, stop, _, _ in spans:
-                (cpu_pieces if on_cpu else gpu_pieces).append(fused_cpu.Piece(kernel, arrays, scalars, start, stop))
-        fused_cpu.run_pieces(cpu_pieces)
-        fused_gpu.run_pieces(gpu_pieces)
-
-
-
-def _adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:
-    """Copy a state entry's arrays into ``views`` and put the views in the entry (same dict object)."""
-    for name, view in views.items():
-        value = entry.get(name)
-        if value is None:
-            view.fill(0)
-        else:
-            view[...] = backend.to_device(value, device)
-        entry[name] = view
-    entry.setdefault("step", 0)
-
-
-def _replaced(entry: dict[str, Any], views: dict[str, Any]) -> bool:
-    """Whether a state array of ``entry`` is no longer the view of the buffers (it was set by hand)."""
-    return any(entry.get(name) is not view for name, view in views.items())
+            pieces.extend(piece(self.algorithm, store, scalars, start, stop, store in staged)
+                          for start, stop, _, _ in spans)
+        launch(pieces)

@@ -1,21 +1,18 @@
-"""The fused CPU step: the rules of :mod:`optim.functional` as in-place ufunc passes over cache-sized chunks.
+"""The fused CPU step: a kernel over cache-sized chunks of the flat buffers, on all the cores.
 
 A step of the fused path (:mod:`optim.fused`) runs over flat buffers that hold
 the parameters, gradients and state of many tensors back to back. This module
-cuts the work into chunks of :data:`CHUNK_BYTES` per array and runs the update
-rule on each chunk as a short sequence of NumPy ufuncs with ``out=``: the
-first pass over a chunk brings it from memory, the next ones find it in the
-cache, and it goes back to memory once. :func:`num_threads` threads (NumPy
-releases the GIL inside a ufunc) take the chunks from a shared queue.
+cuts the work into chunks and hands them to :func:`num_threads` threads (the
+kernels release the GIL), which take them from a shared queue. The kernels:
 
-The ufunc kernels :func:`adam_chunk` and :func:`adamax_chunk` mirror
-:func:`optim.functional.adam_update` and :func:`~optim.functional.adamax_update`
-line by line, operation by operation, in the same order and the same dtype,
-with the scalars of :mod:`optim.fused_scalars`, computed exactly as those
-functions compute them: the fused path gives the same bits as the reference.
-About a dozen ufuncs per chunk make the step cost more than one pass over
-memory; with Numba installed, :func:`kernel` hands out the one-pass compiled
-kernels of :mod:`optim.fused_jit` instead, which give the same bits.
+* :mod:`optim.fused_ufunc`: the update rule as a short sequence of in-place
+  NumPy ufuncs per chunk of :data:`CHUNK_BYTES` per array, small enough that
+  the passes after the first find the chunk in the cache;
+* :mod:`optim.fused_jit`: the same operations compiled by Numba into one pass
+  over each chunk of :data:`COMPILED_CHUNK_BYTES`, when Numba is installed.
+
+Both give the bits of the reference path; :func:`kernel` chooses, and
+:func:`set_kernels` overrides the choice.
 """
 
 from __future__ import annotations
@@ -29,15 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from optim import fused_jit
-from optim.fused_scalars import AdamaxScalars, AdamScalars
+from optim import fused_jit, fused_ufunc
 
 __all__ = [
     "CHUNK_BYTES",
     "COMPILED_CHUNK_BYTES",
     "Piece",
-    "adam_chunk",
-    "adamax_chunk",
     "fill_zero",
     "kernel",
     "num_threads",
@@ -65,113 +59,8 @@ def num_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-# ----------------------------------------------------------------------------- kernels
-def _effective_gradient(param: np.ndarray, grad: np.ndarray, s: Any, g_out: np.ndarray,
-                        scratch: np.ndarray) -> np.ndarray:
-    """``functional._effective_gradient``: ``-grad`` for maximize, then weight decay; ``grad`` is never written."""
-    g = grad
-    if s.maximize:
-        g = np.negative(grad, out=g_out)  # g = -grad
-    if not s.decays:
-        return g
-    if s.decoupled:
-        np.multiply(param, s.decay_factor, out=param)  # param *= 1 - lr * weight_decay
-        return g
-    np.multiply(param, s.weight_decay, out=scratch)  # weight_decay * param
-    return np.add(g, scratch, out=g_out)  # g + weight_decay * param
-
-
-def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None,
-               s: AdamScalars, g_out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """:func:`optim.functional.adam_update` on one chunk, in place; ``g_out``, ``a``, ``b`` are scratch.
-
-    Each line is the ufunc form of the line of ``adam_update`` quoted in its
-    comment, so the result is the same to the last bit:
-
-    .. math::
-
-        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t, \\quad
-        v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2, \\quad
-        \\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}
-                    \\frac{m_t}{\\sqrt{v_t}/\\sqrt{1-\\beta_2^t} + \\epsilon}
-    """
-    g = _effective_gradient(param, grad, s, g_out, a)
-    np.multiply(m, s.beta1, out=m)  # m *= beta1
-    np.multiply(g, s.one_minus_beta1, out=a)  # (1 - beta1) * g
-    np.add(m, a, out=m)  # m += (1 - beta1) * g
-    np.multiply(v, s.beta2, out=v)  # v *= beta2
-    np.multiply(g, s.one_minus_beta2, out=a)  # (1 - beta2) * g
-    np.multiply(a, g, out=a)  # (1 - beta2) * g * g
-    np.add(v, a, out=v)  # v += (1 - beta2) * g * g
-
-    if s.amsgrad_mode == "max_corrected_v":
-        np.divide(v, s.bias2, out=a)  # v / bias2
-        np.maximum(v_max, a, out=v_max)  # v_max = max(v_max, v / bias2)
-        np.divide(m, s.bias1, out=a)  # m / bias1
-        np.multiply(a, s.lr, out=a)  # lr * (m / bias1)
-        np.sqrt(v_max, out=b)  # sqrt(v_max)
-        np.add(b, s.eps, out=b)  # sqrt(v_max) + eps
-        np.divide(a, b, out=a)
-        np.subtract(param, a, out=param)  # param -= lr * (m / bias1) / (sqrt(v_max) + eps)
-        return
-    if s.amsgrad_mode == "no_bias_correction":
-        np.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        np.multiply(m, s.lr, out=a)  # lr * m
-        np.sqrt(v_max, out=b)  # sqrt(v_max)
-        np.add(b, s.eps, out=b)  # sqrt(v_max) + eps
-        np.divide(a, b, out=a)
-        np.subtract(param, a, out=param)  # param -= lr * m / (sqrt(v_max) + eps)
-        return
-    second = v
-    if s.amsgrad_mode == "max_raw_v":
-        np.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        second = v_max
-
-    np.sqrt(second, out=b)  # sqrt(second)
-    if s.epsilon_mode == "algorithm1":
-        np.divide(b, s.sqrt_bias2, out=b)  # sqrt(second) / sqrt(bias2)
-        np.add(b, s.eps, out=b)  # denominator = sqrt(second) / sqrt(bias2) + eps
-        np.multiply(m, s.step_size, out=a)  # step_size * m
-    else:  # "epsilon_hat"
-        np.add(b, s.eps, out=b)  # sqrt(second) + eps
-        np.multiply(m, s.alpha_t, out=a)  # alpha_t * m
-    np.divide(a, b, out=a)
-    np.subtract(param, a, out=param)  # param -= step * m / denominator
-
-
-def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, s: AdamaxScalars,
-                 g_out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """:func:`optim.functional.adamax_update` on one chunk, in place; ``g_out``, ``a``, ``b`` are scratch.
-
-    .. math::
-
-        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t, \\quad
-        u_t = \\max(\\beta_2 u_{t-1}, |g_t|), \\quad
-        \\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}\\frac{m_t}{u_t + \\epsilon}
-
-    (with ``adamax_epsilon="inside_max"``: :math:`u_t = \\max(\\beta_2 u_{t-1}, |g_t| + \\epsilon)`
-    and the step divides by :math:`u_t`).
-    """
-    g = _effective_gradient(param, grad, s, g_out, a)
-    np.multiply(m, s.beta1, out=m)  # m *= beta1
-    np.multiply(g, s.one_minus_beta1, out=a)  # (1 - beta1) * g
-    np.add(m, a, out=m)  # m += (1 - beta1) * g
-    np.multiply(u, s.beta2, out=u)  # u *= beta2
-    np.absolute(g, out=a)  # abs_g = abs(g)
-    if s.adamax_epsilon == "inside_max":
-        np.add(a, s.eps, out=a)  # abs_g += eps
-        np.maximum(u, a, out=u)  # u = max(beta2 u, |g| + eps)
-        denominator = u
-    else:  # "denominator"
-        np.maximum(u, a, out=u)  # u = max(beta2 u, |g|)
-        denominator = np.add(u, s.eps, out=b)  # u + eps
-    np.multiply(m, s.step_size, out=a)  # step_size * m
-    np.divide(a, denominator, out=a)
-    np.subtract(param, a, out=param)  # param -= step_size * m / denominator
-
-
 # ----------------------------------------------------------------------------- choosing the kernels
-_UFUNC_KERNELS = {"adam": adam_chunk, "adamax": adamax_chunk}
+_UFUNC_KERNELS = {"adam": fused_ufunc.adam_chunk, "adamax": fused_ufunc.adamax_chunk}
 _COMPILED_KERNELS = {"adam": fused_jit.adam_chunk, "adamax": fused_jit.adamax_chunk}
 _KINDS = ("auto", "ufunc", "compiled")
 _kind = "auto"
@@ -183,7 +72,7 @@ def set_kernels(kind: str) -> str:
     Parameters
     ----------
     kind : {"auto", "ufunc", "compiled"}
-        ``"ufunc"``: the NumPy ufunc passes of this module. ``"compiled"``:
+        ``"ufunc"``: the NumPy ufunc passes of :mod:`optim.fused_ufunc`. ``"compiled"``:
         the one-pass Numba kernels of :mod:`optim.fused_jit`. ``"auto"`` (the
         default): the compiled ones when Numba is installed. Both give the
         same bits.

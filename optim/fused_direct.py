@@ -36,10 +36,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
-from optim import fused_cpu, fused_gpu, fused_scalars
+from optim import fused_scalars
+from optim.fused_store import FlatStore, Slot, launch, piece
 
 if TYPE_CHECKING:
-    from optim.fused import FlatStore, FusedEngine, Slot
+    from optim.fused import FusedEngine
 
 __all__ = ["DirectPlan", "Segment"]
 
@@ -190,20 +191,10 @@ class DirectPlan:
                                               weight_decay=group.get("weight_decay", 0.0),
                                               power_dtype=optimizer.options.power_dtype)
             runs.append((segment, entries, scalars))
-        pieces_cpu, pieces_gpu = [], []
+        pieces = []
         for segment, entries, scalars in runs:
             for entry in entries:
                 entry["step"] += 1
-            store = segment.store
-            arrays = (store.param, store.grad, *(store.state[name] for name in store.names))
-            if self.engine.algorithm == "adam" and len(store.names) == 2:
-                arrays = (*arrays, None)  # no v_max without AMSGrad
-            if store.device.type == "cpu":
-                kernel = fused_cpu.kernel(self.engine.algorithm, store.dtype)
-                pieces_cpu.append(fused_cpu.Piece(kernel, arrays, scalars, segment.start, segment.stop))
-            else:
-                kernel = fused_gpu.KERNELS[self.engine.algorithm]
-                pieces_gpu.append(fused_cpu.Piece(kernel, arrays, scalars, segment.start, segment.stop))
-        fused_cpu.run_pieces(pieces_cpu)
-        fused_gpu.run_pieces(pieces_gpu)
+            pieces.append(piece(self.engine.algorithm, segment.store, scalars, segment.start, segment.stop))
+        launch(pieces)
         return True

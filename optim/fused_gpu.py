@@ -1,7 +1,7 @@
 """The fused GPU step: one CuPy kernel per flat buffer, with the arithmetic of :mod:`optim.functional`.
 
 Each element is independent, so a step is one :class:`cupy.ElementwiseKernel`
-launch over the whole flat buffers of a :class:`~optim.fused.FlatStore`
+launch over the whole flat buffers of a :class:`~optim.fused_store.FlatStore`
 (one per run of parameters that share their scalars; usually one). Every
 element is read once and written once: the step moves the minimum number of
 bytes. The kernels repeat the lines of

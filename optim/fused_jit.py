@@ -63,7 +63,7 @@ def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mod
 
     The choices are constants of the closure, so the compiler removes the
     branches not taken and vectorises what is left; each line is one ufunc of
-    :func:`optim.fused_cpu.adam_chunk`.
+    :func:`optim.fused_ufunc.adam_chunk`.
     """
 
     def loop(param, grad, m, v, v_max, weight_decay, decay_factor, beta1, one_minus_beta1, beta2,
@@ -156,7 +156,7 @@ def _scalar(value: Any) -> Any:
 
 def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None,
                s: AdamScalars, *unused_scratch: Any) -> None:
-    """:func:`optim.fused_cpu.adam_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
+    """:func:`optim.fused_ufunc.adam_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
     amsgrad_mode = s.amsgrad_mode
     epsilon_mode = None if amsgrad_mode in ("max_corrected_v", "no_bias_correction") else s.epsilon_mode
     loop = _loop("adam", (s.maximize, _decay(s), amsgrad_mode, epsilon_mode))
@@ -169,7 +169,7 @@ def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray
 
 def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, s: AdamaxScalars,
                  *unused_scratch: Any) -> None:
-    """:func:`optim.fused_cpu.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
+    """:func:`optim.fused_ufunc.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
     loop = _loop("adamax", (s.maximize, _decay(s), s.adamax_epsilon == "inside_max"))
     loop(param, grad, m, u, s.weight_decay[()], s.decay_factor[()], s.beta1[()], s.one_minus_beta1[()],
          s.beta2[()], s.eps[()], s.step_size[()])

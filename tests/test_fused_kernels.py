@@ -1,4 +1,4 @@
-"""The compiled chunk kernels (optim.fused_jit) against the ufunc ones (optim.fused_cpu) and the reference rules
+"""The compiled chunk kernels (optim.fused_jit) against the ufunc ones (optim.fused_ufunc) and the reference rules
 (optim.functional), bit for bit after every step: NaN where the other has NaN, the same bit pattern elsewhere."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from optim import functional, fused_cpu, fused_jit
+from optim import functional, fused_cpu, fused_jit, fused_ufunc
 from optim.fused_scalars import adam_scalars, adamax_scalars
 
 needs_numba = pytest.mark.skipif(not fused_jit.available(), reason="Numba is not installed (the 'fast' extra)")
@@ -62,7 +62,7 @@ def take_step(how, kind, state, grad, step, options):
         update(state["param"], grad, *moments, step=step, **options)
         return
     scalars = adamax_scalars if kind == "adamax" else adam_scalars
-    module = fused_jit if how == "compiled" else fused_cpu
+    module = fused_jit if how == "compiled" else fused_ufunc
     kernel = module.adamax_chunk if kind == "adamax" else module.adam_chunk
     scratch = [np.empty_like(grad) for _ in range(3)] if how == "ufunc" else []  # the compiled pass needs none
     kernel(state["param"], grad, *moments, scalars(dtype=grad.dtype, step=step, **options), *scratch)
@@ -211,8 +211,8 @@ def test_set_kernels_returns_the_previous_choice(kernels_choice):
     assert fused_cpu.set_kernels("auto") == "ufunc"
     assert fused_cpu.set_kernels("ufunc") == "auto"
     for dtype in (np.float16, np.float32, np.float64):
-        assert fused_cpu.kernel("adam", dtype) is fused_cpu.adam_chunk
-        assert fused_cpu.kernel("adamax", dtype) is fused_cpu.adamax_chunk
+        assert fused_cpu.kernel("adam", dtype) is fused_ufunc.adam_chunk
+        assert fused_cpu.kernel("adamax", dtype) is fused_ufunc.adamax_chunk
 
 
 def test_set_kernels_rejects_an_unknown_kind(kernels_choice):
@@ -228,8 +228,8 @@ def test_compiled_needs_numba(kernels_choice, monkeypatch):
     with pytest.raises(ValueError, match="Numba"):
         fused_cpu.set_kernels("compiled")
     fused_cpu.set_kernels("auto")
-    assert fused_cpu.kernel("adam", np.float32) is fused_cpu.adam_chunk
-    assert fused_cpu.kernel("adamax", np.float64) is fused_cpu.adamax_chunk
+    assert fused_cpu.kernel("adam", np.float32) is fused_ufunc.adam_chunk
+    assert fused_cpu.kernel("adamax", np.float64) is fused_ufunc.adamax_chunk
 
 
 @needs_numba
@@ -238,7 +238,7 @@ def test_compiled_kernels_where_they_apply(kernels_choice, kind):
     """"auto" and "compiled" hand out the compiled kernels for float32 and float64, the ufunc ones for float16."""
     fused_cpu.set_kernels("ufunc")
     assert fused_cpu.set_kernels(kind) == "ufunc"
-    for dtype, module in ((np.float16, fused_cpu), (np.float32, fused_jit), (np.float64, fused_jit)):
+    for dtype, module in ((np.float16, fused_ufunc), (np.float32, fused_jit), (np.float64, fused_jit)):
         assert fused_cpu.kernel("adam", dtype) is module.adam_chunk
         assert fused_cpu.kernel("adamax", dtype) is module.adamax_chunk
 
@@ -249,6 +249,6 @@ def test_errstate_that_reports_selects_the_ufunc_kernels(kernels_choice, errors)
     """Under np.errstate set to raise or call, kernel() gives the ufunc kernels: only ufuncs report FP errors."""
     fused_cpu.set_kernels("compiled")
     with np.errstate(**errors):
-        assert fused_cpu.kernel("adam", np.float64) is fused_cpu.adam_chunk
-        assert fused_cpu.kernel("adamax", np.float32) is fused_cpu.adamax_chunk
+        assert fused_cpu.kernel("adam", np.float64) is fused_ufunc.adam_chunk
+        assert fused_cpu.kernel("adamax", np.float32) is fused_ufunc.adamax_chunk
     assert fused_cpu.kernel("adam", np.float64) is fused_jit.adam_chunk
