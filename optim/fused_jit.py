@@ -18,7 +18,11 @@ functions are compiled for float32 and float64 on first use and cached on
 disk; float16 stays on the ufunc kernels.
 
 Numba is optional (the ``fast`` extra). :func:`available` says whether it is
-installed; :mod:`optim.fused_cpu` picks these kernels when it is.
+installed; :mod:`optim.fused_cpu` picks these kernels when it is. A compiled
+loop does not report floating-point errors (an overflow gives inf, 0/0 gives
+NaN, silently, as in PyTorch); under ``np.errstate`` set to ``"raise"`` or
+``"call"``, :func:`optim.fused_cpu.kernel` therefore hands out the ufunc
+kernels, which raise as the reference path does.
 """
 
 from __future__ import annotations

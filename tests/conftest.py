@@ -10,6 +10,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import backend
+from optim import fused_cpu, fused_jit
 
 
 def _cuda_skip_reason() -> str | None:
@@ -48,3 +49,18 @@ def xp(device: str):
 def rng() -> np.random.Generator:
     """A seeded generator, so every run draws the same numbers."""
     return np.random.default_rng(20141222)
+
+
+KERNEL_KINDS = [
+    pytest.param("ufunc", id="ufunc"),
+    pytest.param("compiled", id="compiled", marks=pytest.mark.skipif(
+        not fused_jit.available(), reason="Numba is not installed (the 'fast' extra): no compiled kernels")),
+]
+
+
+@pytest.fixture(params=KERNEL_KINDS)
+def cpu_kernels(request: pytest.FixtureRequest):
+    """The fused path's CPU kernels for the test: the NumPy ufuncs, then the compiled ones (restored after)."""
+    previous = fused_cpu.set_kernels(request.param)
+    yield request.param
+    fused_cpu.set_kernels(previous)

@@ -21,6 +21,8 @@ import optim
 from minigrad import backend
 from optim import schedules
 
+pytestmark = pytest.mark.usefixtures("cpu_kernels")  # every test with the ufunc and with the compiled kernels
+
 
 # --------------------------------------------------------------------------- algorithms x conventions x choices
 @pytest.mark.parametrize("dtype", DTYPES)

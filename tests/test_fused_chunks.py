@@ -13,10 +13,14 @@ from optim import fused_cpu
 
 
 # --------------------------------------------------------------------------- sizes and chunks
+pytestmark = pytest.mark.usefixtures("cpu_kernels")  # every test with the ufunc and with the compiled kernels
+
+
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 1024 elements and 4 threads, so that small tests cross many chunk and thread boundaries."""
     monkeypatch.setattr(fused_cpu, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(fused_cpu, "COMPILED_CHUNK_BYTES", 4096)
     monkeypatch.setattr(fused_cpu, "num_threads", lambda: 4)
 
 
@@ -36,9 +40,9 @@ def test_chunk_boundaries(small_chunks, cls, sizes, dtype):
     check(cls, {"lr": 0.01, "convention": "pytorch"}, dtype, "cpu", shapes=SIZES[sizes], steps=3)
 
 
-def test_default_chunks_and_threads():
-    """The real chunk length, with a parameter of a few chunks and gradients in the views."""
-    length = fused_cpu.CHUNK_BYTES // 4
+def test_default_chunks_and_threads(cpu_kernels):
+    """The real chunk length of each kind of kernel, with a parameter of a few chunks and gradients in the views."""
+    length = (fused_cpu.COMPILED_CHUNK_BYTES if cpu_kernels == "compiled" else fused_cpu.CHUNK_BYTES) // 4
     check(optim.Adam, {"lr": 0.01}, np.float32, "cpu", shapes=[(2 * length + 3,), (length - 1,)], steps=2,
           views=True)
 
