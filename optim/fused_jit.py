@@ -62,6 +62,23 @@ if numba is not None:
     _nan_maximum = numba.njit(inline="always")(_nan_maximum)
 
 
+def _effective_gradient(maximize: bool, decay: str) -> Callable[..., tuple[Any, Any]]:
+    """``(g, param)`` for one element as ``functional._effective_gradient`` makes them: ``-grad`` to maximize,
+    then weight decay, L2 (into the gradient) or decoupled (into the parameter); compiled to be inlined."""
+
+    def effective(grad, param, weight_decay, decay_factor):  # pragma: no cover - compiled by Numba
+        g = grad
+        if maximize:
+            g = -g
+        if decay == "decoupled":
+            param = param * decay_factor  # param *= 1 - lr * weight_decay
+        elif decay == "l2":
+            g = g + param * weight_decay  # g + weight_decay * param
+        return g, param
+
+    return numba.njit(inline="always")(effective)
+
+
 def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mode: str) -> Callable[..., None]:
     """The compiled loop of ``adam_update`` for one set of formula choices.
 
@@ -69,18 +86,12 @@ def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mod
     branches not taken and vectorises what is left; each line is one ufunc of
     :func:`optim.fused_ufunc.adam_chunk`.
     """
+    effective = _effective_gradient(maximize, decay)
 
     def loop(param, grad, m, v, v_max, weight_decay, decay_factor, beta1, one_minus_beta1, beta2,
              one_minus_beta2, eps, lr, bias1, bias2, step_size, sqrt_bias2, alpha_t):  # pragma: no cover
         for i in range(param.size):
-            g = grad[i]
-            if maximize:
-                g = -g
-            p = param[i]
-            if decay == "decoupled":
-                p = p * decay_factor  # param *= 1 - lr * weight_decay
-            elif decay == "l2":
-                g = g + p * weight_decay  # g + weight_decay * param
+            g, p = effective(grad[i], param[i], weight_decay, decay_factor)
             m_i = m[i] * beta1 + g * one_minus_beta1  # m = beta1 m + (1 - beta1) g
             v_i = v[i] * beta2 + (g * one_minus_beta2) * g  # v = beta2 v + (1 - beta2) g g
             m[i] = m_i
@@ -108,18 +119,12 @@ def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mod
 
 def _adamax_loop(maximize: bool, decay: str, inside_max: bool) -> Callable[..., None]:
     """The compiled loop of ``adamax_update`` for one set of formula choices (see :func:`_adam_loop`)."""
+    effective = _effective_gradient(maximize, decay)
 
     def loop(param, grad, m, u, weight_decay, decay_factor, beta1, one_minus_beta1, beta2, eps,
              step_size):  # pragma: no cover
         for i in range(param.size):
-            g = grad[i]
-            if maximize:
-                g = -g
-            p = param[i]
-            if decay == "decoupled":
-                p = p * decay_factor
-            elif decay == "l2":
-                g = g + p * weight_decay
+            g, p = effective(grad[i], param[i], weight_decay, decay_factor)
             m_i = m[i] * beta1 + g * one_minus_beta1  # m = beta1 m + (1 - beta1) g
             if inside_max:
                 u_i = _nan_maximum(u[i] * beta2, abs(g) + eps)  # u = max(beta2 u, |g| + eps)
