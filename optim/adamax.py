@@ -81,6 +81,8 @@ class Adamax(AdaptiveOptimizer):
     State per parameter: ``m`` (:math:`m_t`), ``u`` (:math:`u_t`) and ``step``.
     """
 
+    corrected_betas = ("beta1",)  # u_t needs no bias correction
+
     def __init__(
         self,
         params: ParamsLike = None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.tensor import Tensor
 from optim.conventions import STEP_COUNTING_CHOICES, Convention
+from optim.functional import check_bias_correction
 from optim.optimizer import Optimizer
 from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
 
@@ -33,6 +35,25 @@ def common_defaults(
 
 class AdaptiveOptimizer(Optimizer):
     """Base of :class:`~optim.Adam` and :class:`~optim.Adamax`: the checks and config they share."""
+
+    #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
+    corrected_betas: tuple[str, ...] = ("beta1", "beta2")
+
+    def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
+        """Refuse, before anything changes, a beta that rounds to 1 where ``power_dtype`` corrects the bias
+        (:func:`~optim.functional.check_bias_correction`), once per group and parameter dtype."""
+        power_dtype = self.options.power_dtype
+        if power_dtype is None:
+            return
+        seen = set()
+        for param, group, _ in triples:
+            key = (id(group), param.dtype)
+            if key in seen:
+                continue
+            seen.add(key)
+            betas = dict(zip(("beta1", "beta2"), group["betas"]))
+            for name in self.corrected_betas:
+                check_bias_correction(betas[name], name, power_dtype, param.dtype)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check the shared hyperparameters (names the argument and value on failure)."""

@@ -25,15 +25,16 @@ import numpy as np
 
 from optim.validation import check_choice, check_nonnegative, check_probability
 
-__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
+__all__ = ["adam_update", "adamax_update", "bias_correction", "check_bias_correction", "sgd_update"]
 
 
 def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                power_dtype: Any, arrays: tuple[tuple[str, Any], ...]) -> None:
+                power_dtype: Any, arrays: tuple[tuple[str, Any], ...], corrected: tuple[str, ...]) -> None:
     """What must hold before any array is touched, so that a bad call changes nothing.
 
     :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
-    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
+    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype;
+    the bias corrections of the betas named in ``corrected`` not 0 in ``power_dtype``.
     One chained comparison covers the usual case; the named checks run only when it fails.
     """
     try:
@@ -57,6 +58,10 @@ def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, we
                 f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
                 f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
             )
+    if power_dtype is not None:
+        betas = {"beta1": beta1, "beta2": beta2}
+        for name in corrected:
+            check_bias_correction(betas[name], name, power_dtype, param.dtype)
 
 
 def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None) -> float:
@@ -80,6 +85,27 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
     if power_dtype == "param" and np.dtype(dtype) == np.float16:
         return float(np.float16(1) - np.float16(beta) ** np.float16(step))
     return 1.0 - beta**step
+
+
+def check_bias_correction(beta: float, name: str, power_dtype: str | None, dtype: Any) -> None:
+    """Refuse a :math:`\\beta` that rounds to 1 in the precision of the bias correction.
+
+    In double precision :math:`1 - \\beta^t > 0` for every :math:`\\beta < 1`;
+    in single or half precision (``power_dtype``) a :math:`\\beta` close to 1
+    rounds to 1 (float16 from 0.99976 up), and :math:`1 - \\beta^t` is 0 at
+    every step: the step size would divide by zero.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, its value and the precision.
+    """
+    if bias_correction(beta, 1, power_dtype, dtype) == 0:
+        precision = "float32" if power_dtype == "float32" else str(np.dtype(dtype))
+        raise ValueError(
+            f"{name}: {beta!r} rounds to 1 in {precision}, where power_dtype={power_dtype!r} computes the bias "
+            f"correction 1 - {name}^t, which is then 0 at every step; use a smaller {name} or power_dtype=None"
+        )
 
 
 def _effective_gradient(
@@ -172,7 +198,7 @@ def adam_update(
     check_choice(amsgrad_mode, "amsgrad_mode", (None, "max_raw_v", "max_corrected_v", "no_bias_correction"))
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
+                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)), ("beta1", "beta2"))
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
@@ -261,7 +287,7 @@ def adamax_update(
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ("denominator", "inside_max"))
     _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                (("param", param), ("grad", grad), ("m", m), ("u", u)))
+                (("param", param), ("grad", grad), ("m", m), ("u", u)), ("beta1",))
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1

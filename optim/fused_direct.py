@@ -187,6 +187,7 @@ class DirectPlan:
             else:
                 step = optimizer.iterations + 1
             lr = optimizer._current_lr(segment.slots[0].param, group)  # may raise: nothing has changed yet
+            optimizer.check_call([(segment.slots[0].param, group, None)])  # so may this
             scalars = fused_scalars.for_group(self.engine.algorithm, group, dtype=store.dtype, step=step, lr=lr,
                                               weight_decay=group.get("weight_decay", 0.0),
                                               power_dtype=optimizer.options.power_dtype)

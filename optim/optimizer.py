@@ -114,6 +114,10 @@ class Optimizer:
         """Apply the rule in place to the arrays ``param`` and ``state`` (subclasses call :mod:`optim.functional`)."""
         raise NotImplementedError
 
+    def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
+        """Refuse, before anything changes, a call the rule would refuse for a reason of its own
+        (``(param, group, gradient)`` triples; subclasses extend it)."""
+
     # ----------------------------------------------------------------- groups
     def _build_groups(self, groups: Sequence[Any]) -> list[dict[str, Any]]:
         """Validate new groups against each other and the existing ones, changing nothing."""
@@ -236,6 +240,7 @@ class Optimizer:
                 raise ValueError(f"grads_and_vars: a parameter of shape {shape} is not optimised by this optimizer")
             checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
         rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
+        self.check_call(checked)
         ready = pipeline.prepare_gradients(self, checked)
         if ready is pipeline.SKIPPED:  # nonfinite="skip": the call changes nothing but this count
             self.skipped_steps += 1

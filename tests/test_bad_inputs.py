@@ -225,6 +225,12 @@ CATALOGUE = [
          "(4, 3)", "1 non-finite",
          setup=lambda w: (setattr(w, "strict", optim.Adam(w.model.named_parameters(), nonfinite="raise")),
                           _set_grad(w, np.array([[np.nan, 0, 0]] + [[0, 0, 0]] * 3, np.float32)))),
+    case("step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta2", "0.99999999", "float32",
+         setup=lambda w: setattr(w, "rounding", optim.Adam(w.model.parameters(), betas=(0.9, 0.99999999),
+                                                            power_dtype="float32"))),
+    case("fused-step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta1", "0.999999999",
+         setup=lambda w: setattr(w, "rounding", optim.Adamax(w.model.parameters(), betas=(0.999999999, 0.9),
+                                                             convention="keras", fused=True))),
     case("weight-decay-pattern", lambda w: w.opt.exclude_from_weight_decay(var_names=["("]), ValueError,
          "var_names", "'('"),
     case("get-config-callable", _plain_callable_config, TypeError, "get_config", "plain callable"),
@@ -260,6 +266,9 @@ CATALOGUE = [
     case("functional-beta1", lambda w: functional.adam_update(**w.adam_kwargs(beta1=1.0)), ValueError,
          "beta1", "1.0"),
     case("functional-lr-nan", lambda w: functional.adam_update(**w.adam_kwargs(lr=NAN)), ValueError, "lr", "nan"),
+    case("functional-beta2-rounds-to-one", lambda w: functional.adam_update(**w.adam_kwargs(
+        beta2=0.99999999, power_dtype="float32", weight_decay=0.1, decoupled_weight_decay=True)), ValueError,
+         "beta2", "0.99999999", "float32"),
     case("functional-adamax-epsilon", lambda w: functional.adamax_update(
         w.arrays["param"], w.arrays["grad"], w.arrays["m"], w.arrays["u"], step=1, lr=0.1, beta1=0.9, beta2=0.99,
         eps=1e-8, adamax_epsilon="x"), ValueError, "adamax_epsilon", "'x'"),

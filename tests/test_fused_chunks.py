@@ -11,7 +11,6 @@ import minigrad as mg
 import optim
 from optim import fused_cpu
 
-
 # --------------------------------------------------------------------------- sizes and chunks
 pytestmark = pytest.mark.usefixtures("cpu_kernels")  # every test with the ufunc and with the compiled kernels
 

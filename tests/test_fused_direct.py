@@ -5,6 +5,8 @@ counters. Errors (non-finite gradients, a bad learning rate) leave everything as
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from fused_helpers import CLASSES, DTYPES, SHAPES, make_params
@@ -296,3 +298,17 @@ def test_bad_learning_rate_changes_nothing(monkeypatch, cls, bad):
     assert taken == [False, True]  # the third call raised inside direct_step
     assert_identical(snapshot(params, optimizer), before)
     assert all(optimizer.state[p]["step"] == 2 for p in params)
+
+
+def test_a_beta_that_rounds_to_one_is_refused_before_the_direct_step_changes_anything():
+    """power_dtype="float32" with beta2 = 0.99999999 (1.0 in float32): the bias correction would be 0; the
+    direct step raises the ValueError of the general path, naming beta2, with nothing changed."""
+    params = make_params(SHAPES, np.float32, "cpu")
+    optimizer = optim.Adam(params, lr=0.01, betas=(0.9, 0.99999999), fused=True)
+    optimizer.zero_grad()
+    optimizer.step()  # double-precision corrections: fine
+    optimizer.options = dataclasses.replace(optimizer.options, power_dtype="float32")
+    before = snapshot(params, optimizer)
+    with pytest.raises(ValueError, match=r"beta2: 0\.99999999 rounds to 1 in float32"):
+        optimizer._fused_engine.direct_step()
+    assert_identical(snapshot(params, optimizer), before)
