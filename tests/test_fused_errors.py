@@ -12,6 +12,7 @@ from fused_helpers import CLASSES, host, make_params
 import optim
 from minigrad import backend
 from minigrad.sparse import RowSparseGrad
+from optim import fused_jit
 
 
 # --------------------------------------------------------------------------- errors and configuration
@@ -58,6 +59,8 @@ def test_bench_command_prints_the_table_and_the_goals(capsys):
     assert main(["bench", "--shapes", "3x1000", "--algorithms", "adam", "--steps", "1", "--rounds", "1",
                  "--warmup", "0"]) == 0
     out = capsys.readouterr().out
-    for row in ("| adam | 3 x 1000 | floor |", "| adam | 3 x 1000 | reference |", "| adam | 3 x 1000 | fused |"):
+    for row in ("| adam | 3 x 1000 | floor |", "| adam | 3 x 1000 | reference |", "| adam | 3 x 1000 | fused |",
+                "| adam | 3 x 1000 | fused (general path) |"):
         assert row in out
+    assert ("| adam | 3 x 1000 | fused (ufunc kernels) |" in out) == fused_jit.available()
     assert "copy bandwidth" in out and "adam 3 x 1000: fused" in out
