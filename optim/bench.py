@@ -57,7 +57,7 @@ Time one optimizer step in one run: the memory floor (the step's bytes at the me
 bandwidth), minigrad's reference path (fused=False), its fused path (fused=True), and PyTorch's
 for-loop, foreach and fused implementations when torch is installed. Shapes are ROWSxCOLS: ROWS
 parameters of COLS elements. The table gives median milliseconds, effective GB/s, and the ratios
-to the floor and to torch fused; the issue's goals follow, each marked met or NOT met."""
+to the floor and to torch fused; the performance goals follow, each marked met or NOT met."""
 ALGORITHMS = {"adam": Adam, "adamax": Adamax, "amsgrad": AMSGrad}
 ARRAYS_PER_STEP = {"adam": 7, "adamax": 7, "amsgrad": 9}  # arrays read + arrays written per element
 CPU_SHAPES = ((1, 10_000_000), (1000, 10_000), (10_000, 1000))
@@ -265,7 +265,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def goals(rows: list[dict[str, Any]], device: str) -> list[str]:
-    """The issue's goals, each with its measured ratio and whether it is met."""
+    """The performance goals (docs/benchmarks-optimizer.md), each with its measured ratio and whether it is met."""
     lines = []
     for row in rows:
         if row["method"] != "fused":
