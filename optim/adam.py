@@ -7,7 +7,7 @@ from typing import Any
 from minigrad.tensor import Tensor
 from optim import functional
 from optim.adaptive import AdaptiveOptimizer, common_defaults
-from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, get_convention
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, get_convention, rule_amsgrad_mode
 from optim.optimizer import ParamsLike
 from optim.validation import check_bool, check_choice
 
@@ -84,7 +84,6 @@ class Adam(AdaptiveOptimizer):
     with AMSGrad, and ``step``, all on the parameter's device and dtype.
     """
 
-
     def __init__(
         self,
         params: ParamsLike = None,
@@ -135,11 +134,10 @@ class Adam(AdaptiveOptimizer):
                weight_decay: float) -> None:
         """Call :func:`optim.functional.adam_update` with this group's hyperparameters."""
         beta1, beta2 = group["betas"]
-        amsgrad_mode = group["amsgrad_mode"] if group["amsgrad"] and group["amsgrad_mode"] != "ignored" else None
         functional.adam_update(
             param, grad, state["m"], state["v"], state.get("v_max"),
             step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
             weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
-            amsgrad_mode=amsgrad_mode, power_dtype=self.options.power_dtype,
+            amsgrad_mode=rule_amsgrad_mode(group), power_dtype=self.options.power_dtype,
         )

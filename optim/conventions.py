@@ -35,6 +35,7 @@ __all__ = [
     "STEP_COUNTING_CHOICES",
     "Convention",
     "get_convention",
+    "rule_amsgrad_mode",
 ]
 
 EPSILON_MODE_CHOICES = ("algorithm1", "epsilon_hat")
@@ -198,3 +199,11 @@ def get_convention(name: str) -> Convention:
     if not isinstance(name, str) or name not in CONVENTIONS:
         raise ValueError(f"convention: unknown value {name!r}; expected one of {sorted(CONVENTIONS)}")
     return CONVENTIONS[name]
+
+
+def rule_amsgrad_mode(group: dict[str, Any]) -> str | None:
+    """The ``amsgrad_mode`` that :func:`~optim.functional.adam_update` gets for an Adam group: ``None`` (plain
+    Adam) without ``amsgrad`` or with ``amsgrad_mode="ignored"``, else the group's mode."""
+    if not group["amsgrad"] or group["amsgrad_mode"] == "ignored":
+        return None
+    return group["amsgrad_mode"]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from optim.conventions import rule_amsgrad_mode
 from optim.functional import bias_correction
 
 __all__ = ["AdamScalars", "AdamaxScalars", "adam_scalars", "adamax_scalars", "for_group"]
@@ -130,5 +131,4 @@ def for_group(algorithm: str, group: dict[str, Any], *, dtype: Any, step: int, l
     }
     if algorithm == "adamax":
         return adamax_scalars(adamax_epsilon=group["adamax_epsilon"], **common)
-    amsgrad_mode = group["amsgrad_mode"] if group["amsgrad"] and group["amsgrad_mode"] != "ignored" else None
-    return adam_scalars(epsilon_mode=group["epsilon_mode"], amsgrad_mode=amsgrad_mode, **common)
+    return adam_scalars(epsilon_mode=group["epsilon_mode"], amsgrad_mode=rule_amsgrad_mode(group), **common)
