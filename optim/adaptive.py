@@ -6,7 +6,7 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim.conventions import STEP_COUNTING_CHOICES, Convention
-from optim.functional import check_bias_correction
+from optim.functional import bias_correction
 from optim.optimizer import Optimizer
 from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
 
@@ -41,7 +41,7 @@ class AdaptiveOptimizer(Optimizer):
 
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
         """Refuse, before anything changes, a beta that rounds to 1 where ``power_dtype`` corrects the bias
-        (:func:`~optim.functional.check_bias_correction`), once per group and parameter dtype."""
+        (:func:`~optim.functional.bias_correction` at :math:`t = 1`), once per group and parameter dtype."""
         power_dtype = self.options.power_dtype
         if power_dtype is None:
             return
@@ -53,7 +53,7 @@ class AdaptiveOptimizer(Optimizer):
             seen.add(key)
             betas = dict(zip(("beta1", "beta2"), group["betas"]))
             for name in self.corrected_betas:
-                check_bias_correction(betas[name], name, power_dtype, param.dtype)
+                bias_correction(betas[name], 1, power_dtype, param.dtype, name)  # raises if it is 0
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check the shared hyperparameters (names the argument and value on failure)."""

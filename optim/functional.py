@@ -25,16 +25,15 @@ import numpy as np
 
 from optim.validation import check_choice, check_nonnegative, check_probability
 
-__all__ = ["adam_update", "adamax_update", "bias_correction", "check_bias_correction", "sgd_update"]
+__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
 
 
 def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                power_dtype: Any, arrays: tuple[tuple[str, Any], ...], corrected: tuple[str, ...]) -> None:
+                power_dtype: Any, arrays: tuple[tuple[str, Any], ...]) -> None:
     """What must hold before any array is touched, so that a bad call changes nothing.
 
     :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
-    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype;
-    the bias corrections of the betas named in ``corrected`` not 0 in ``power_dtype``.
+    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
     One chained comparison covers the usual case; the named checks run only when it fails.
     """
     try:
@@ -58,13 +57,10 @@ def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, we
                 f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
                 f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
             )
-    if power_dtype is not None:
-        betas = {"beta1": beta1, "beta2": beta2}
-        for name in corrected:
-            check_bias_correction(betas[name], name, power_dtype, param.dtype)
 
 
-def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None) -> float:
+def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None,
+                    name: str = "beta") -> float:
     """:math:`1 - \\beta^t`, the factor that removes the bias of a zero-initialised average.
 
     Parameters
@@ -79,33 +75,30 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
         MindSpore); ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow).
     dtype : dtype, optional
         The parameter's dtype, for ``power_dtype="param"``.
-    """
-    if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
-        return float(np.float32(1) - np.float32(beta) ** np.float32(step))
-    if power_dtype == "param" and np.dtype(dtype) == np.float16:
-        return float(np.float16(1) - np.float16(beta) ** np.float16(step))
-    return 1.0 - beta**step
-
-
-def check_bias_correction(beta: float, name: str, power_dtype: str | None, dtype: Any) -> None:
-    """Refuse a :math:`\\beta` that rounds to 1 in the precision of the bias correction.
-
-    In double precision :math:`1 - \\beta^t > 0` for every :math:`\\beta < 1`;
-    in single or half precision (``power_dtype``) a :math:`\\beta` close to 1
-    rounds to 1 (float16 from 0.99976 up), and :math:`1 - \\beta^t` is 0 at
-    every step: the step size would divide by zero.
+    name : str
+        What to call ``beta`` in the error message ("beta1", "beta2").
 
     Raises
     ------
     ValueError
-        Naming the argument, its value and the precision.
+        When the factor is 0. In double precision :math:`1 - \\beta^t > 0` for
+        every :math:`\\beta < 1`; in single or half precision a :math:`\\beta`
+        close to 1 rounds to 1 (float16 from 0.99976 up), and the factor is 0
+        at every step: the step size would divide by zero.
     """
-    if bias_correction(beta, 1, power_dtype, dtype) == 0:
+    if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
+        factor = float(np.float32(1) - np.float32(beta) ** np.float32(step))
+    elif power_dtype == "param" and np.dtype(dtype) == np.float16:
+        factor = float(np.float16(1) - np.float16(beta) ** np.float16(step))
+    else:
+        factor = 1.0 - beta**step
+    if factor == 0:
         precision = "float32" if power_dtype == "float32" else str(np.dtype(dtype))
         raise ValueError(
             f"{name}: {beta!r} rounds to 1 in {precision}, where power_dtype={power_dtype!r} computes the bias "
             f"correction 1 - {name}^t, which is then 0 at every step; use a smaller {name} or power_dtype=None"
         )
+    return factor
 
 
 def _effective_gradient(
@@ -198,7 +191,10 @@ def adam_update(
     check_choice(amsgrad_mode, "amsgrad_mode", (None, "max_raw_v", "max_corrected_v", "no_bias_correction"))
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)), ("beta1", "beta2"))
+                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
+    # The bias corrections first: they refuse a beta that rounds to 1, before anything changes.
+    bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
+    bias2 = bias_correction(beta2, step, power_dtype, param.dtype, "beta2")  # 1 - beta2^t
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
@@ -206,8 +202,6 @@ def adam_update(
     v *= beta2
     v += (1 - beta2) * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
 
-    bias1 = bias_correction(beta1, step, power_dtype, param.dtype)  # 1 - beta1^t
-    bias2 = bias_correction(beta2, step, power_dtype, param.dtype)  # 1 - beta2^t
     xp_sqrt = _sqrt_of(param)
 
     if amsgrad_mode == "max_corrected_v":
@@ -287,7 +281,9 @@ def adamax_update(
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ("denominator", "inside_max"))
     _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                (("param", param), ("grad", grad), ("m", m), ("u", u)), ("beta1",))
+                (("param", param), ("grad", grad), ("m", m), ("u", u)))
+    # The bias correction first: it refuses a beta1 that rounds to 1, before anything changes.
+    bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
 
     m *= beta1
@@ -304,7 +300,7 @@ def adamax_update(
     else:
         raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
 
-    step_size = lr / bias_correction(beta1, step, power_dtype, param.dtype)  # alpha / (1 - beta1^t)
+    step_size = lr / bias1  # alpha / (1 - beta1^t)
     param -= step_size * m / denominator
 
 

@@ -81,8 +81,8 @@ def adam_scalars(*, dtype: Any, step: int, lr: float, beta1: float, beta2: float
     if amsgrad_mode not in (None, "max_raw_v", "max_corrected_v", "no_bias_correction"):
         raise ValueError(f"amsgrad_mode: unknown value {amsgrad_mode!r}")
     cast = _caster(dtype)
-    bias1 = bias_correction(beta1, step, power_dtype, dtype)  # 1 - beta1^t
-    bias2 = bias_correction(beta2, step, power_dtype, dtype)  # 1 - beta2^t
+    bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
+    bias2 = bias_correction(beta2, step, power_dtype, dtype, "beta2")  # 1 - beta2^t
     return AdamScalars(
         maximize=maximize, weight_decay=cast(weight_decay), decay_factor=cast(1 - lr * weight_decay),
         decoupled=decoupled_weight_decay, decays=weight_decay != 0,
@@ -100,7 +100,7 @@ def adamax_scalars(*, dtype: Any, step: int, lr: float, beta1: float, beta2: flo
     if adamax_epsilon not in ("denominator", "inside_max"):
         raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
     cast = _caster(dtype)
-    bias1 = bias_correction(beta1, step, power_dtype, dtype)  # 1 - beta1^t
+    bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
     return AdamaxScalars(
         maximize=maximize, weight_decay=cast(weight_decay), decay_factor=cast(1 - lr * weight_decay),
         decoupled=decoupled_weight_decay, decays=weight_decay != 0,
