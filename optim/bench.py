@@ -194,11 +194,8 @@ def _with_kernels(kind: str, step: Callable[[], None]) -> Callable[[], None]:
     """``step`` run with the fused CPU kernels of ``kind`` (:func:`optim.fused_cpu.set_kernels`)."""
 
     def run() -> None:
-        previous = fused_cpu.set_kernels(kind)
-        try:
+        with fused_cpu.using_kernels(kind):
             step()
-        finally:
-            fused_cpu.set_kernels(previous)
 
     return run
 

@@ -17,10 +17,11 @@ Both give the bits of the reference path; :func:`kernel` chooses, and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "num_threads",
     "run_pieces",
     "set_kernels",
+    "using_kernels",
     "zeros",
 ]
 
@@ -89,6 +91,16 @@ def set_kernels(kind: str) -> str:
         raise ValueError("kind: 'compiled' needs Numba (pip install 'minigrad-optim[fast]'), which is not installed")
     previous, _kind = _kind, kind
     return previous
+
+
+@contextlib.contextmanager
+def using_kernels(kind: str) -> Iterator[str]:
+    """Within the block, the CPU kernels of ``kind`` (as :func:`set_kernels` sets them); the previous choice after."""
+    previous = set_kernels(kind)
+    try:
+        yield kind
+    finally:
+        set_kernels(previous)
 
 
 def kernel(algorithm: str, dtype: Any) -> Callable[..., None]:

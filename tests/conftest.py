@@ -61,6 +61,5 @@ KERNEL_KINDS = [
 @pytest.fixture(params=KERNEL_KINDS)
 def cpu_kernels(request: pytest.FixtureRequest):
     """The fused path's CPU kernels for the test: the NumPy ufuncs, then the compiled ones (restored after)."""
-    previous = fused_cpu.set_kernels(request.param)
-    yield request.param
-    fused_cpu.set_kernels(previous)
+    with fused_cpu.using_kernels(request.param) as kind:
+        yield kind
