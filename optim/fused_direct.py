@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
-from optim import fused_scalars
+from optim import fused_scalars, pipeline
 from optim.fused_store import FlatStore, Slot, launch, piece
 
 if TYPE_CHECKING:
@@ -137,13 +137,10 @@ class DirectPlan:
 
     # ----------------------------------------------------------------- conditions
     def _options_allow(self) -> bool:
-        """No option that acts on the gradients, or on the parameters, one by one."""
+        """No option that acts on the gradients (the pipeline's steps 1-3), or on the parameters, one by one."""
         optimizer = self.engine.optimizer
-        options = optimizer.options
-        return (options.loss_scale_factor is None and not options.gradient_accumulation_steps
-                and options.clipvalue is None and options.clipnorm is None and options.global_clipnorm is None
-                and not options.pattern_lrs and not optimizer.excluded_from_weight_decay
-                and not optimizer.weight_decay_exclusion_patterns)
+        return (not pipeline.changes_gradients(optimizer.options) and not optimizer.options.pattern_lrs
+                and not optimizer.excluded_from_weight_decay and not optimizer.weight_decay_exclusion_patterns)
 
     def _still_bound(self) -> bool:
         """Every parameter with its bound data, its gradient still the Tensor handed out (viewing the buffer),
@@ -187,7 +184,7 @@ class DirectPlan:
             else:
                 step = optimizer.iterations + 1
             lr = optimizer._current_lr(segment.slots[0].param, group)  # may raise: nothing has changed yet
-            optimizer.check_call([(segment.slots[0].param, group, None)])  # so may this
+            # The scalars may raise too (a beta that rounds to 1 where power_dtype corrects the bias).
             scalars = fused_scalars.for_group(self.engine.algorithm, group, dtype=store.dtype, step=step, lr=lr,
                                               weight_decay=group.get("weight_decay", 0.0),
                                               power_dtype=optimizer.options.power_dtype)

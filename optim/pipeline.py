@@ -29,7 +29,8 @@ from optim import transforms
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
 
-__all__ = ["SKIPPED", "apply_rule", "follow_device", "gradient_array", "prepare_gradients", "update_averages"]
+__all__ = ["SKIPPED", "apply_rule", "changes_gradients", "follow_device", "gradient_array", "prepare_gradients",
+           "update_averages"]
 
 Triple = tuple[Tensor, dict[str, Any], Any]
 
@@ -61,6 +62,12 @@ def gradient_array(grad: Any, param: Tensor) -> Any:
     if values.dtype != param.dtype:
         raise ValueError(f"grad: dtype {values.dtype} does not match the parameter's {param.dtype}")
     return grad if isinstance(grad, RowSparseGrad) else values
+
+
+def changes_gradients(options: Any) -> bool:
+    """Whether steps 1-3 can change a gradient: loss scaling, accumulation or clipping is on."""
+    return (options.loss_scale_factor is not None or bool(options.gradient_accumulation_steps)
+            or options.clipvalue is not None or options.clipnorm is not None or options.global_clipnorm is not None)
 
 
 def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Triple] | _Skipped | None:
