@@ -155,7 +155,7 @@ def _scratch(dtype: np.dtype, length: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _is_compiled(kernel: Callable[..., None]) -> bool:
-    return kernel is fused_jit.adam_chunk or kernel is fused_jit.adamax_chunk
+    return kernel in _COMPILED_KERNELS.values()
 
 
 def _chunk_length(piece: Piece) -> int:
