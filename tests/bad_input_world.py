@@ -79,3 +79,20 @@ def case(name: str, call: Callable[[World], Any], error: type[BaseException], *n
          setup: Callable[[World], Any] | None = None) -> Case:
     """One row: ``name``, the bad call, the exception type, and the substrings its message must contain."""
     return Case(name, call, error, needles, setup)
+
+
+def set_grad(w: World, array: Any) -> None:
+    """Attach ``array`` to the world's weight as its gradient (a Tensor, or the raw value when it is a string)."""
+    w.weight.grad = mg.tensor(array, device=w.device) if not isinstance(array, str) else array
+
+
+def edited_state_dict(w: World, edit: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """The world optimizer's state dict after ``edit`` changed it in place."""
+    state = w.opt.state_dict()
+    edit(state)
+    return state
+
+
+def plain_callable_config(w: World) -> Any:
+    """The config of an optimizer whose learning rate is a plain callable (not serialisable)."""
+    return optim.Adam(w.model.parameters(), lr=lambda k: 0.1).get_config()

@@ -1,0 +1,90 @@
+"""Bad-input rows for optimizer calls, mismatched state, the functional update rules and schedules
+(see tests/test_bad_inputs.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from bad_input_world import case, edited_state_dict, plain_callable_config, set_grad
+
+import optim
+from optim import functional, schedules
+
+NAN, INF = math.nan, math.inf
+
+
+ROWS = [
+    # ----------------------------------------------------------------- optimizer calls
+    case("step-grad-shape", lambda w: w.opt.step(), ValueError, "grad", "(3, 4)", "(4, 3)",
+         setup=lambda w: set_grad(w, np.ones((3, 4), np.float32))),
+    case("step-grad-dtype", lambda w: w.opt.step(), ValueError, "grad", "float64", "float32",
+         setup=lambda w: set_grad(w, np.ones((4, 3)))),
+    case("step-grad-type", lambda w: w.opt.step(), TypeError, "grad", "'g'", setup=lambda w: set_grad(w, "g")),
+    case("apply-not-a-pair", lambda w: w.opt.apply_gradients([(1,)]), TypeError, "grads_and_vars[0]", "(1,)"),
+    case("apply-foreign", lambda w: w.opt.apply_gradients([(np.ones(3), w.x)]), ValueError, "grads_and_vars",
+         "(2, 3)", "not optimised"),
+    case("step-nonfinite-raise", lambda w: w.strict.step(), FloatingPointError, "parameter 0", "'0.weight'",
+         "(4, 3)", "1 non-finite",
+         setup=lambda w: (setattr(w, "strict", optim.Adam(w.model.named_parameters(), nonfinite="raise")),
+                          set_grad(w, np.array([[np.nan, 0, 0]] + [[0, 0, 0]] * 3, np.float32)))),
+    case("step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta2", "0.99999999", "float32",
+         setup=lambda w: setattr(w, "rounding", optim.Adam(w.model.parameters(), betas=(0.9, 0.99999999),
+                                                            power_dtype="float32"))),
+    case("fused-step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta1", "0.999999999",
+         setup=lambda w: setattr(w, "rounding", optim.Adamax(w.model.parameters(), betas=(0.999999999, 0.9),
+                                                             convention="keras", fused=True))),
+    case("weight-decay-pattern", lambda w: w.opt.exclude_from_weight_decay(var_names=["("]), ValueError,
+         "var_names", "'('"),
+    case("get-config-callable", plain_callable_config, TypeError, "get_config", "plain callable"),
+    # ----------------------------------------------------------------- mismatched state
+    case("load-state-type", lambda w: w.opt.load_state_dict([1]), TypeError, "state_dict", "list"),
+    case("load-state-algorithm", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s.update(
+        algorithm="Adamax"))), ValueError, "state_dict['algorithm']", "'Adamax'"),
+    case("load-state-shape", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["state"][0].update(
+        m=np.ones((2, 2), np.float32)))), ValueError, "state_dict['state'][0]['m']", "(2, 2)"),
+    case("load-state-dtype", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["state"][1].update(
+        v=np.ones(4)))), ValueError, "state_dict['state'][1]['v']", "float64"),
+    case("load-state-step", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["state"][0].update(
+        step=-1))), ValueError, "['step']", "-1"),
+    case("load-state-iterations", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s.update(
+        iterations=-3))), ValueError, "iterations", "-3"),
+    case("load-state-groups", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["param_groups"].append(
+        s["param_groups"][0]))), ValueError, "param_groups", "2 group(s)"),
+    case("load-state-lr", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["param_groups"][0].update(
+        lr=NAN))), ValueError, "lr", "nan"),
+    case("load-state-ema", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["averages"].update(
+        {0: np.ones(2, np.float32)}))), ValueError, "state_dict['averages'][0]", "(2,)"),
+    case("from-config-name", lambda w: optim.Adam.from_config({"name": "Adamax"}), ValueError,
+         "config['name']", "'Adamax'"),
+    # ----------------------------------------------------------------- functional update rules
+    case("functional-epsilon-mode", lambda w: functional.adam_update(**w.adam_kwargs(epsilon_mode="x")),
+         ValueError, "epsilon_mode", "'x'"),
+    case("functional-step-zero", lambda w: functional.adam_update(**w.adam_kwargs(step=0)), ValueError,
+         "step", "0"),
+    case("functional-grad-shape", lambda w: functional.adam_update(**w.adam_kwargs(grad=w.x.xp.ones(2))),
+         ValueError, "grad", "(2,)"),
+    case("functional-v-max-missing", lambda w: functional.adam_update(
+        **w.adam_kwargs(v_max=None, amsgrad_mode="max_raw_v")), ValueError, "v_max", "NoneType"),
+    case("functional-beta1", lambda w: functional.adam_update(**w.adam_kwargs(beta1=1.0)), ValueError,
+         "beta1", "1.0"),
+    case("functional-lr-nan", lambda w: functional.adam_update(**w.adam_kwargs(lr=NAN)), ValueError, "lr", "nan"),
+    case("functional-beta2-rounds-to-one", lambda w: functional.adam_update(**w.adam_kwargs(
+        beta2=0.99999999, power_dtype="float32", weight_decay=0.1, decoupled_weight_decay=True)), ValueError,
+         "beta2", "0.99999999", "float32"),
+    case("functional-adamax-epsilon", lambda w: functional.adamax_update(
+        w.arrays["param"], w.arrays["grad"], w.arrays["m"], w.arrays["u"], step=1, lr=0.1, beta1=0.9, beta2=0.99,
+        eps=1e-8, adamax_epsilon="x"), ValueError, "adamax_epsilon", "'x'"),
+    # ----------------------------------------------------------------- schedules
+    case("schedule-decay-steps", lambda w: schedules.ExponentialDecay(0.1, 0, 0.5), ValueError,
+         "decay_steps", "0"),
+    case("schedule-staircase", lambda w: schedules.ExponentialDecay(0.1, 10, 0.5, staircase="yes"), TypeError,
+         "staircase", "'yes'"),
+    case("schedule-alpha-nan", lambda w: schedules.CosineDecay(0.1, 10, alpha=NAN), ValueError, "alpha", "nan"),
+    case("schedule-boundaries-nan", lambda w: schedules.PiecewiseConstantDecay([1, NAN], [0.1, 0.2, 0.3]),
+         ValueError, "boundaries", "nan"),
+    case("schedule-boundaries-type", lambda w: schedules.PiecewiseConstantDecay(5, [0.1]), TypeError,
+         "boundaries", "5"),
+    case("schedule-unknown", lambda w: schedules.deserialize({"class_name": "StepDecay", "config": {}}),
+         ValueError, "class_name", "'StepDecay'"),
+]

@@ -1,0 +1,116 @@
+"""Bad-input rows for the engine: tensor creation, tensor methods and operators, functions and losses,
+gradcheck, nn layers and modules, data sets (see tests/test_bad_inputs.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from bad_input_world import case
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.datasets import batches, load_digits, train_test_split
+
+NAN, INF = math.nan, math.inf
+
+
+ROWS = [
+    # ----------------------------------------------------------------- tensor creation
+    case("tensor-str", lambda w: mg.tensor("abc"), TypeError, "data", "'abc'"),
+    case("tensor-none", lambda w: mg.tensor(None), TypeError, "data", "None"),
+    case("tensor-ragged", lambda w: mg.tensor([[1.0], [2.0, 3.0]]), ValueError, "data", "[[1.0], [2.0, 3.0]]"),
+    case("tensor-dtype", lambda w: mg.tensor([1.0], dtype="float99"), TypeError, "dtype", "'float99'"),
+    case("tensor-requires-grad-str", lambda w: mg.tensor([1.0], requires_grad="yes"), TypeError,
+         "requires_grad", "'yes'"),
+    case("tensor-int-requires-grad", lambda w: mg.tensor([1, 2], requires_grad=True), TypeError,
+         "requires_grad", "int64"),
+    case("tensor-device", lambda w: mg.tensor([1.0], device="tpu"), ValueError, "device", "'tpu'"),
+    case("tensor-missing-gpu", lambda w: mg.tensor([1.0], device="cuda:99"), RuntimeError, "device cuda:99"),
+    case("Tensor-list", lambda w: mg.Tensor([1.0]), TypeError, "data", "list"),
+    case("Tensor-object-array", lambda w: mg.Tensor(np.array([object()])), TypeError, "data", "object"),
+    case("Device-int", lambda w: mg.Device(5), TypeError, "device", "5"),
+    # ----------------------------------------------------------------- tensor methods and operators
+    case("reshape-size", lambda w: w.x.reshape(4, 2), ValueError, "shape", "(4, 2)", "6 element"),
+    case("reshape-type", lambda w: w.x.reshape("a"), ValueError, "shape", "('a',)"),
+    case("reshape-two-unknowns", lambda w: w.x.reshape(-1, -1), ValueError, "shape", "(-1, -1)"),
+    case("transpose-repeated", lambda w: w.x.transpose(0, 0), ValueError, "axes", "(0, 0)"),
+    case("sum-axis-range", lambda w: w.x.sum(axis=2), ValueError, "axis", "2"),
+    case("sum-axis-type", lambda w: w.x.sum(axis="a"), ValueError, "axis", "'a'"),
+    case("item-many", lambda w: w.x.item(), ValueError, "item", "(2, 3)"),
+    case("add-str", lambda w: w.x + "abc", TypeError, "operand", "'abc'"),
+    case("mul-none", lambda w: w.x * None, TypeError, "operand", "None"),
+    case("broadcast", lambda w: w.x + mg.tensor(np.ones(4), device=w.device), ValueError, "(2,3)", "(4,)"),
+    case("matmul-shapes", lambda w: w.x @ w.x, ValueError, "matmul", "(2, 3)"),
+    case("matmul-scalar", lambda w: mg.matmul(w.x, 2.0), ValueError, "matmul", "()"),
+    case("backward-non-scalar", lambda w: (w.x * 2).backward(), RuntimeError, "grad", "(2, 3)"),
+    case("backward-grad-shape", lambda w: (w.x * 2).backward(np.ones(3)), ValueError, "grad", "(3,)", "(2, 3)"),
+    case("backward-no-grad", lambda w: mg.tensor([1.0]).backward(), RuntimeError, "backward",
+         "does not require gradients"),
+    case("backward-twice", lambda w: w.loss.backward(), RuntimeError, "backward", "retain_graph=True",
+         setup=lambda w: (setattr(w, "loss", (w.table * w.table).sum()), w.loss.backward(),
+                          setattr(w.table, "grad", None))),
+    case("retain-grad-constant", lambda w: mg.tensor([1.0]).retain_grad(), RuntimeError, "retain_grad"),
+    case("requires-grad-non-leaf", lambda w: (w.x * 2).requires_grad_(False), RuntimeError,
+         "requires_grad_", "leaf"),
+    case("astype-dtype", lambda w: w.x.astype("int99"), TypeError, "dtype", "'int99'"),
+    case("to-device", lambda w: w.x.to("tpu"), ValueError, "device", "'tpu'"),
+    # ----------------------------------------------------------------- functions and losses
+    case("cross-entropy-logits", lambda w: mg.cross_entropy(np.ones((2, 3)), [0, 1]), TypeError,
+         "logits", "ndarray"),
+    case("cross-entropy-float-targets", lambda w: mg.cross_entropy(w.x, np.array([0.5, 1.0])), TypeError,
+         "targets", "float64"),
+    case("cross-entropy-range", lambda w: mg.cross_entropy(w.x, [0, 3]), ValueError, "targets", "[0, 3)", "3"),
+    case("cross-entropy-shape", lambda w: mg.cross_entropy(w.x, [0, 1, 2]), ValueError, "targets", "(3,)"),
+    case("mse-shape", lambda w: mg.mse_loss(w.x, np.ones(3)), ValueError, "target", "(3,)"),
+    case("mse-prediction", lambda w: mg.mse_loss([1.0], w.x), TypeError, "prediction", "list"),
+    case("embedding-float-indices", lambda w: mg.embedding(w.table, [0.5]), TypeError, "indices", "float64"),
+    case("embedding-range", lambda w: mg.embedding(w.table, [5]), ValueError, "indices", "[0, 4)", "5"),
+    case("embedding-weight", lambda w: mg.embedding(w.x[0], [0]), ValueError, "weight", "(3,)"),
+    case("concatenate-empty", lambda w: mg.concatenate([]), ValueError, "tensors", "empty"),
+    case("stack-shapes", lambda w: mg.stack([w.x, w.x.T]), ValueError, "tensors", "(2, 3)", "(3, 2)"),
+    case("linear-weight", lambda w: mg.linear(w.x, mg.tensor(np.ones((4, 5)), device=w.device)), ValueError,
+         "weight", "(4, 5)"),
+    case("linear-bias", lambda w: mg.linear(w.x, w.x, mg.tensor(np.ones(3), device=w.device)), ValueError,
+         "bias", "(3,)"),
+    case("softmax-axis", lambda w: mg.softmax(w.x, axis=5), ValueError, "axis", "5"),
+    case("row-sparse-indices", lambda w: mg.RowSparseGrad(np.array([0.5]), np.ones((1, 2)), (3, 2)), ValueError,
+         "indices", "0.5"),
+    case("from-dlpack", lambda w: mg.from_dlpack(5), TypeError, "from_dlpack", "int"),
+    # ----------------------------------------------------------------- gradcheck
+    case("gradcheck-fn", lambda w: mg.gradcheck(5, w.x), TypeError, "fn", "5"),
+    case("gradcheck-eps", lambda w: mg.gradcheck(mg.tanh, w.x, eps=0.0), ValueError, "eps", "0.0"),
+    case("gradcheck-atol-nan", lambda w: mg.gradcheck(mg.tanh, w.x, atol=NAN), ValueError, "atol", "nan"),
+    case("gradcheck-rtol-type", lambda w: mg.gradcheck(mg.tanh, w.x, rtol="1e-5"), TypeError, "rtol", "'1e-5'"),
+    case("gradcheck-no-inputs", lambda w: mg.gradcheck(mg.tanh, np.ones(2)), ValueError, "inputs",
+         "requires_grad"),
+    # ----------------------------------------------------------------- nn
+    case("linear-in-features", lambda w: nn.Linear(0, 3), ValueError, "in_features", "0"),
+    case("linear-out-features", lambda w: nn.Linear(2, 3.5), ValueError, "out_features", "3.5"),
+    case("linear-bias-flag", lambda w: nn.Linear(2, 3, bias="yes"), TypeError, "bias", "'yes'"),
+    case("linear-int-dtype", lambda w: nn.Linear(2, 3, dtype=np.int32), ValueError, "dtype", "int32"),
+    case("linear-rng", lambda w: nn.Linear(2, 3, rng="seed"), TypeError, "rng", "'seed'"),
+    case("embedding-sparse-flag", lambda w: nn.Embedding(3, 2, sparse=1), TypeError, "sparse", "1"),
+    case("mlp-one-size", lambda w: nn.MLP([3]), ValueError, "sizes", "[3]"),
+    case("mlp-activation", lambda w: nn.MLP([3, 2], activation="gelu"), ValueError, "activation", "'gelu'"),
+    case("mlp-sizes-type", lambda w: nn.MLP(5), TypeError, "sizes", "5"),
+    case("sequential-module", lambda w: nn.Sequential(5), TypeError, "modules[0]", "int"),
+    case("module-load-shape", lambda w: w.model.load_state_dict(
+        {**w.model.state_dict(), "0.weight": np.ones((5, 3), np.float32)}), ValueError, "0.weight", "(5, 3)"),
+    case("module-load-missing", lambda w: w.model.load_state_dict({"0.weight": np.ones((4, 3), np.float32)}),
+         KeyError, "missing", "0.bias"),
+    case("module-load-dtype", lambda w: w.model.load_state_dict(
+        {**w.model.state_dict(), "2.bias": np.ones(2)}), ValueError, "2.bias", "float64"),
+    case("module-load-type", lambda w: w.model.load_state_dict([1, 2]), TypeError, "state", "list"),
+    case("module-to", lambda w: w.model.to("tpu"), ValueError, "device", "'tpu'"),
+    # ----------------------------------------------------------------- data sets
+    case("split-fraction", lambda w: train_test_split(np.ones((4, 2)), np.ones(4), test_fraction=1.5), ValueError,
+         "test_fraction", "1.5"),
+    case("split-lengths", lambda w: train_test_split(np.ones((4, 2)), np.ones(3)), ValueError, "y", "4", "3"),
+    case("batches-size", lambda w: batches(np.ones((4, 2)), np.ones(4), batch_size=0), ValueError,
+         "batch_size", "0"),
+    case("batches-shuffle", lambda w: batches(np.ones((4, 2)), np.ones(4), 2, shuffle="yes"), ValueError,
+         "shuffle", "'yes'"),
+    case("digits-dtype", lambda w: load_digits(dtype="foo"), ValueError, "dtype", "'foo'"),
+    case("digits-int-normalized", lambda w: load_digits(dtype=np.int32), ValueError, "dtype", "int32"),
+]
