@@ -17,6 +17,7 @@ processing every function after all the functions that consumed its outputs.
 
 from __future__ import annotations
 
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
@@ -116,12 +117,12 @@ def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
                 "pass grad= with the same shape"
             )
         return Tensor(root.xp.ones_like(root.data))
-    if isinstance(grad, Tensor):
-        seed = grad
-    elif backend.is_array(grad):
-        seed = Tensor(grad)
-    else:
-        seed = Tensor(root.xp.asarray(grad, dtype=root.dtype))
+    seed = grad if isinstance(grad, Tensor) else Tensor(_gradient_array(root, grad))
+    if seed.dtype.kind == "c" and root.dtype.kind != "c":
+        raise TypeError(
+            f"grad: complex dtype {seed.dtype} for a real result of dtype {root.dtype} "
+            "(the imaginary part would be dropped)"
+        )
     if seed.shape != root.shape:
         raise ValueError(f"backward: grad has shape {seed.shape}, expected {root.shape}")
     if seed.device != root.device:
@@ -129,6 +130,19 @@ def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
     if seed.dtype != root.dtype:
         seed = Tensor(seed.data.astype(root.dtype))
     return seed
+
+
+def _gradient_array(root: Tensor, grad: Any) -> Any:
+    """``grad`` as an array of numbers on ``root``'s backend, or a ``TypeError`` naming ``grad`` and its value."""
+    values = grad
+    if not backend.is_array(grad):
+        try:
+            values = root.xp.asarray(grad)
+        except (TypeError, ValueError):
+            values = None
+    if values is None or values.dtype.kind not in "biufc":
+        raise TypeError(f"grad: expected a Tensor, an array or numbers, got {reprlib.repr(grad)}")
+    return values
 
 
 def _accumulate(target: Tensor, g: Any, create_graph: bool, assigned: set[int]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.checks import check_flag
 from minigrad.config import no_grad
 from minigrad.tensor import Tensor
 
@@ -82,8 +83,7 @@ def gradcheck(
             raise ValueError(f"{name}: expected a finite number {'> 0' if name == 'eps' else '>= 0'}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed: expected an integer, got {seed!r}")
-    if not isinstance(raise_exception, bool):
-        raise TypeError(f"raise_exception: expected True or False, got {raise_exception!r}")
+    raise_exception = check_flag("raise_exception", raise_exception)
     copies = [_float64_copy(x) for x in inputs]
     checked = [i for i, x in enumerate(copies) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:

@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import Device
+from minigrad.checks import check_flag
 
 if TYPE_CHECKING:
     from minigrad.function import Function
@@ -56,15 +57,14 @@ class Tensor:
             )
         if data.dtype.kind not in "biufc":
             raise TypeError(f"data: expected numbers (bool, integer, float or complex), got dtype {data.dtype}")
-        if requires_grad is not True and requires_grad is not False and not isinstance(requires_grad, np.bool_):
-            raise TypeError(f"requires_grad: expected True or False, got {requires_grad!r}")
+        requires_grad = check_flag("requires_grad", requires_grad)
         if requires_grad and data.dtype.kind not in "fc":
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype {data.dtype}"
             )
         self.data = data
         self.grad: Tensor | None = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self.creator: Function | None = None
         self.retains_grad = False
 
@@ -111,7 +111,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- autograd
     def backward(
-        self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+        self, grad: Any = None, retain_graph: bool | None = False, create_graph: bool = False
     ) -> None:
         """Accumulate :math:`\\partial\\,\\mathrm{self} / \\partial x` into ``x.grad`` for every leaf ``x``.
 
@@ -121,16 +121,30 @@ class Tensor:
             The gradient of some scalar with respect to ``self`` (the vector in
             the vector-Jacobian product). May be omitted only when ``self`` has
             a single element; it is then 1.
-        retain_graph : bool, default False
+        retain_graph : bool or None, default False
             Keep the graph so that backward can run through it again. By
             default each operation drops its inputs once its gradients are
-            computed, so intermediate arrays are freed.
+            computed, so intermediate arrays are freed. ``None`` (PyTorch's
+            default) means the value of ``create_graph``.
         create_graph : bool, default False
             Record the backward pass itself, making the gradients
             differentiable (higher-order derivatives). Implies ``retain_graph``.
+
+        Raises
+        ------
+        TypeError
+            When ``retain_graph`` or ``create_graph`` is not a bool, or ``grad``
+            is not made of numbers (or is complex for a real result).
+        ValueError
+            When ``grad`` has the wrong shape or device.
+        RuntimeError
+            When ``self`` does not require gradients, ``grad`` is omitted for
+            a result with several elements, or the graph was already freed.
         """
         from minigrad.autograd import run_backward
 
+        create_graph = check_flag("create_graph", create_graph)
+        retain_graph = create_graph if retain_graph is None else check_flag("retain_graph", retain_graph)
         run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
     def retain_grad(self) -> Tensor:
@@ -148,9 +162,10 @@ class Tensor:
         """Set :attr:`requires_grad` in place on a leaf and return ``self``."""
         if not self.is_leaf:
             raise RuntimeError("requires_grad_: only a leaf tensor can change requires_grad")
+        requires_grad = check_flag("requires_grad", requires_grad)
         if requires_grad and self.dtype.kind not in "fc":
             raise TypeError(f"requires_grad: only floating-point tensors can require gradients, got dtype {self.dtype}")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     # ----------------------------------------------------------------- conversion
@@ -237,6 +252,16 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return F.getitem(self, index)
+
+    def __bool__(self) -> bool:
+        """The truth value of a one-element tensor's value, as in PyTorch; ambiguous for any other size."""
+        if self.size != 1:
+            count = "no values" if self.size == 0 else "more than one value"
+            raise ValueError(
+                f"bool(): the Boolean value of a tensor with {count} is ambiguous, got shape {self.shape}; "
+                "test x.numpy().any() or x.numpy().all() instead"
+            )
+        return bool(self.data.item())
 
     def __len__(self) -> int:
         if self.ndim == 0:

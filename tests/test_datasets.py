@@ -59,12 +59,18 @@ def test_digits_float64_and_fresh_copies() -> None:
         ({"dtype": np.int32}, "dtype"),
         ({"dtype": "not-a-dtype"}, "dtype"),
         ({"dtype": np.complex64, "normalize": False}, "dtype"),
-        ({"normalize": "yes"}, "normalize"),
     ],
 )
 def test_digits_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         load_digits(**kwargs)
+
+
+@pytest.mark.parametrize("normalize", ["yes", 1, None])
+def test_digits_normalize_must_be_a_bool(normalize) -> None:
+    """Like every flag of the engine, a non-bool ``normalize`` is a TypeError naming it and the value."""
+    with pytest.raises(TypeError, match=f"normalize: expected True or False, got {normalize!r}"):
+        load_digits(normalize=normalize)
 
 
 # ----------------------------------------------------------------------------- train_test_split
@@ -212,14 +218,20 @@ def test_batches_on_device(device: str) -> None:
         ({"batch_size": -3}, "batch_size"),
         ({"batch_size": 2.5}, "batch_size"),
         ({"batch_size": True}, "batch_size"),
-        ({"batch_size": 4, "shuffle": "no"}, "shuffle"),
-        ({"batch_size": 4, "drop_last": 1}, "drop_last"),
     ],
 )
 def test_batches_bad_arguments_raise_at_call(kwargs: dict, match: str) -> None:
     x, y = np.zeros((10, 2)), np.zeros(10)
     with pytest.raises(ValueError, match=match):
         batches(x, y, **kwargs)  # no iteration needed: the checks run at the call
+
+
+@pytest.mark.parametrize(("flag", "value"), [("shuffle", "no"), ("drop_last", 1), ("shuffle", None)])
+def test_batches_flags_must_be_bools(flag: str, value) -> None:
+    """Like every flag of the engine, a non-bool ``shuffle`` or ``drop_last`` is a TypeError naming it."""
+    x, y = np.zeros((10, 2)), np.zeros(10)
+    with pytest.raises(TypeError, match=f"{flag}: expected True or False, got {value!r}"):
+        batches(x, y, batch_size=4, **{flag: value})
 
 
 def test_batches_length_mismatch() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import Device
+from minigrad.checks import check_flag
 from minigrad.nn.init import RngLike, as_generator
 from minigrad.tensor import Tensor
 
@@ -30,12 +31,6 @@ def _check_same_length(x: Any, y: Any) -> int:
     if len(x) != len(y):
         raise ValueError(f"y: expected {len(x)} samples to match x, got {len(y)}")
     return len(x)
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}: expected True or False, got {value!r}")
-    return bool(value)
 
 
 def _take(array: Any, index: np.ndarray) -> Any:
@@ -144,9 +139,12 @@ def batches(
     Raises
     ------
     ValueError
-        When ``x`` and ``y`` differ in length, ``batch_size`` is not a positive
-        integer, or a flag is not a bool. Checked when ``batches`` is called,
-        before the first batch.
+        When ``x`` and ``y`` differ in length, or ``batch_size`` is not a
+        positive integer.
+    TypeError
+        When ``shuffle`` or ``drop_last`` is not a bool.
+
+    All of it is checked when ``batches`` is called, before the first batch.
 
     Examples
     --------
@@ -161,8 +159,8 @@ def batches(
     n = _check_same_length(x, y)
     if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
-    shuffle = _check_flag("shuffle", shuffle)
-    drop_last = _check_flag("drop_last", drop_last)
+    shuffle = check_flag("shuffle", shuffle)
+    drop_last = check_flag("drop_last", drop_last)
     target = backend.device_of(x) if device is None else backend.as_device(device)
     order = as_generator(rng).permutation(n) if shuffle else np.arange(n)
     return _iterate(x, y, order, int(batch_size), drop_last, target)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.checks import check_flag
+
 __all__ = ["N_CLASSES", "N_SAMPLES", "load_digits"]
 
 N_SAMPLES = 1797
@@ -85,6 +87,8 @@ def load_digits(dtype: Any = np.float32, normalize: bool = True) -> tuple[np.nda
     ValueError
         When ``dtype`` is not a real numeric dtype, or is not a floating-point
         dtype while ``normalize`` is true.
+    TypeError
+        When ``normalize`` is not a bool.
 
     Notes
     -----
@@ -105,9 +109,8 @@ def load_digits(dtype: Any = np.float32, normalize: bool = True) -> tuple[np.nda
     >>> float(images.max()), int(labels.max())
     (1.0, 9)
     """
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise ValueError(f"normalize: expected True or False, got {normalize!r}")
-    dtype = _as_dtype(dtype, bool(normalize))
+    normalize = check_flag("normalize", normalize)
+    dtype = _as_dtype(dtype, normalize)
     raw_images, raw_labels = _read_arrays()
     images = raw_images.reshape(N_SAMPLES, -1).astype(dtype)
     if normalize:

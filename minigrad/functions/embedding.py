@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.checks import check_flag
 from minigrad.config import is_grad_enabled
 from minigrad.function import Function
 from minigrad.functions.shape import GetItemGrad, getitem
@@ -58,6 +59,7 @@ def embedding(weight: Tensor, indices: Any, sparse: bool = False) -> Tensor:
     sparse : bool, default False
         Give ``weight`` a :class:`~minigrad.sparse.RowSparseGrad` instead of a dense gradient.
     """
+    sparse = check_flag("sparse", sparse)
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = f"shape {weight.shape}" if isinstance(weight, Tensor) else type(weight).__name__
         raise ValueError(f"weight: expected a 2-D Tensor (num_embeddings, embedding_dim), got {got}")

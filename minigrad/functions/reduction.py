@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.backend import get_array_module
+from minigrad.checks import check_flag
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 
@@ -59,7 +60,7 @@ class Sum(Function):
 
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag("keepdims", keepdims)
 
     def forward(self, x: Any) -> Any:
         self.axes = _normalize_axis(self.axis, x.ndim)
@@ -82,7 +83,7 @@ class Max(Function):
 
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag("keepdims", keepdims)
 
     def forward(self, x: Any) -> Any:
         self.axes = _normalize_axis(self.axis, x.ndim)

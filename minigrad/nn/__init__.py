@@ -2,6 +2,7 @@
 
 from minigrad.nn import init
 from minigrad.nn.layers import MLP, Embedding, Linear, ReLU, Sequential, Tanh
-from minigrad.nn.module import Module, Parameter
+from minigrad.nn.module import Module, Parameter, StateDictKeyError
 
-__all__ = ["MLP", "Embedding", "Linear", "Module", "Parameter", "ReLU", "Sequential", "Tanh", "init"]
+__all__ = ["MLP", "Embedding", "Linear", "Module", "Parameter", "ReLU", "Sequential", "StateDictKeyError", "Tanh",
+           "init"]

@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad import backend, functions
 from minigrad.backend import Device
+from minigrad.checks import check_flag
 from minigrad.nn.init import RngLike, as_generator, normal, uniform_fan_in
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
@@ -31,12 +32,6 @@ def _check_float_dtype(dtype: Any) -> np.dtype:
         shown = repr(dtype) if checked is None else checked.name
         raise ValueError(f"dtype: expected a floating-point dtype such as numpy.float32, got {shown}")
     return checked
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
-    return bool(value)
 
 
 def _parameter(values: np.ndarray, device: str | Device | None) -> Parameter:
@@ -73,7 +68,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _check_positive_int("in_features", in_features)
         self.out_features = _check_positive_int("out_features", out_features)
-        bias, dtype = _check_flag("bias", bias), _check_float_dtype(dtype)
+        bias, dtype = check_flag("bias", bias), _check_float_dtype(dtype)
         generator = as_generator(rng)
         self.weight = _parameter(uniform_fan_in((out_features, in_features), in_features, generator, dtype), device)
         self.bias = _parameter(uniform_fan_in((out_features,), in_features, generator, dtype), device) if bias else None
@@ -110,7 +105,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = _check_positive_int("num_embeddings", num_embeddings)
         self.embedding_dim = _check_positive_int("embedding_dim", embedding_dim)
-        sparse, dtype = _check_flag("sparse", sparse), _check_float_dtype(dtype)
+        sparse, dtype = check_flag("sparse", sparse), _check_float_dtype(dtype)
         self.weight = _parameter(normal((num_embeddings, embedding_dim), as_generator(rng), dtype), device)
         self.sparse = bool(sparse)
 

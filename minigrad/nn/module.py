@@ -9,9 +9,43 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import Device
+from minigrad.checks import check_flag
 from minigrad.tensor import Tensor
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "StateDictKeyError"]
+
+
+class StateDictKeyError(KeyError):
+    """Raised by :meth:`Module.load_state_dict` when ``state`` lacks parameters or names unknown ones.
+
+    A ``KeyError``, so that code catching ``KeyError`` keeps working, whose
+    message prints as written (a plain ``KeyError`` would show it in quotes).
+
+    Attributes
+    ----------
+    missing_keys : list of str
+        Parameters of the module that ``state`` does not name, sorted.
+    unexpected_keys : list
+        Names in ``state`` that are no parameter of the module, sorted.
+    """
+
+    def __init__(self, missing_keys: list[str], unexpected_keys: list[Any]) -> None:
+        self.missing_keys = missing_keys
+        self.unexpected_keys = unexpected_keys
+        super().__init__(
+            f"state: missing keys {missing_keys}, unexpected keys {unexpected_keys}; nothing was loaded "
+            "(strict=False loads the names that match)"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _sorted_names(names: set[Any]) -> list[Any]:
+    """The strings sorted, then names of other types (which do not compare with strings) sorted by ``repr``."""
+    strings = sorted(name for name in names if isinstance(name, str))
+    others = sorted((name for name in names if not isinstance(name, str)), key=repr)
+    return strings + others
 
 
 class Parameter(Tensor):
@@ -100,8 +134,9 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and its submodules in training mode (or evaluation mode with ``False``)."""
+        mode = check_flag("mode", mode)
         for _, module in self.named_modules():
-            object.__setattr__(module, "training", bool(mode))
+            object.__setattr__(module, "training", mode)
         return self
 
     def eval(self) -> Module:
@@ -131,17 +166,20 @@ class Module:
 
         Everything is checked before anything is written: with ``strict``, the
         names must match exactly; every value must have its parameter's shape
-        and dtype. On any mismatch a ``KeyError``/``ValueError`` names it and no
-        parameter changes.
+        and dtype. On any mismatch no parameter changes, and the error names it:
+        :class:`StateDictKeyError` (a ``KeyError``) lists every missing and every
+        unexpected name; a ``ValueError`` names a wrong shape or dtype; a
+        ``TypeError`` a ``state`` that is no mapping or a ``strict`` that is no bool.
         """
+        strict = check_flag("strict", strict)
         if not isinstance(state, Mapping):
             raise TypeError(f"state: expected a mapping of names to arrays, got {type(state).__name__}")
         own = dict(self.named_parameters())
         if strict:
             missing = sorted(set(own) - set(state))
-            unexpected = sorted(set(state) - set(own))
+            unexpected = _sorted_names(set(state) - set(own))
             if missing or unexpected:
-                raise KeyError(f"state: missing keys {missing}, unexpected keys {unexpected}")
+                raise StateDictKeyError(missing, unexpected)
         updates = []
         for name, value in state.items():
             if name not in own:
