@@ -9,7 +9,10 @@
 [2.0, 4.0, 6.0]
 """
 
-from minigrad import nn
+# The subpackages and the backward pass, so that ``mg.nn``, ``mg.datasets`` and ``mg.autograd`` work after
+# ``import minigrad`` alone. They import the modules they need, never a name defined in this file, so importing
+# them here first creates no circular import.
+from minigrad import autograd, datasets, nn
 from minigrad.backend import Device, cuda_available
 from minigrad.config import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import tensor
@@ -58,8 +61,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add",
-    "astype", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "div", "embedding",
-    "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
+    "astype", "autograd", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
+    "embedding", "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
     "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss", "mul", "neg", "nn",
     "no_grad", "pow", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
     "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose",
