@@ -126,7 +126,7 @@ def gradcheck(
             k = np.unravel_index(int(np.argmax(ratio)), x.shape)
             report = (
                 f"gradcheck failed for input {i} (shape {x.shape}) at index {tuple(int(v) for v in k)}: "
-                f"backward gives {analytic[k]!r}, central differences give {numeric[k]!r}, "
+                f"backward gives {analytic[k].item()!r}, central differences give {numeric[k].item()!r}, "
                 f"error {error[k]:.3e} > atol + rtol*|numeric| = {atol + rtol * abs(numeric[k]):.3e}; "
                 f"{int((ratio > 1).sum())} of {ratio.size} element(s) fail"
             )

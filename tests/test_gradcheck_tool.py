@@ -6,6 +6,8 @@ for :math:`s = \\langle R, f(x) \\rangle`, accepting :math:`|a - n| \\le \\text{
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,22 @@ def test_message_names_the_input_and_the_worst_index(device, rng):
     assert "input 1" in message and "input 0" not in message
     assert "index (1, 2)" in message
     assert "1 of 12 element(s) fail" in message
+
+
+def test_message_prints_the_two_gradients_as_plain_numbers(device):
+    """The report shows backward's and the central differences' values as plain numbers (``0.8``, not NumPy 2's
+    ``np.float64(0.8)``) that read back exactly: at :math:`x = 0.8` with weight :math:`R`, :math:`xR` and
+    :math:`\approx 2xR`."""
+    x = leaf([0.8], device)
+    with pytest.raises(mg.GradcheckError) as info:
+        mg.gradcheck(lambda t: SquareMissingFactor()(t), x)
+    message = str(info.value)
+    found = re.search(r"backward gives (\S+), central differences give (\S+), error", message)
+    assert found is not None, message
+    weight = np.random.default_rng(0).standard_normal((1,))[0]  # gradcheck's default seed
+    assert float(found[1]) == 0.8 * weight
+    assert float(found[2]) == pytest.approx(2 * 0.8 * weight, rel=1e-8)
+    assert "np." not in message
 
 
 def test_reports_the_worst_of_several_failing_inputs(device, rng):
