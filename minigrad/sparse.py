@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad import backend
 
 __all__ = ["RowSparseGrad"]
@@ -84,6 +86,22 @@ class RowSparseGrad:
         dense = xp.zeros(self.dense_shape, dtype=self.values.dtype)
         backend.scatter_add(dense, self.indices, self.values)
         return dense
+
+    def numpy(self) -> np.ndarray:
+        """The full gradient as a NumPy array (a new array, copied from a GPU), like :meth:`Tensor.numpy`."""
+        return backend.to_numpy(self.to_dense())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The full gradient for ``np.asarray(grad)``: always a new array, so ``copy=False`` is refused."""
+        if self.device.type != "cpu":
+            raise TypeError(f"np.asarray: this gradient lives on {self.device}; call .numpy() first")
+        if copy is False:
+            raise ValueError(
+                "np.asarray: a RowSparseGrad stores only its rows, so its dense array is always a new one; "
+                "copy=False cannot be honoured"
+            )
+        dense = self.to_dense()
+        return dense if dtype is None else dense.astype(dtype, copy=False)
 
     def __add__(self, other: RowSparseGrad) -> RowSparseGrad:
         """Concatenate the rows of two sparse gradients of one shape (sums stay implicit)."""
