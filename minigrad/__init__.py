@@ -35,6 +35,7 @@ from minigrad.functions import (
     max,
     maximum,
     mean,
+    min,
     mse_loss,
     mul,
     neg,
@@ -63,7 +64,7 @@ __all__ = [
     "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add",
     "astype", "autograd", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
     "embedding", "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
-    "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss", "mul", "neg", "nn",
+    "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "mse_loss", "mul", "neg", "nn",
     "no_grad", "pow", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
     "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose",
 ]

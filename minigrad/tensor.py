@@ -286,6 +286,10 @@ class Tensor:
         """Maximum over ``axis`` (all axes by default); see :func:`minigrad.max`."""
         return F.max(self, axis=axis, keepdims=keepdims)
 
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis`` (all axes by default); see :func:`minigrad.min`."""
+        return F.min(self, axis=axis, keepdims=keepdims)
+
     def reshape(self, *shape: Any) -> Tensor:
         """The same values in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

@@ -40,6 +40,8 @@ ROWS = [
     case("sum-keepdims-str", lambda w: w.x.sum(keepdims="yes"), TypeError, "keepdims", "'yes'"),
     case("mean-keepdims-int", lambda w: mg.mean(w.x, axis=0, keepdims=1), TypeError, "keepdims", "1"),
     case("max-keepdims-none", lambda w: w.x.max(axis=1, keepdims=None), TypeError, "keepdims", "None"),
+    case("min-keepdims-str", lambda w: mg.min(w.x, keepdims="no"), TypeError, "keepdims", "'no'"),
+    case("min-axis-range", lambda w: w.x.min(axis=-3), ValueError, "axis", "-3"),
     case("item-many", lambda w: w.x.item(), ValueError, "item", "(2, 3)"),
     case("bool-many", lambda w: bool(w.x), ValueError, "more than one value", "(2, 3)"),
     case("bool-empty", lambda w: bool(w.x[:0]), ValueError, "no values", "(0, 3)"),
@@ -95,6 +97,9 @@ ROWS = [
     case("softmax-axis", lambda w: mg.softmax(w.x, axis=5), ValueError, "axis", "5"),
     case("row-sparse-indices", lambda w: mg.RowSparseGrad(np.array([0.5]), np.ones((1, 2)), (3, 2)), ValueError,
          "indices", "0.5"),
+    case("row-sparse-asarray-no-copy", lambda w: np.asarray(
+        mg.RowSparseGrad(np.array([0]), np.ones((1, 2)), (3, 2)), copy=False), ValueError, "RowSparseGrad",
+        "copy=False"),
     case("from-dlpack", lambda w: mg.from_dlpack(5), TypeError, "from_dlpack", "int"),
     # ----------------------------------------------------------------- gradcheck
     case("gradcheck-fn", lambda w: mg.gradcheck(5, w.x), TypeError, "fn", "5"),

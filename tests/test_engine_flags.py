@@ -42,6 +42,8 @@ FLAGS = {
     "keepdims (mg.sum)": lambda v: mg.sum(leaf(), keepdims=v),
     "keepdims (mg.mean)": lambda v: mg.mean(leaf(), axis=1, keepdims=v),
     "keepdims (mg.max)": lambda v: mg.max(leaf(), keepdims=v),
+    "keepdims (Tensor.min)": lambda v: leaf().min(axis=(0, 1), keepdims=v),
+    "keepdims (mg.min)": lambda v: mg.min(leaf(), axis=0, keepdims=v),
     "retain_graph": lambda v: backward_with(retain_graph=v),
     "create_graph": lambda v: backward_with(create_graph=v),
     "requires_grad (mg.tensor)": lambda v: mg.tensor([1.0], requires_grad=v),

@@ -36,17 +36,18 @@ REDUCTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
 @pytest.mark.parametrize(("shape", "axis", "keepdims"), REDUCTION_CASES, ids=str)
 def test_reductions(device, rng, name, shape, axis, keepdims):
     """:math:`\\partial \\sum_i x_i / \\partial x_j = 1`, :math:`\\partial \\bar{x} / \\partial x_j = 1/n`,
-    :math:`\\partial \\max_i x_i / \\partial x_j = [x_j = \\max]` (values are distinct: no ties).
+    :math:`\\partial \\max_i x_i / \\partial x_j = [x_j = \\max]`, the same for min (values are distinct: no ties).
     """
-    fn = {"sum": mg.sum, "mean": mg.mean, "max": mg.max}[name]
+    fn = {"sum": mg.sum, "mean": mg.mean, "max": mg.max, "min": mg.min}[name]
     x = leaf(distinct(rng, shape), device)
     assert mg.gradcheck(lambda t: fn(t, axis=axis, keepdims=keepdims), x)
     method = getattr(x, name)(axis=axis, keepdims=keepdims)
-    assert method.shape == getattr(np, name if name != "max" else "amax")(x.numpy(), axis=axis, keepdims=keepdims).shape
+    numpy_name = {"max": "amax", "min": "amin"}.get(name, name)
+    assert method.shape == getattr(np, numpy_name)(x.numpy(), axis=axis, keepdims=keepdims).shape
 
 
 # ----------------------------------------------------------------- matmul and linear

@@ -137,7 +137,7 @@ def test_sigmoid_extremes(device):
 
 # ----------------------------------------------------------------- reductions
 def _torch_reduce(name, axis, keepdims):
-    fn = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax}[name]
+    fn = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}[name]
 
     def reduce(t):
         if axis is None:
@@ -148,11 +148,12 @@ def _torch_reduce(name, axis, keepdims):
     return reduce
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
 @pytest.mark.parametrize("axis", [None, 0, -1, (0, 2)], ids=str)
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_reductions(device, rng, name, axis, keepdims):
-    """:math:`\\bar x = G` broadcast back (sum), :math:`G/n` (mean), :math:`G [x = \\max]` (max) over ``axis``."""
+    """:math:`\\bar x = G` broadcast back (sum), :math:`G/n` (mean), :math:`G [x = \\max]` (max, and min) over
+    ``axis``."""
     x = rng.permutation(24).reshape(2, 3, 4) * 0.25
     compare(device, lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), _torch_reduce(name, axis, keepdims), x)
 

@@ -50,7 +50,7 @@ def test_asarray_gives_the_dense_gradient():
 
 def test_asarray_without_a_copy_is_refused():
     """NumPy 2's ``copy=False`` asks for the gradient's own dense array, which does not exist: a ValueError."""
-    with pytest.raises(ValueError, match="RowSparseGrad stores only its rows.*copy=False"):
+    with pytest.raises(ValueError, match=r"RowSparseGrad stores only its rows.*copy=False"):
         np.asarray(row_sparse("cpu"), copy=False)
 
 

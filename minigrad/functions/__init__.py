@@ -10,12 +10,12 @@ from minigrad.functions.elementwise import abs, exp, log, maximum, relu, sigmoid
 from minigrad.functions.embedding import embedding
 from minigrad.functions.linalg import linear, matmul
 from minigrad.functions.loss import cross_entropy, log_softmax, mse_loss, softmax
-from minigrad.functions.reduction import broadcast_to, max, mean, sum, sum_to
+from minigrad.functions.reduction import broadcast_to, max, mean, min, sum, sum_to
 from minigrad.functions.shape import concatenate, getitem, reshape, stack, transpose
 
 __all__ = [
     "abs", "add", "astype", "broadcast_to", "concatenate", "cross_entropy", "div", "embedding", "exp",
-    "getitem", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "mse_loss",
+    "getitem", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "mse_loss",
     "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "stack", "sub", "sum",
     "sum_to", "tanh", "to_device", "transpose",
 ]

@@ -47,14 +47,21 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """:math:`y = |x|`; :math:`\\bar x = \\bar y \\operatorname{sign}(x)` (0 at :math:`x = 0`)."""
+    """:math:`y = |x|`; :math:`\\bar x = \\bar y \\operatorname{sign}(x)` (0 at :math:`x = 0`).
+
+    At a real NaN the sign is taken as 0, so the gradient there is 0 (as ``torch.abs``, whose
+    ``sgn(nan)`` is 0), not NaN.
+    """
 
     def forward(self, x: Any) -> Any:
         return get_array_module(x).abs(x)
 
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0]
-        return gy * x.xp.sign(x.data)
+        sign = x.xp.asarray(x.xp.sign(x.data))  # ``asarray``: a 0-d input gives a NumPy scalar, not an array
+        if x.dtype.kind == "f":
+            sign[x.xp.isnan(x.data)] = 0
+        return gy * sign
 
 
 class Tanh(Function):
@@ -86,14 +93,18 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """:math:`y = \\max(x, 0)`; :math:`\\bar x = \\bar y\\, [x > 0]` (0 at :math:`x = 0`, as PyTorch)."""
+    """:math:`y = \\max(x, 0)`; :math:`\\bar x = \\bar y\\, [\\lnot(x \\le 0)]`.
+
+    That is :math:`[x > 0]` for numbers (0 at :math:`x = 0`), and the whole :math:`\\bar y` at a NaN, whose
+    NaN output came from it, as PyTorch.
+    """
 
     def forward(self, x: Any) -> Any:
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0]
-        return gy * (x.data > 0)
+        return gy * ~(x.data <= 0)
 
 
 class Maximum(Function):
@@ -101,10 +112,11 @@ class Maximum(Function):
 
     .. math::
 
-        \\bar a = \\bar y \\left([a > b] + \\tfrac12 [a = b]\\right), \\qquad
-        \\bar b = \\bar y \\left([b > a] + \\tfrac12 [a = b]\\right),
+        \\bar a = \\bar y \\left([\\lnot(a < b)] - \\tfrac12 [a = b]\\right), \\qquad
+        \\bar b = \\bar y \\left([\\lnot(b < a)] - \\tfrac12 [a = b]\\right),
 
-    so a tie shares the gradient equally (as ``torch.maximum``).
+    so the larger side gets :math:`\\bar y` and a tie shares it equally, as ``torch.maximum``; where
+    either side is NaN (no order), both get the whole :math:`\\bar y`, as ``torch.maximum`` too.
     """
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -114,8 +126,8 @@ class Maximum(Function):
         a, b = self.inputs
         dtype = gy.dtype
         tie = (a.data == b.data).astype(dtype) * 0.5
-        ga = gy * ((a.data > b.data).astype(dtype) + tie) if a.requires_grad else None
-        gb = gy * ((b.data > a.data).astype(dtype) + tie) if b.requires_grad else None
+        ga = gy * ((~(a.data < b.data)).astype(dtype) - tie) if a.requires_grad else None
+        gb = gy * ((~(b.data < a.data)).astype(dtype) - tie) if b.requires_grad else None
         return (
             None if ga is None else sum_to(ga, a.shape),
             None if gb is None else sum_to(gb, b.shape),

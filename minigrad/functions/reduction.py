@@ -1,4 +1,4 @@
-"""Reductions (``sum``, ``mean``, ``max``) and the broadcasting pair ``sum_to`` / ``broadcast_to``.
+"""Reductions (``sum``, ``mean``, ``max``, ``min``) and the broadcasting pair ``sum_to`` / ``broadcast_to``.
 
 ``sum_to`` and ``broadcast_to`` are each other's gradient, which makes every
 broadcasting binary operation differentiable to any order:
@@ -23,7 +23,7 @@ from minigrad.checks import check_flag
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 
-__all__ = ["broadcast_to", "max", "mean", "sum", "sum_to"]
+__all__ = ["broadcast_to", "max", "mean", "min", "sum", "sum_to"]
 
 Axis = int | tuple[int, ...] | None
 
@@ -76,9 +76,19 @@ class Sum(Function):
 class Max(Function):
     """:math:`y = \\max_{i \\in \\text{axis}} x_i`.
 
-    The gradient goes to the maximal elements; when several elements tie for
-    the maximum it is shared equally among them:
-    :math:`\\bar x_i = \\bar y \\,[x_i = y] / \\#\\{j : x_j = y\\}` (as ``torch.amax``).
+    The gradient goes to the elements that give the result, shared equally
+    among them when several do:
+    :math:`\\bar x_i = \\bar y \\,[x_i = y] / \\#\\{j : x_j = y\\}`, over each
+    reduced slice. A slice holding a NaN has the result NaN, which the NaN
+    elements give: :math:`\\bar y` goes to them, shared equally (one NaN gets all
+    of it), instead of making the whole slice's gradient NaN.
+
+    This is PyTorch's rule for a full reduction, ``torch.max(x)`` (ties and
+    NaNs shared equally), applied to every slice. Along an axis it agrees with
+    ``torch.amax(x, dim)`` on ties, and with ``torch.max(x, dim)`` on a slice
+    with one NaN; torch itself has no one rule there (``amax`` gives the whole
+    slice NaN, ``max(x, dim)`` gives a tie or several NaNs' gradient to one
+    element).
     """
 
     def __init__(self, axis: Axis, keepdims: bool) -> None:
@@ -95,9 +105,19 @@ class Max(Function):
         if not self.keepdims:
             shape = _keepdims_shape(x.shape, self.axes)
             gy, y = reshape(gy, shape), y.reshape(shape)
-        is_max = x.data == y
-        share = is_max / is_max.sum(axis=self.axes, keepdims=True)
+        xp = x.xp
+        gives_result = (x.data == y) | (xp.isnan(x.data) & xp.isnan(y))
+        share = gives_result / gives_result.sum(axis=self.axes, keepdims=True)
         return broadcast_to(gy, x.shape) * share.astype(x.dtype)
+
+
+class Min(Max):
+    """:math:`y = \\min_{i \\in \\text{axis}} x_i`, with the gradient rule of :class:`Max`
+    (ties and NaNs share :math:`\\bar y` equally, as ``torch.min(x)``)."""
+
+    def forward(self, x: Any) -> Any:
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        return x.min(axis=self.axes, keepdims=self.keepdims)
 
 
 class SumTo(Function):
@@ -139,8 +159,13 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis`` (all elements by default); ties share the gradient equally."""
+    """Maximum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally."""
     return Max(axis, keepdims)(x)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally."""
+    return Min(axis, keepdims)(x)
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
