@@ -20,6 +20,8 @@ from __future__ import annotations
 import reprlib
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from minigrad import backend
 from minigrad.config import set_grad_enabled
 from minigrad.sparse import RowSparseGrad
@@ -133,16 +135,21 @@ def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
 
 
 def _gradient_array(root: Tensor, grad: Any) -> Any:
-    """``grad`` as an array of numbers on ``root``'s backend, or a ``TypeError`` naming ``grad`` and its value."""
-    values = grad
-    if not backend.is_array(grad):
+    """``grad`` as an array of numbers, or a ``TypeError`` naming ``grad`` and its value.
+
+    An array stays as it is (its device is checked later); anything else is read by NumPy, checked, and moved
+    to ``root``'s device.
+    """
+    if backend.is_array(grad):
+        values = grad
+    else:
         try:
-            values = root.xp.asarray(grad)
+            values = np.asarray(grad)
         except (TypeError, ValueError):
             values = None
     if values is None or values.dtype.kind not in "biufc":
         raise TypeError(f"grad: expected a Tensor, an array or numbers, got {reprlib.repr(grad)}")
-    return values
+    return values if backend.is_array(grad) else backend.to_device(values, root.device)
 
 
 def _accumulate(target: Tensor, g: Any, create_graph: bool, assigned: set[int]) -> None:
