@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.checks import check_flag
 from minigrad.config import set_grad_enabled
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
@@ -63,11 +64,14 @@ def topological_order(root: Function) -> list[Function]:
     return order
 
 
-def run_backward(root: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -> None:
+def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_graph: bool) -> None:
     """Compute the gradients of ``root`` and accumulate them into the leaves' ``.grad``.
 
-    See :meth:`Tensor.backward` for the meaning of the arguments.
+    See :meth:`Tensor.backward` for the meaning of the arguments (``create_graph`` implies ``retain_graph``).
     """
+    create_graph = check_flag("create_graph", create_graph)
+    retain_graph = create_graph if retain_graph is None else check_flag("retain_graph", retain_graph)
+    retain_graph = retain_graph or create_graph
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require gradients (no input had requires_grad=True, "

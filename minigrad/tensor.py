@@ -143,9 +143,7 @@ class Tensor:
         """
         from minigrad.autograd import run_backward
 
-        create_graph = check_flag("create_graph", create_graph)
-        retain_graph = create_graph if retain_graph is None else check_flag("retain_graph", retain_graph)
-        run_backward(self, grad, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        run_backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self) -> Tensor:
         """Also store the gradient of this non-leaf tensor in :attr:`grad` during backward."""

@@ -46,6 +46,8 @@ FLAGS = {
     "keepdims (mg.min)": lambda v: mg.min(leaf(), axis=0, keepdims=v),
     "retain_graph": lambda v: backward_with(retain_graph=v),
     "create_graph": lambda v: backward_with(create_graph=v),
+    "retain_graph (autograd.run_backward)": lambda v: mg.autograd.run_backward((leaf() * 2).sum(), None, v, False),
+    "create_graph (autograd.run_backward)": lambda v: mg.autograd.run_backward((leaf() * 2).sum(), None, False, v),
     "requires_grad (mg.tensor)": lambda v: mg.tensor([1.0], requires_grad=v),
     "requires_grad (Tensor)": lambda v: mg.Tensor(np.ones(2), requires_grad=v),
     "requires_grad (requires_grad_)": lambda v: mg.tensor([1.0]).requires_grad_(v),
