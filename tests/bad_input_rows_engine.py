@@ -95,6 +95,10 @@ ROWS = [
     case("linear-bias", lambda w: mg.linear(w.x, w.x, mg.tensor(np.ones(3), device=w.device)), ValueError,
          "bias", "(3,)"),
     case("softmax-axis", lambda w: mg.softmax(w.x, axis=5), ValueError, "axis", "5"),
+    case("softmax-axis-str", lambda w: mg.softmax(w.x, axis="a"), ValueError, "axis", "'a'"),
+    case("log-softmax-axis-float", lambda w: mg.log_softmax(w.x, axis=1.0), ValueError, "axis", "1.0"),
+    case("concatenate-axis", lambda w: mg.concatenate([w.x, w.x], axis="a"), ValueError, "axis", "'a'"),
+    case("stack-axis", lambda w: mg.stack([w.x, w.x], axis=3), ValueError, "axis", "3", "stacked result"),
     case("row-sparse-indices", lambda w: mg.RowSparseGrad(np.array([0.5]), np.ones((1, 2)), (3, 2)), ValueError,
          "indices", "0.5"),
     case("row-sparse-asarray-no-copy", lambda w: np.asarray(

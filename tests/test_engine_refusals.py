@@ -117,3 +117,53 @@ def test_missing_and_unexpected_names_are_listed_in_a_clean_message():
         np.testing.assert_array_equal(value, before[name], err_msg=name)
     model.load_state_dict(state, strict=False)  # the names that match are loaded
     np.testing.assert_array_equal(model[0].weight.numpy(), np.full((4, 3), 7.0, np.float32))
+
+
+# ----------------------------------------------------------------- the axis of softmax, log_softmax, concatenate, stack
+AXIS_CALLS = {
+    "softmax": lambda x, axis: mg.softmax(x, axis=axis),
+    "log_softmax": lambda x, axis: mg.log_softmax(x, axis=axis),
+    "concatenate": lambda x, axis: mg.concatenate([x, x], axis=axis),
+    "stack": lambda x, axis: mg.stack([x, x], axis=axis),
+}
+
+
+@pytest.mark.parametrize("axis", ["a", 1.0, True, None, (0,)], ids=repr)
+@pytest.mark.parametrize("name", list(AXIS_CALLS))
+def test_an_axis_that_is_not_an_integer_is_refused_naming_axis(name, axis):
+    """``softmax(x, axis="a")`` raises ``ValueError: axis: expected an integer, got 'a'`` (as the reductions
+    do), not NumPy's *'str' object cannot be interpreted as an integer*."""
+    x = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError) as caught:
+        AXIS_CALLS[name](x, axis)
+    assert str(caught.value) == f"axis: expected an integer, got {axis!r}"
+
+
+@pytest.mark.parametrize(("name", "axis", "message"), [
+    ("softmax", 2, "axis: 2 is out of range for a tensor with 2 dimension(s)"),
+    ("log_softmax", -3, "axis: -3 is out of range for a tensor with 2 dimension(s)"),
+    ("concatenate", 2, "axis: 2 is out of range for a tensor with 2 dimension(s)"),
+    ("stack", 3, "axis: 3 is out of range for the stacked result with 3 dimension(s)"),
+    ("stack", -4, "axis: -4 is out of range for the stacked result with 3 dimension(s)"),
+])
+def test_an_axis_out_of_range_is_refused_naming_axis(name, axis, message):
+    """An axis outside ``[-ndim, ndim)`` is a ValueError naming it and the number of axes (for ``stack``, those
+    of the result, which has one more)."""
+    with pytest.raises(ValueError) as caught:
+        AXIS_CALLS[name](mg.tensor(np.ones((2, 3))), axis)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("name", list(AXIS_CALLS))
+def test_every_valid_axis_still_works(name):
+    """Each axis in range, negative or a NumPy integer, gives what NumPy gives (``stack`` also at the end)."""
+    values = np.arange(6.0).reshape(2, 3)
+    count = 3 if name == "stack" else 2
+    for axis in [*range(-count, count), np.int64(1)]:
+        result = AXIS_CALLS[name](mg.tensor(values), axis).numpy()
+        if name == "concatenate":
+            np.testing.assert_array_equal(result, np.concatenate([values, values], axis=axis))
+        elif name == "stack":
+            np.testing.assert_array_equal(result, np.stack([values, values], axis=axis))
+        else:
+            assert result.shape == values.shape

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.checks import check_axis
 from minigrad.config import is_grad_enabled
 from minigrad.function import Function
 from minigrad.functions.reduction import mean, sum
@@ -39,6 +40,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x: Any) -> Any:
+        check_axis(self.axis, x.ndim)
         xp = backend.get_array_module(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
@@ -57,6 +59,7 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x: Any) -> Any:
+        check_axis(self.axis, x.ndim)
         return _log_softmax_array(x, self.axis)
 
     def backward(self, gy: Tensor) -> Tensor:

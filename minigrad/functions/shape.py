@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.checks import check_axis
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 
@@ -92,6 +93,7 @@ class Concatenate(Function):
         self.axis = axis
 
     def forward(self, *xs: Any) -> Any:
+        check_axis(self.axis, xs[0].ndim)
         return backend.get_array_module(xs[0]).concatenate(xs, axis=self.axis)
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
@@ -112,6 +114,7 @@ class Stack(Function):
         self.axis = axis
 
     def forward(self, *xs: Any) -> Any:
+        check_axis(self.axis, xs[0].ndim + 1, of="the stacked result")
         return backend.get_array_module(xs[0]).stack(xs, axis=self.axis)
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
