@@ -13,7 +13,8 @@ PyTorch, there are three ways to set it:
   or ``@mg.set_grad_enabled(mode)``, runs every call of the function in that
   mode and restores the caller's mode when the call returns. A decorated
   generator runs in the mode each time it resumes, and leaves the caller's
-  mode alone between items.
+  mode alone between items. Async functions are refused: their body runs
+  after the call returns, so a decorator could not set its mode.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def _run_in_mode(function: Callable[..., Any], mode: bool) -> Callable[..., Any]
     """``function`` wrapped so that each call runs with recording set to ``mode``."""
     if not callable(function):
         raise TypeError(f"function: expected a function to decorate, got {function!r}")
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        raise TypeError(
+            f"function: {function.__qualname__} is async, so its body would run after the call returns, outside "
+            "the mode; open a block (with mg.no_grad(): ...) inside it instead"
+        )
     if inspect.isgeneratorfunction(function):
         return _run_generator_in_mode(function, mode)
 

@@ -15,6 +15,10 @@ from minigrad.datasets import batches, load_digits, train_test_split
 NAN, INF = math.nan, math.inf
 
 
+async def async_step() -> None:
+    """An async function, which the grad-mode decorators refuse."""
+
+
 ROWS = [
     # ----------------------------------------------------------------- tensor creation
     case("tensor-str", lambda w: mg.tensor("abc"), TypeError, "data", "'abc'"),
@@ -70,6 +74,7 @@ ROWS = [
     case("requires-grad-flag", lambda w: w.x.requires_grad_("no"), TypeError, "requires_grad", "'no'"),
     case("set-grad-enabled-mode", lambda w: mg.set_grad_enabled("no"), TypeError, "mode", "'no'"),
     case("no-grad-decorate", lambda w: mg.no_grad()(5), TypeError, "function", "5"),
+    case("no-grad-decorate-async", lambda w: mg.no_grad()(async_step), TypeError, "function", "async_step", "async"),
     case("requires-grad-non-leaf", lambda w: (w.x * 2).requires_grad_(False), RuntimeError,
          "requires_grad_", "leaf"),
     case("astype-dtype", lambda w: w.x.astype("int99"), TypeError, "dtype", "'int99'"),

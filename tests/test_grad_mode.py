@@ -180,6 +180,22 @@ def test_decorating_something_that_is_not_callable_is_refused():
     assert records()
 
 
+def test_decorating_an_async_function_is_refused():
+    """The body of an ``async def`` runs after the call returns, out of the decorator's reach: a TypeError
+    naming it, rather than a decorator that silently does nothing."""
+
+    async def fetch():
+        return 1
+
+    async def stream():
+        yield 1
+
+    for function in (fetch, stream):
+        with pytest.raises(TypeError, match=f"function: .*{function.__name__} is async"):
+            mg.no_grad(function)
+    assert records()
+
+
 def test_a_decorated_generator_runs_in_the_mode_only_while_it_runs():
     """A ``@mg.no_grad()`` generator builds no graph in its body, while the caller records between items;
     ``send``, ``throw``, ``close`` and the return value reach the body."""
