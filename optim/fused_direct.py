@@ -7,10 +7,11 @@ the runs that share their scalars: a few microseconds of Python per
 parameter, which for ten thousand small parameters costs more than the
 arithmetic. When nothing of that can change a gradient, the step can skip it:
 
-* every parameter's ``p.grad`` is still the Tensor that ``zero_grad`` handed
-  out, viewing its slot of the flat gradient buffer (so its shape, dtype and
-  device are right by construction), and ``p.data`` and the state entry are
-  still the bound views;
+* every parameter's ``p.grad`` is still the Tensor that
+  ``zero_grad(set_to_none=False)`` handed out, viewing its slot of the flat
+  gradient buffer (so its shape, dtype and device are right by construction;
+  a parameter without a gradient fails this), and ``p.data`` and the state
+  entry are still the bound views;
 * no option acts on the gradients one by one: no ``loss_scale_factor``, no
   gradient accumulation, no clipping, no ``pattern_lrs`` and no parameter
   excluded from weight decay. With ``nonfinite="raise"`` or ``"skip"`` one
@@ -85,7 +86,7 @@ class DirectPlan:
     """The bound parameters of a :class:`~optim.fused.FusedEngine`, in buffer order, ready for a direct step.
 
     What the step must find is gathered here once, as lists in buffer order:
-    the parameters, the gradient Tensors that ``zero_grad`` handed out, the
+    the parameters, the gradient Tensors that ``zero_grad`` hands out, the
     views of the buffers and the state entries. The engine drops the plan
     (and a new one is built at the next direct step) when it binds again,
     hands out new gradient Tensors, or changes a state entry.

@@ -169,20 +169,34 @@ class Optimizer:
         return not any(re.search(pattern, name) for pattern in self.weight_decay_exclusion_patterns)
 
     # ----------------------------------------------------------------- stepping
-    def zero_grad(self) -> None:
-        """Set the gradient of every parameter to ``None`` (``fused=True``: to zeros viewing the flat buffer)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradient of every parameter, as PyTorch's ``zero_grad`` does.
+
+        Parameters
+        ----------
+        set_to_none : bool, default True
+            ``True``: every ``p.grad`` becomes ``None``, so that a parameter the
+            next loss leaves out gets no gradient and is not updated. ``False``:
+            a gradient that exists is zeroed and a ``None`` stays ``None``. The
+            reference path zeroes a Tensor or array in place when it may be
+            written (see :func:`optim.pipeline.zeroed_gradient`); with
+            ``fused=True`` the gradient becomes the zero view of the parameter's
+            slot of the flat gradient buffer, which the direct step reads in
+            place (see :mod:`optim.fused`).
+        """
+        set_to_none = check_bool(set_to_none, "set_to_none")
         if self._fused_engine is not None:
-            self._fused_engine.zero_grad()
+            self._fused_engine.zero_grad(set_to_none)
             return
         for param in self.parameters():
-            param.grad = None
+            param.grad = None if set_to_none else pipeline.zeroed_gradient(param.grad, param)
 
     def step(self) -> None:
         """Update every parameter that has a gradient (``p.grad is not None``).
 
-        With ``fused=True``, and every gradient still in the flat buffer that
-        ``zero_grad`` handed out, the step goes straight to the kernels
-        (:mod:`optim.fused_direct`); the result is the same.
+        With ``fused=True``, and every gradient still the view of the flat
+        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
+        straight to the kernels (:mod:`optim.fused_direct`); the result is the same.
         """
         if self._fused_engine is not None and self._fused_engine.direct_step():
             self.iterations += 1

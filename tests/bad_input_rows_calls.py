@@ -34,6 +34,7 @@ ROWS = [
     case("fused-step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta1", "0.999999999",
          setup=lambda w: setattr(w, "rounding", optim.Adamax(w.model.parameters(), betas=(0.999999999, 0.9),
                                                              convention="keras", fused=True))),
+    case("zero-grad-set-to-none", lambda w: w.opt.zero_grad(set_to_none="no"), TypeError, "set_to_none", "'no'"),
     case("weight-decay-pattern", lambda w: w.opt.exclude_from_weight_decay(var_names=["("]), ValueError,
          "var_names", "'('"),
     case("get-config-callable", plain_callable_config, TypeError, "get_config", "plain callable"),

@@ -1,5 +1,5 @@
-"""The fused path's flat buffers: the views ``zero_grad`` hands out, gradients from backward, resuming from
-a state dict, rebinding after new data or groups, Keras-style calls and densified sparse gradients."""
+"""The fused path's flat buffers: the views ``zero_grad(set_to_none=False)`` hands out, gradients from backward,
+resuming from a state dict, rebinding after new data or groups, Keras-style calls and densified sparse gradients."""
 
 from __future__ import annotations
 
@@ -14,24 +14,49 @@ from minigrad.sparse import RowSparseGrad
 
 
 # --------------------------------------------------------------------------- views, binding, resume
-def test_zero_grad_hands_out_views_of_the_flat_buffers(device):
-    """param.data, p.grad.data and the state arrays are views of the flat buffers; the Tensors stay the same."""
+def test_zero_grad_keeping_gradients_hands_out_views_of_the_flat_buffers(device):
+    """zero_grad(set_to_none=False): each parameter that has a gradient gets a zero gradient viewing its slot of the
+    flat gradient buffer, and param.data and the state arrays are views too (the Tensors stay the same); a
+    parameter without a gradient keeps None and is not updated."""
     params = make_params(SHAPES, np.float32, device)
     before = [host(p.data) for p in params]
     optimizer = optim.Adam(params, lr=0.01, fused=True)
-    optimizer.zero_grad()
+    with_grad, without = params[:-1], params[-1]
+    for param in with_grad:
+        param.grad = mg.Tensor(backend.to_device(np.full(param.shape, 3.0, np.float32), device))
+    optimizer.zero_grad(set_to_none=False)
     store = optimizer._fused_engine.stores[0]
+    assert without.grad is None
     for param, values in zip(params, before):
         assert np.array_equal(host(param.data), values)
-        assert param.data.base is not None and param.grad.data.base is not None
+        assert param.data.base is not None
+    for param in with_grad:
+        assert param.grad.data.base is not None
         assert not host(param.grad.data).any()
         param.grad.data[...] = 1.0
-    assert host(store.grad).sum() == sum(p.size for p in params)
+    assert host(store.grad).sum() == sum(p.size for p in with_grad)
     optimizer.step()
-    for param in params:
+    for param in with_grad:
         assert optimizer.state[param]["m"].base is not None
         assert optimizer._fused_engine.slots[id(param)].grad_view is param.grad.data  # read in place, no copy
+    assert without not in optimizer.state and np.array_equal(host(without.data), before[-1])
     assert host(store.param)[: params[0].size].tolist() == host(params[0].data).ravel().tolist()
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_zero_grad_sets_every_gradient_to_none_by_default(device, bound):
+    """zero_grad() (set_to_none=True, PyTorch's default) leaves p.grad None on the fused path too, whether or
+    not the buffers are bound, and whether the gradient was a view of the buffer or a Tensor of its own."""
+    params = make_params(SHAPES, np.float64, device)
+    optimizer = optim.Adamax(params, lr=0.01, fused=True)
+    for param in params:
+        param.grad = mg.Tensor(backend.to_device(np.ones(param.shape), device))
+    if bound:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+        params[0].grad = mg.Tensor(backend.to_device(np.ones(params[0].shape), device))
+    optimizer.zero_grad()
+    assert all(param.grad is None for param in params)
 
 
 def test_gradients_from_backward_are_copied_in(device):
