@@ -38,8 +38,10 @@ kernels (:mod:`optim.fused_direct`). Otherwise, before the rule (checks, loss
 scaling, accumulation, clipping) and after it (EMA) runs the reference
 pipeline. A call updates the parameters that have a gradient; consecutive ones
 that share group, learning rate, weight decay and step :math:`t` form a run
-with one set of scalars. Not supported, with a clear error: lazy (row-sparse)
-updates.
+with one set of scalars. On both ways, the groups' hyperparameters are checked
+again at each step (:meth:`~optim.optimizer.Optimizer.check_groups`), so a
+value made invalid through ``param_groups`` is refused before anything
+changes. Not supported, with a clear error: lazy (row-sparse) updates.
 """
 
 from __future__ import annotations

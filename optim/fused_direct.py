@@ -21,12 +21,15 @@ arithmetic. When nothing of that can change a gradient, the step can skip it:
 A :class:`DirectPlan`, built once per binding, holds the parameters in buffer
 order, cut into :class:`Segment` s: the parameters of one group in one buffer,
 contiguous because binding sorts them so. A step then checks the conditions
-above with C-level loops (``map`` over the parameters), advances the step
-counts, computes one set of scalars per segment and runs the kernels: the
-same arithmetic as the general path, on the same ranges, with the same bits.
-If any condition fails, :meth:`DirectPlan.step` changes nothing and returns
-``False``, and the optimizer takes the general path, which also produces
-every error message.
+above with C-level loops (``map`` over the parameters), checks each group's
+hyperparameters as the general path does
+(:meth:`~optim.optimizer.Optimizer.check_groups`), advances the step counts,
+computes one set of scalars per segment and runs the kernels: the same
+arithmetic as the general path, on the same ranges, with the same bits. If
+any condition fails, :meth:`DirectPlan.step` changes nothing and returns
+``False``, and the optimizer takes the general path, which also produces the
+error messages about gradients; invalid hyperparameters, learning rates and
+bias corrections raise in the direct step itself, before anything changes.
 """
 
 from __future__ import annotations
@@ -171,6 +174,7 @@ class DirectPlan:
         if not self.complete or not self.params or not self._options_allow() or not self._still_bound():
             return False
         optimizer = self.engine.optimizer
+        optimizer.check_groups(segment.group for segment in self.segments)  # may raise: nothing has changed yet
         if optimizer.options.nonfinite != "propagate" and not self._all_finite():
             return False  # the general path raises or skips, with the parameter named
         runs = []  # (segment, entries, scalars), all computed before anything changes

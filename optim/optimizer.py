@@ -18,7 +18,7 @@ from typing import Any
 from minigrad.tensor import Tensor
 from optim import persistence, pipeline
 from optim.fused import FusedEngine
-from optim.groups import build_groups
+from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
 from optim.validation import check_bool, check_lr
 
@@ -117,6 +117,12 @@ class Optimizer:
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
         """Refuse, before anything changes, a call the rule would refuse for a reason of its own
         (``(param, group, gradient)`` triples; subclasses extend it)."""
+
+    def check_groups(self, groups: Iterable[dict[str, Any]]) -> None:
+        """Refuse, before anything changes, a group whose hyperparameters were made invalid through
+        ``param_groups`` (:func:`optim.groups.check_groups`); every ``step`` and ``apply_gradients`` call
+        checks the groups of its parameters, on both paths."""
+        check_groups(groups, self.param_groups, self.defaults, self.validate_group)
 
     # ----------------------------------------------------------------- groups
     def _build_groups(self, groups: Sequence[Any]) -> list[dict[str, Any]]:
@@ -253,6 +259,7 @@ class Optimizer:
                 shape = getattr(param, "shape", "?")
                 raise ValueError(f"grads_and_vars: a parameter of shape {shape} is not optimised by this optimizer")
             checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
+        self.check_groups(group for _, group, _ in checked)
         rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
         self.check_call(checked)
         ready = pipeline.prepare_gradients(self, checked)
