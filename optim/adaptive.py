@@ -39,9 +39,24 @@ class AdaptiveOptimizer(Optimizer):
     #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
     corrected_betas: tuple[str, ...] = ("beta1", "beta2")
 
+    def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The state arrays a parameter of ``group`` needs, as :meth:`init_state` creates them."""
+        raise NotImplementedError
+
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
-        """Refuse, before anything changes, a beta that rounds to 1 where ``power_dtype`` corrects the bias
+        """Refuse, before anything changes, a parameter whose state lacks an array its group's rule needs
+        (``amsgrad`` switched on through ``param_groups`` after its first update, an array deleted by hand),
+        and a beta that rounds to 1 where ``power_dtype`` corrects the bias
         (:func:`~optim.functional.bias_correction` at :math:`t = 1`), once per group and parameter dtype."""
+        for param, group, _ in triples:
+            state = self.state.get(param)
+            missing = [] if state is None else [name for name in self.state_names(group) if name not in state]
+            if missing:
+                raise ValueError(
+                    f"state: the state of the parameter of shape {param.shape} has no {missing}, which the rule "
+                    f"of its group needs (amsgrad={group.get('amsgrad')!r} set after its first update?); "
+                    "del optimizer.state[param] starts it afresh"
+                )
         power_dtype = self.options.power_dtype
         if power_dtype is None:
             return

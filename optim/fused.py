@@ -20,7 +20,8 @@ views of the state buffers, so ``state_dict``/``load_state_dict`` work
 unchanged (a loaded state is copied into the buffers at the next step). If
 ``param.data`` is replaced by an array of the same shape, dtype and device, its
 values are copied into the slot; a new device or dtype, or new parameters,
-rebuild the buffers.
+rebuild the buffers, and so does a group whose state arrays change
+(``amsgrad`` switched through ``param_groups``).
 
 Gradients: ``zero_grad()`` sets every ``p.grad`` to ``None``, as on the
 reference path, so a parameter that the next loss leaves out has no gradient
@@ -105,9 +106,7 @@ class FusedEngine:
     # ----------------------------------------------------------------- binding
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The state arrays of a parameter of ``group``, as the optimizer's ``init_state`` creates them."""
-        if self.algorithm == "adamax":
-            return ("m", "u")
-        return ("m", "v", "v_max") if group["amsgrad"] else ("m", "v")
+        return self.optimizer.state_names(group)
 
     def bind(self) -> None:
         """(Re)build the flat buffers from the current parameters and state; ``param.data`` become views."""
@@ -289,9 +288,13 @@ class FusedEngine:
         return staged
 
     def _check(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
-        """Refuse a lazy sparse update, then bind what needs it: all before anything changes."""
-        stale = False
-        for param, _, grad in ready:
+        """Refuse a lazy sparse update, then bind what needs it: all before anything changes.
+
+        A group whose state arrays are no longer those of its buffers
+        (``amsgrad`` switched through ``param_groups``) rebuilds the buffers.
+        """
+        stale = rebuild = False
+        for param, group, grad in ready:
             if isinstance(grad, RowSparseGrad):
                 raise ValueError(
                     f"fused=True: the parameter of shape {param.shape} has a row-sparse gradient, to be updated "
@@ -300,7 +303,10 @@ class FusedEngine:
                 )
             slot = self.slots.get(id(param))
             stale = stale or slot is None or param.data is not slot.param_view
-        if stale:
+            rebuild = rebuild or (slot is not None and slot.store.names != self.state_names(group))
+        if rebuild:
+            self.bind()
+        elif stale:
             self._ensure_bound([param for param, _, _ in ready])
 
     def _entry(self, slot: Slot) -> dict[str, Any]:

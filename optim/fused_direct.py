@@ -10,8 +10,9 @@ arithmetic. When nothing of that can change a gradient, the step can skip it:
 * every parameter's ``p.grad`` is still the Tensor that
   ``zero_grad(set_to_none=False)`` handed out, viewing its slot of the flat
   gradient buffer (so its shape, dtype and device are right by construction;
-  a parameter without a gradient fails this), and ``p.data`` and the state
-  entry are still the bound views;
+  a parameter without a gradient fails this), ``p.data`` and the state entry
+  are still the bound views, and each group still has the state arrays of its
+  buffers (``amsgrad`` not switched through ``param_groups``);
 * no option acts on the gradients one by one: no ``loss_scale_factor``, no
   gradient accumulation, no clipping, no ``pattern_lrs`` and no parameter
   excluded from weight decay. With ``nonfinite="raise"`` or ``"skip"`` one
@@ -148,12 +149,14 @@ class DirectPlan:
 
     def _still_bound(self) -> bool:
         """Every parameter with its bound data, its gradient still the Tensor handed out (viewing the buffer),
-        its state entry the bound one, holding the views of the state buffers."""
-        params, state = self.params, self.engine.optimizer.state
+        its state entry the bound one, holding the views of the state buffers, which are still the arrays
+        its group's rule needs."""
+        params, state, engine = self.params, self.engine.optimizer.state, self.engine
         return (_all_identical(map(_grad, params), self.grad_tensors)
                 and _all_identical(map(_data, self.grad_tensors), self.grad_views)
                 and _all_identical(map(_data, params), self.param_views)
                 and _all_identical(map(state.get, params), self.entries)
+                and all(segment.store.names == engine.state_names(segment.group) for segment in self.segments)
                 and all(segment.holds_views() for segment in self.segments))
 
     def _all_finite(self) -> bool:

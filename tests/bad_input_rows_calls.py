@@ -53,6 +53,8 @@ ROWS = [
          setup=lambda w: w.opt.param_groups[0].update(maximize="no")),
     case("step-group-missing", lambda w: w.opt.step(), ValueError, "param_groups[0]", "['eps']",
          setup=lambda w: w.opt.param_groups[0].pop("eps")),
+    case("step-group-amsgrad-switched", lambda w: w.opt.step(), ValueError, "state", "(4, 3)", "['v_max']",
+         setup=lambda w: w.opt.param_groups[0].update(amsgrad=True)),
     case("apply-group-betas", lambda w: w.opt.apply_gradients([(np.zeros((4, 3), np.float32), w.weight)]),
          ValueError, "param_groups[0]", "betas[1]", "1.0",
          setup=lambda w: w.opt.param_groups[0].update(betas=(0.9, 1.0))),

@@ -143,6 +143,18 @@ def test_sgd_refuses_too():
     np.testing.assert_array_equal(x.data, before)
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_amsgrad_switched_on_after_the_first_step_is_refused(path):
+    """amsgrad=True set after the state was created without v_max: every path refuses (the fused path used to
+    run the AMSGrad kernel without a v_max buffer); nothing changes."""
+    params, optimizer = trained(optim.Adam, path)
+    optimizer.param_groups[0]["amsgrad"] = True
+    before = snapshot(params, optimizer)
+    with pytest.raises(ValueError, match=r"state: the state of the parameter of shape \(3, 4\) has no \['v_max'\]"):
+        optimizer.step()
+    assert_identical(snapshot(params, optimizer), before)
+
+
 # --------------------------------------------------------------------------- valid changes
 VALID = {
     "lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-4, "weight_decay": 0.1, "maximize": True,
@@ -164,3 +176,40 @@ def test_a_valid_change_is_used_with_the_same_bits_on_every_path(key):
         results.append(snapshot(params, optimizer))
     assert_identical(results[1], results[0])
     assert_identical(results[2], results[0])
+
+
+def test_amsgrad_switched_on_before_a_parameter_has_state():
+    """amsgrad=True set on a group whose parameters have no state yet: the fused path rebuilds its buffers with a
+    v_max, and gives the reference path's bits."""
+    results = []
+    for fused in (False, True):
+        params = make_params(SHAPES, np.float64, "cpu")
+        optimizer = optim.Adam([{"params": params[:2]}, {"params": params[2:]}], lr=0.01, fused=fused)
+        for call in range(4):
+            if call == 2:
+                optimizer.param_groups[1]["amsgrad"] = True
+            for param in params if call >= 2 else params[:2]:
+                param.grad = mg.Tensor(np.full(param.shape, 0.5 + call))
+            optimizer.step()
+        results.append(snapshot(params, optimizer))
+    assert_identical(results[1], results[0])
+    assert all("v_max" in state for state in results[1]["state"][2:])
+
+
+def test_amsgrad_switched_on_with_state_on_some_parameters_only():
+    """One parameter of the group has state (no v_max), the other none: a call with only the second one works
+    (the fused path rebuilds its buffers without giving the first a v_max), a later call with the first one is
+    refused on both paths, with the same state everywhere."""
+    results = []
+    for fused in (False, True):
+        first, second = make_params([(3,), (2, 2)], np.float64, "cpu")
+        optimizer = optim.Adam([first, second], lr=0.01, fused=fused)
+        optimizer.apply_gradients([(np.ones(3), first)])
+        optimizer.param_groups[0]["amsgrad"] = True
+        optimizer.apply_gradients([(np.ones((2, 2)), second)])
+        before = snapshot([first, second], optimizer)
+        with pytest.raises(ValueError, match=r"state: .* shape \(3,\) has no \['v_max'\]"):
+            optimizer.apply_gradients([(np.ones(3), first), (np.ones((2, 2)), second)])
+        assert_identical(snapshot([first, second], optimizer), before)
+        results.append(before)
+    assert_identical(results[1], results[0])
