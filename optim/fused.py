@@ -54,7 +54,7 @@ from minigrad import backend
 from minigrad.backend import Device
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import fused_cpu, fused_scalars
+from optim import fused_cpu, fused_scalars, pipeline
 from optim.fused_direct import DirectPlan
 from optim.fused_store import FlatStore, Slot, adopt, launch, piece, replaced, zeros
 
@@ -183,10 +183,12 @@ class FusedEngine:
         """:meth:`Optimizer.zero_grad <optim.optimizer.Optimizer.zero_grad>` on the fused path.
 
         ``set_to_none=True``: every ``p.grad`` becomes ``None``. ``False``: each
-        parameter that has a gradient gets a zero gradient that views its slot
-        of the flat gradient buffer (binding first if needed); a ``None`` stays
-        ``None``. A parameter that left the optimizer keeps its gradient: the
-        buffers are then rebuilt without it.
+        parameter that has a dense gradient gets a zero gradient that views its
+        slot of the flat gradient buffer (binding first if needed); a ``None``
+        stays ``None``, and a row-sparse gradient becomes one with no rows, as
+        on the reference path (:func:`optim.pipeline.zeroed_gradient`), so that
+        a lazy update stays lazy. A parameter that left the optimizer keeps its
+        gradient: the buffers are then rebuilt without it.
         """
         params = list(self.optimizer.parameters())
         if set_to_none:
@@ -205,6 +207,9 @@ class FusedEngine:
             else:
                 store.grad.fill(0)
         for param in with_grad:
+            if isinstance(param.grad, RowSparseGrad):
+                param.grad = pipeline.zeroed_gradient(param.grad, param)
+                continue
             slot = self.slots[id(param)]
             if slot.grad_tensor.data is not slot.grad_view:
                 slot.grad_tensor = Tensor(slot.grad_view)

@@ -148,3 +148,31 @@ def test_sparse_gradients_update_densely_when_not_lazy(device):
             optimizer.apply_gradients([(RowSparseGrad(indices, values, (6, 3)), table)])
         results.append(([table], optimizer))
     assert_same_run(results[0], results[1], np.float64)
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "tensorflow"])
+def test_zero_grad_keeping_a_row_sparse_gradient(device, convention):
+    """zero_grad(set_to_none=False) leaves a row-sparse gradient with no rows on both paths, not a dense zero
+    view. PyTorch's Adamax updates it densely: the same bits on both paths. tf.keras's Adamax updates it lazily,
+    which the fused path refuses, as for any row-sparse gradient, instead of decaying the moments of every row
+    as a dense zero gradient would."""
+    results = []
+    for fused in (False, True):
+        (table,) = make_params([(6, 3)], np.float64, device, seed=13)
+        optimizer = optim.Adamax([table], lr=0.05, convention=convention, fused=fused)
+        table.grad = mg.Tensor(backend.to_device(np.full((6, 3), 0.5), device))
+        optimizer.step()
+        indices = backend.to_device(np.array([1, 4]), device)
+        table.grad = RowSparseGrad(indices, backend.to_device(np.ones((2, 3)), device), (6, 3))
+        optimizer.zero_grad(set_to_none=False)
+        assert isinstance(table.grad, RowSparseGrad) and table.grad.indices.shape == (0,)
+        if fused and convention == "tensorflow":
+            before = host(table.data), host(optimizer.state[table]["m"]), host(optimizer.state[table]["u"])
+            with pytest.raises(ValueError, match="row-sparse gradient, to be updated lazily"):
+                optimizer.step()
+            after = host(table.data), host(optimizer.state[table]["m"]), host(optimizer.state[table]["u"])
+            assert all(np.array_equal(a, b) for a, b in zip(after, before))
+            return
+        optimizer.step()
+        results.append(([table], optimizer))
+    assert_same_run(results[0], results[1], np.float64)
