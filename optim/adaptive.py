@@ -48,14 +48,20 @@ class AdaptiveOptimizer(Optimizer):
         (``amsgrad`` switched on through ``param_groups`` after its first update, an array deleted by hand),
         and a beta that rounds to 1 where ``power_dtype`` corrects the bias
         (:func:`~optim.functional.bias_correction` at :math:`t = 1`), once per group and parameter dtype."""
+        needed: dict[int, frozenset[str]] = {}  # per group: its state_names
         for param, group, _ in triples:
             state = self.state.get(param)
-            missing = [] if state is None else [name for name in self.state_names(group) if name not in state]
-            if missing:
+            if state is None:
+                continue
+            names = needed.get(id(group))
+            if names is None:
+                names = needed[id(group)] = frozenset(self.state_names(group))
+            if not state.keys() >= names:
+                missing = sorted(names - state.keys())
+                cause = " (amsgrad switched on after its first update?)" if "v_max" in missing else ""
                 raise ValueError(
                     f"state: the state of the parameter of shape {param.shape} has no {missing}, which the rule "
-                    f"of its group needs (amsgrad={group.get('amsgrad')!r} set after its first update?); "
-                    "del optimizer.state[param] starts it afresh"
+                    f"of its group needs{cause}; del optimizer.state[param] starts it afresh"
                 )
         power_dtype = self.options.power_dtype
         if power_dtype is None:

@@ -213,3 +213,15 @@ def test_amsgrad_switched_on_with_state_on_some_parameters_only():
         assert_identical(snapshot([first, second], optimizer), before)
         results.append(before)
     assert_identical(results[1], results[0])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_state_array_deleted_by_hand_is_refused(path):
+    """The same check without amsgrad: Adamax's u deleted from a parameter's state is refused on every path
+    (the fused path used to start it again from zeros), nothing changed."""
+    params, optimizer = trained(optim.Adamax, path)
+    del optimizer.state[params[2]]["u"]
+    before = snapshot(params, optimizer)
+    with pytest.raises(ValueError, match=r"state: the state of the parameter of shape \(1,\) has no \['u'\], which"):
+        optimizer.step()
+    assert_identical(snapshot(params, optimizer), before)
