@@ -122,6 +122,10 @@ class Adam(AdaptiveOptimizer):
         check_choice(group["amsgrad_mode"], "amsgrad_mode", AMSGRAD_MODE_CHOICES)
         return group
 
+    def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """``("m", "v")``, and ``"v_max"`` for AMSGrad."""
+        return ("m", "v", "v_max") if group["amsgrad"] else ("m", "v")
+
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """``m`` and ``v`` (and ``v_max`` for AMSGrad) as zeros like the parameter."""
         xp = param.xp

@@ -115,6 +115,10 @@ class Adamax(AdaptiveOptimizer):
         check_choice(group["adamax_epsilon"], "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
         return group
 
+    def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """``("m", "u")``."""
+        return ("m", "u")
+
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """``m`` and ``u`` as zeros like the parameter."""
         xp = param.xp

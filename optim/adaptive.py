@@ -39,9 +39,30 @@ class AdaptiveOptimizer(Optimizer):
     #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
     corrected_betas: tuple[str, ...] = ("beta1", "beta2")
 
+    def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The state arrays a parameter of ``group`` needs, as :meth:`init_state` creates them."""
+        raise NotImplementedError
+
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
-        """Refuse, before anything changes, a beta that rounds to 1 where ``power_dtype`` corrects the bias
+        """Refuse, before anything changes, a parameter whose state lacks an array its group's rule needs
+        (``amsgrad`` switched on through ``param_groups`` after its first update, an array deleted by hand),
+        and a beta that rounds to 1 where ``power_dtype`` corrects the bias
         (:func:`~optim.functional.bias_correction` at :math:`t = 1`), once per group and parameter dtype."""
+        needed: dict[int, frozenset[str]] = {}  # per group: its state_names
+        for param, group, _ in triples:
+            state = self.state.get(param)
+            if state is None:
+                continue
+            names = needed.get(id(group))
+            if names is None:
+                names = needed[id(group)] = frozenset(self.state_names(group))
+            if not state.keys() >= names:
+                missing = sorted(names - state.keys())
+                cause = " (amsgrad switched on after its first update?)" if "v_max" in missing else ""
+                raise ValueError(
+                    f"state: the state of the parameter of shape {param.shape} has no {missing}, which the rule "
+                    f"of its group needs{cause}; del optimizer.state[param] starts it afresh"
+                )
         power_dtype = self.options.power_dtype
         if power_dtype is None:
             return

@@ -12,7 +12,8 @@ cores). The command measures, in one run, for each algorithm and shape
 * ``floor``: the bytes of the step at the copy bandwidth;
 * ``reference``: minigrad with ``fused=False`` (one parameter at a time);
 * ``fused``: minigrad with ``fused=True``, gradients already in the flat buffer
-  (the direct step of :mod:`optim.fused_direct`), with the compiled kernels
+  (written into the views that ``zero_grad(set_to_none=False)`` hands out; the
+  direct step of :mod:`optim.fused_direct`), with the compiled kernels
   when Numba is installed; then ``fused (ufunc kernels)``, the same with the
   NumPy ufunc kernels, and ``fused (general path)``, with a new gradient
   Tensor per parameter at every step (as minigrad's ``backward`` leaves them),
@@ -156,13 +157,13 @@ def _minigrad(algorithm: str, shape: tuple[int, int], dtype: str, device: str, f
     params = [mg.Tensor(backend.to_device(values[i * cols:(i + 1) * cols].copy(), device), requires_grad=True)
               for i in range(rows)]
     optimizer = ALGORITHMS[algorithm](params, lr=1e-3, convention="pytorch", fused=fused)
-    optimizer.zero_grad()
     row_grads = [backend.to_device(grads[i * cols:(i + 1) * cols].copy(), device) for i in range(rows)]
     for param, grad in zip(params, row_grads):
-        if fused:
+        param.grad = mg.Tensor(grad)
+    if fused:  # every parameter has a gradient, so each gets the zero view of its slot of the flat buffer
+        optimizer.zero_grad(set_to_none=False)
+        for param, grad in zip(params, row_grads):
             param.grad.data[...] = grad  # the gradient written into the flat buffer, as an in-place backward would
-        else:
-            param.grad = mg.Tensor(grad)
     if not new_grads:
         return optimizer.step
 

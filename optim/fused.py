@@ -11,30 +11,38 @@ the CPU (:mod:`optim.fused_cpu`; one compiled pass per chunk with Numba,
 kernel on a GPU (:mod:`optim.fused_gpu`). The arithmetic is
 :mod:`optim.functional`'s, in the same order, so both paths give the same bits.
 
-Binding, at the first step or ``zero_grad``, copies each parameter into its
-slot once and makes ``param.data`` a **view** of that slot: the Tensor objects
-stay the same, and everything that reads or writes ``param.data`` (the model,
-the moving average of ``use_ema``, ``Module.load_state_dict``) works as before.
-``optimizer.state[param]`` holds views of the state buffers, so
-``state_dict``/``load_state_dict`` work unchanged (a loaded state is copied into
-the buffers at the next step). If ``param.data`` is replaced by an array of the
-same shape, dtype and device, its values are copied into the slot; a new
-device or dtype, or new parameters, rebuild the buffers.
+Binding, at the first step or ``zero_grad(set_to_none=False)``, copies each
+parameter into its slot once and makes ``param.data`` a **view** of that slot:
+the Tensor objects stay the same, and everything that reads or writes
+``param.data`` (the model, the moving average of ``use_ema``,
+``Module.load_state_dict``) works as before. ``optimizer.state[param]`` holds
+views of the state buffers, so ``state_dict``/``load_state_dict`` work
+unchanged (a loaded state is copied into the buffers at the next step). If
+``param.data`` is replaced by an array of the same shape, dtype and device, its
+values are copied into the slot; a new device or dtype, or new parameters,
+rebuild the buffers, and so does a group whose state arrays change
+(``amsgrad`` switched through ``param_groups``).
 
-Gradients: ``zero_grad`` gives each parameter a zero gradient that is a view
-of its slot of the flat gradient buffer. A step that finds ``p.grad`` still
-being that view reads it in place; any other gradient (minigrad's
-``backward`` replaces ``p.grad`` out of place, loss scaling and clipping make
-new arrays) is first copied into the slot, which costs one pass over it.
+Gradients: ``zero_grad()`` sets every ``p.grad`` to ``None``, as on the
+reference path, so a parameter that the next loss leaves out has no gradient
+and is not updated. ``zero_grad(set_to_none=False)`` gives each parameter that
+has a gradient a zero gradient that is a view of its slot of the flat gradient
+buffer (one without stays ``None``). A step that finds ``p.grad`` still being
+that view reads it in place; any other gradient (minigrad's ``backward``
+replaces ``p.grad`` out of place, loss scaling and clipping make new arrays) is
+first copied into the slot, which costs one pass over it.
 
-When every gradient is still the view ``zero_grad`` handed out and no option
-acts on the gradients one by one, ``step`` goes straight from the flat
-buffers to the kernels (:mod:`optim.fused_direct`). Otherwise, before the rule
-(checks, loss scaling, accumulation, clipping) and after it (EMA) runs the
-reference pipeline. A call updates the parameters that have a
-gradient; consecutive ones that share group, learning rate, weight decay and
-step :math:`t` form a run with one set of scalars. Not supported, with a
-clear error: lazy (row-sparse) updates.
+When every parameter's gradient is still the view that
+``zero_grad(set_to_none=False)`` handed out and no option acts on the
+gradients one by one, ``step`` goes straight from the flat buffers to the
+kernels (:mod:`optim.fused_direct`). Otherwise, before the rule (checks, loss
+scaling, accumulation, clipping) and after it (EMA) runs the reference
+pipeline. A call updates the parameters that have a gradient; consecutive ones
+that share group, learning rate, weight decay and step :math:`t` form a run
+with one set of scalars. On both ways, the groups' hyperparameters are checked
+again at each step (:meth:`~optim.optimizer.Optimizer.check_groups`), so a
+value made invalid through ``param_groups`` is refused before anything
+changes. Not supported, with a clear error: lazy (row-sparse) updates.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from minigrad import backend
 from minigrad.backend import Device
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import fused_cpu, fused_scalars
+from optim import fused_cpu, fused_scalars, pipeline
 from optim.fused_direct import DirectPlan
 from optim.fused_store import FlatStore, Slot, adopt, launch, piece, replaced, zeros
 
@@ -98,9 +106,7 @@ class FusedEngine:
     # ----------------------------------------------------------------- binding
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The state arrays of a parameter of ``group``, as the optimizer's ``init_state`` creates them."""
-        if self.algorithm == "adamax":
-            return ("m", "u")
-        return ("m", "v", "v_max") if group["amsgrad"] else ("m", "v")
+        return self.optimizer.state_names(group)
 
     def bind(self) -> None:
         """(Re)build the flat buffers from the current parameters and state; ``param.data`` become views."""
@@ -173,14 +179,24 @@ class FusedEngine:
             param.data = view
 
     # ----------------------------------------------------------------- stepping
-    def zero_grad(self) -> None:
-        """Give every parameter a zero gradient that views its slot of the flat gradient buffer.
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """:meth:`Optimizer.zero_grad <optim.optimizer.Optimizer.zero_grad>` on the fused path.
 
-        A parameter that left the optimizer keeps its gradient: the buffers are
-        then rebuilt without it.
+        ``set_to_none=True``: every ``p.grad`` becomes ``None``. ``False``: each
+        parameter that has a dense gradient gets a zero gradient that views its
+        slot of the flat gradient buffer (binding first if needed); a ``None``
+        stays ``None``, and a row-sparse gradient becomes one with no rows, as
+        on the reference path (:func:`optim.pipeline.zeroed_gradient`), so that
+        a lazy update stays lazy. A parameter that left the optimizer keeps its
+        gradient: the buffers are then rebuilt without it.
         """
         params = list(self.optimizer.parameters())
-        if not params:
+        if set_to_none:
+            for param in params:
+                param.grad = None
+            return
+        with_grad = [param for param in params if param.grad is not None]
+        if not with_grad:
             return
         self._ensure_bound(params)
         if len(self.slots) != len(params):  # a parameter was removed from its group
@@ -190,11 +206,15 @@ class FusedEngine:
                 fused_cpu.fill_zero(store.grad)
             else:
                 store.grad.fill(0)
-        for slot in self.slots.values():
+        for param in with_grad:
+            if isinstance(param.grad, RowSparseGrad):
+                param.grad = pipeline.zeroed_gradient(param.grad, param)
+                continue
+            slot = self.slots[id(param)]
             if slot.grad_tensor.data is not slot.grad_view:
                 slot.grad_tensor = Tensor(slot.grad_view)
                 self.plan = None  # it expects the previous Tensor
-            slot.param.grad = slot.grad_tensor
+            param.grad = slot.grad_tensor
 
     def direct_step(self) -> bool:
         """The whole update from the flat gradient buffers, when :mod:`optim.fused_direct` allows it.
@@ -258,7 +278,7 @@ class FusedEngine:
         """The stores whose gradients this step reads from ``staging``, which is allocated here if needed.
 
         A store needs it when the pipeline replaced a gradient that is still
-        the view ``zero_grad`` handed out: copying the new values into the
+        the view ``zero_grad(set_to_none=False)`` handed out: copying the new values into the
         view would change the user's ``p.grad``, which the reference path
         leaves as it is.
         """
@@ -273,9 +293,13 @@ class FusedEngine:
         return staged
 
     def _check(self, ready: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
-        """Refuse a lazy sparse update, then bind what needs it: all before anything changes."""
-        stale = False
-        for param, _, grad in ready:
+        """Refuse a lazy sparse update, then bind what needs it: all before anything changes.
+
+        A group whose state arrays are no longer those of its buffers
+        (``amsgrad`` switched through ``param_groups``) rebuilds the buffers.
+        """
+        stale = rebuild = False
+        for param, group, grad in ready:
             if isinstance(grad, RowSparseGrad):
                 raise ValueError(
                     f"fused=True: the parameter of shape {param.shape} has a row-sparse gradient, to be updated "
@@ -284,7 +308,10 @@ class FusedEngine:
                 )
             slot = self.slots.get(id(param))
             stale = stale or slot is None or param.data is not slot.param_view
-        if stale:
+            rebuild = rebuild or (slot is not None and slot.store.names != self.state_names(group))
+        if rebuild:
+            self.bind()
+        elif stale:
             self._ensure_bound([param for param, _, _ in ready])
 
     def _entry(self, slot: Slot) -> dict[str, Any]:

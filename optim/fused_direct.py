@@ -7,10 +7,12 @@ the runs that share their scalars: a few microseconds of Python per
 parameter, which for ten thousand small parameters costs more than the
 arithmetic. When nothing of that can change a gradient, the step can skip it:
 
-* every parameter's ``p.grad`` is still the Tensor that ``zero_grad`` handed
-  out, viewing its slot of the flat gradient buffer (so its shape, dtype and
-  device are right by construction), and ``p.data`` and the state entry are
-  still the bound views;
+* every parameter's ``p.grad`` is still the Tensor that
+  ``zero_grad(set_to_none=False)`` handed out, viewing its slot of the flat
+  gradient buffer (so its shape, dtype and device are right by construction;
+  a parameter without a gradient fails this), ``p.data`` and the state entry
+  are still the bound views, and each group still has the state arrays of its
+  buffers (``amsgrad`` not switched through ``param_groups``);
 * no option acts on the gradients one by one: no ``loss_scale_factor``, no
   gradient accumulation, no clipping, no ``pattern_lrs`` and no parameter
   excluded from weight decay. With ``nonfinite="raise"`` or ``"skip"`` one
@@ -20,12 +22,15 @@ arithmetic. When nothing of that can change a gradient, the step can skip it:
 A :class:`DirectPlan`, built once per binding, holds the parameters in buffer
 order, cut into :class:`Segment` s: the parameters of one group in one buffer,
 contiguous because binding sorts them so. A step then checks the conditions
-above with C-level loops (``map`` over the parameters), advances the step
-counts, computes one set of scalars per segment and runs the kernels: the
-same arithmetic as the general path, on the same ranges, with the same bits.
-If any condition fails, :meth:`DirectPlan.step` changes nothing and returns
-``False``, and the optimizer takes the general path, which also produces
-every error message.
+above with C-level loops (``map`` over the parameters), checks each group's
+hyperparameters as the general path does
+(:meth:`~optim.optimizer.Optimizer.check_groups`), advances the step counts,
+computes one set of scalars per segment and runs the kernels: the same
+arithmetic as the general path, on the same ranges, with the same bits. If
+any condition fails, :meth:`DirectPlan.step` changes nothing and returns
+``False``, and the optimizer takes the general path, which also produces the
+error messages about gradients; invalid hyperparameters, learning rates and
+bias corrections raise in the direct step itself, before anything changes.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ class DirectPlan:
     """The bound parameters of a :class:`~optim.fused.FusedEngine`, in buffer order, ready for a direct step.
 
     What the step must find is gathered here once, as lists in buffer order:
-    the parameters, the gradient Tensors that ``zero_grad`` handed out, the
+    the parameters, the gradient Tensors that ``zero_grad`` hands out, the
     views of the buffers and the state entries. The engine drops the plan
     (and a new one is built at the next direct step) when it binds again,
     hands out new gradient Tensors, or changes a state entry.
@@ -144,12 +149,14 @@ class DirectPlan:
 
     def _still_bound(self) -> bool:
         """Every parameter with its bound data, its gradient still the Tensor handed out (viewing the buffer),
-        its state entry the bound one, holding the views of the state buffers."""
-        params, state = self.params, self.engine.optimizer.state
+        its state entry the bound one, holding the views of the state buffers, which are still the arrays
+        its group's rule needs."""
+        params, state, engine = self.params, self.engine.optimizer.state, self.engine
         return (_all_identical(map(_grad, params), self.grad_tensors)
                 and _all_identical(map(_data, self.grad_tensors), self.grad_views)
                 and _all_identical(map(_data, params), self.param_views)
                 and _all_identical(map(state.get, params), self.entries)
+                and all(segment.store.names == engine.state_names(segment.group) for segment in self.segments)
                 and all(segment.holds_views() for segment in self.segments))
 
     def _all_finite(self) -> bool:
@@ -170,6 +177,7 @@ class DirectPlan:
         if not self.complete or not self.params or not self._options_allow() or not self._still_bound():
             return False
         optimizer = self.engine.optimizer
+        optimizer.check_groups(segment.group for segment in self.segments)  # may raise: nothing has changed yet
         if optimizer.options.nonfinite != "propagate" and not self._all_finite():
             return False  # the general path raises or skips, with the parameter named
         runs = []  # (segment, entries, scalars), all computed before anything changes

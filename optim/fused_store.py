@@ -82,13 +82,18 @@ def launch(pieces: Sequence[fused_cpu.Piece]) -> None:
 
 
 def adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:
-    """Copy a state entry's arrays into ``views`` and put the views in the entry (same dict object)."""
+    """Copy a state entry's arrays into ``views`` and put the views in the entry (same dict object).
+
+    An array the entry lacks (``amsgrad`` switched on after the first update)
+    stays missing, its view zeroed: the optimizer's ``check_call`` refuses to
+    update such a parameter, as the reference path does.
+    """
     for name, view in views.items():
         value = entry.get(name)
         if value is None:
             view.fill(0)
-        else:
-            view[...] = backend.to_device(value, device)
+            continue
+        view[...] = backend.to_device(value, device)
         entry[name] = view
     entry.setdefault("step", 0)
 

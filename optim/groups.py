@@ -1,19 +1,22 @@
-"""Parameter groups: checking the ``params`` argument of an optimizer.
+"""Parameter groups: checking the ``params`` argument of an optimizer, and the groups again at each step.
 
 A group is a dict with a ``"params"`` list and the hyperparameters that
 differ from the optimizer's defaults (PyTorch style). Parameters may come as
 ``(name, tensor)`` pairs (``model.named_parameters()``), which gives them the
-names that ``pattern_lrs`` and ``exclude_from_weight_decay`` match.
+names that ``pattern_lrs`` and ``exclude_from_weight_decay`` match. The
+hyperparameters of a built group can still be changed through
+``optimizer.param_groups``; :func:`check_groups` refuses invalid ones at the
+next step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from minigrad.tensor import Tensor
 
-__all__ = ["build_groups"]
+__all__ = ["build_groups", "check_groups"]
 
 
 def build_groups(
@@ -61,3 +64,43 @@ def build_groups(
         group["params"] = tensors
         built.append(group)
     return built, names
+
+
+def check_groups(
+    groups: Iterable[dict[str, Any]],
+    param_groups: list[dict[str, Any]],
+    defaults: dict[str, Any],
+    validate_group: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Refuse a group whose hyperparameters were changed to invalid values after it was built.
+
+    ``opt.param_groups[0]["lr"] = float("nan")``, or ``maximize = "no"``: the
+    same ``validate_group`` that checked the group when it was built runs on a
+    copy of it (the group itself is left as it is), and a removed
+    hyperparameter is refused. The message names the group by its index in
+    ``param_groups``. Each group is checked once, however often it appears in
+    ``groups``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``validate_group``'s error, prefixed with ``param_groups[i]: ``.
+    """
+    checked: set[int] = set()
+    for group in groups:
+        if id(group) in checked:
+            continue
+        checked.add(id(group))
+        missing = sorted(defaults.keys() - group.keys())
+        if missing:
+            raise ValueError(f"{_label(group, param_groups)}: the hyperparameter(s) {missing} are missing")
+        try:
+            validate_group(dict(group))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{_label(group, param_groups)}: {error}") from None
+
+
+def _label(group: dict[str, Any], param_groups: list[dict[str, Any]]) -> str:
+    """``param_groups[i]``, where ``group`` is the i-th group (for error messages)."""
+    index = next((i for i, candidate in enumerate(param_groups) if candidate is group), None)
+    return "a parameter group" if index is None else f"param_groups[{index}]"

@@ -18,7 +18,7 @@ from typing import Any
 from minigrad.tensor import Tensor
 from optim import persistence, pipeline
 from optim.fused import FusedEngine
-from optim.groups import build_groups
+from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
 from optim.validation import check_bool, check_lr
 
@@ -118,6 +118,12 @@ class Optimizer:
         """Refuse, before anything changes, a call the rule would refuse for a reason of its own
         (``(param, group, gradient)`` triples; subclasses extend it)."""
 
+    def check_groups(self, groups: Iterable[dict[str, Any]]) -> None:
+        """Refuse, before anything changes, a group whose hyperparameters were made invalid through
+        ``param_groups`` (:func:`optim.groups.check_groups`); every ``step`` and ``apply_gradients`` call
+        checks the groups of its parameters, on both paths."""
+        check_groups(groups, self.param_groups, self.defaults, self.validate_group)
+
     # ----------------------------------------------------------------- groups
     def _build_groups(self, groups: Sequence[Any]) -> list[dict[str, Any]]:
         """Validate new groups against each other and the existing ones, changing nothing."""
@@ -169,20 +175,34 @@ class Optimizer:
         return not any(re.search(pattern, name) for pattern in self.weight_decay_exclusion_patterns)
 
     # ----------------------------------------------------------------- stepping
-    def zero_grad(self) -> None:
-        """Set the gradient of every parameter to ``None`` (``fused=True``: to zeros viewing the flat buffer)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradient of every parameter, as PyTorch's ``zero_grad`` does.
+
+        Parameters
+        ----------
+        set_to_none : bool, default True
+            ``True``: every ``p.grad`` becomes ``None``, so that a parameter the
+            next loss leaves out gets no gradient and is not updated. ``False``:
+            a gradient that exists is zeroed and a ``None`` stays ``None``. The
+            reference path zeroes a Tensor or array in place when it may be
+            written (see :func:`optim.pipeline.zeroed_gradient`); with
+            ``fused=True`` the gradient becomes the zero view of the parameter's
+            slot of the flat gradient buffer, which the direct step reads in
+            place (see :mod:`optim.fused`).
+        """
+        set_to_none = check_bool(set_to_none, "set_to_none")
         if self._fused_engine is not None:
-            self._fused_engine.zero_grad()
+            self._fused_engine.zero_grad(set_to_none)
             return
         for param in self.parameters():
-            param.grad = None
+            param.grad = None if set_to_none else pipeline.zeroed_gradient(param.grad, param)
 
     def step(self) -> None:
         """Update every parameter that has a gradient (``p.grad is not None``).
 
-        With ``fused=True``, and every gradient still in the flat buffer that
-        ``zero_grad`` handed out, the step goes straight to the kernels
-        (:mod:`optim.fused_direct`); the result is the same.
+        With ``fused=True``, and every gradient still the view of the flat
+        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
+        straight to the kernels (:mod:`optim.fused_direct`); the result is the same.
         """
         if self._fused_engine is not None and self._fused_engine.direct_step():
             self.iterations += 1
@@ -239,6 +259,7 @@ class Optimizer:
                 shape = getattr(param, "shape", "?")
                 raise ValueError(f"grads_and_vars: a parameter of shape {shape} is not optimised by this optimizer")
             checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
+        self.check_groups(group for _, group, _ in checked)
         rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
         self.check_call(checked)
         ready = pipeline.prepare_gradients(self, checked)

@@ -14,6 +14,18 @@ from optim import functional, schedules
 NAN, INF = math.nan, math.inf
 
 
+def fused_direct_with(**changes):
+    """A setup: a fused optimizer over the world's model that has taken a step and handed out the views of its
+    flat gradient buffer (so its next step is direct), then ``changes`` made through ``param_groups``."""
+    def setup(w):
+        w.fused = optim.Adam(w.model.parameters(), fused=True)
+        w.fused.step()
+        w.fused.zero_grad(set_to_none=False)
+        w.fused.param_groups[0].update(changes)
+
+    return setup
+
+
 ROWS = [
     # ----------------------------------------------------------------- optimizer calls
     case("step-grad-shape", lambda w: w.opt.step(), ValueError, "grad", "(3, 4)", "(4, 3)",
@@ -34,6 +46,25 @@ ROWS = [
     case("fused-step-beta-rounds-to-one", lambda w: w.rounding.step(), ValueError, "beta1", "0.999999999",
          setup=lambda w: setattr(w, "rounding", optim.Adamax(w.model.parameters(), betas=(0.999999999, 0.9),
                                                              convention="keras", fused=True))),
+    case("zero-grad-set-to-none", lambda w: w.opt.zero_grad(set_to_none="no"), TypeError, "set_to_none", "'no'"),
+    case("step-group-lr-nan", lambda w: w.opt.step(), ValueError, "param_groups[0]", "lr", "nan",
+         setup=lambda w: w.opt.param_groups[0].update(lr=NAN)),
+    case("step-group-maximize", lambda w: w.opt.step(), TypeError, "param_groups[0]", "maximize", "'no'",
+         setup=lambda w: w.opt.param_groups[0].update(maximize="no")),
+    case("step-group-missing", lambda w: w.opt.step(), ValueError, "param_groups[0]", "['eps']",
+         setup=lambda w: w.opt.param_groups[0].pop("eps")),
+    case("step-group-amsgrad-switched", lambda w: w.opt.step(), ValueError, "state", "(4, 3)", "['v_max']",
+         setup=lambda w: w.opt.param_groups[0].update(amsgrad=True)),
+    case("apply-group-betas", lambda w: w.opt.apply_gradients([(np.zeros((4, 3), np.float32), w.weight)]),
+         ValueError, "param_groups[0]", "betas[1]", "1.0",
+         setup=lambda w: w.opt.param_groups[0].update(betas=(0.9, 1.0))),
+    case("fused-step-group-eps", lambda w: w.fused.step(), ValueError, "param_groups[0]", "eps", "-1.0",
+         setup=lambda w: (setattr(w, "fused", optim.Adam(w.model.parameters(), fused=True)),
+                          w.fused.param_groups[0].update(eps=-1.0))),
+    case("fused-direct-step-group-weight-decay", lambda w: w.fused.step(), ValueError, "param_groups[0]",
+         "weight_decay", "inf", setup=fused_direct_with(weight_decay=INF)),
+    case("fused-direct-step-group-amsgrad", lambda w: w.fused.step(), TypeError, "param_groups[0]", "amsgrad",
+         "'yes'", setup=fused_direct_with(amsgrad="yes")),
     case("weight-decay-pattern", lambda w: w.opt.exclude_from_weight_decay(var_names=["("]), ValueError,
          "var_names", "'('"),
     case("get-config-callable", plain_callable_config, TypeError, "get_config", "plain callable"),

@@ -37,8 +37,10 @@ def run(cls, kwargs, shapes, dtype, device, *, fused, steps=4, seed=0, missing=(
         configure=None):
     """``steps`` calls with seeded gradients; ``missing`` holds the (call, index) pairs without a gradient.
 
-    ``views=True`` writes the gradients into the views handed out by ``zero_grad`` (the fused path then reads
-    them in place); otherwise each call assigns new gradient Tensors, which the fused path copies.
+    ``views=True`` starts each call with ``zero_grad(set_to_none=False)`` and writes the gradients into the views
+    it hands out to the parameters that had one (the fused path then reads them in place; the first call and a
+    parameter without a gradient at the previous call get new Tensors); otherwise each call assigns new gradient
+    Tensors, which the fused path copies.
     """
     params = make_params(shapes, dtype, device, seed)
     entries = params if names is None else list(zip(names, params))
@@ -48,12 +50,12 @@ def run(cls, kwargs, shapes, dtype, device, *, fused, steps=4, seed=0, missing=(
     rng = np.random.default_rng(seed + 1)
     for call in range(steps):
         if views:
-            optimizer.zero_grad()
+            optimizer.zero_grad(set_to_none=False)
         for index, param in enumerate(params):
             grad = backend.to_device(rng.standard_normal(param.shape).astype(dtype), device)
             if (call, index) in missing:
                 param.grad = None
-            elif views and fused:
+            elif views and fused and param.grad is not None:
                 param.grad.data[...] = grad
             else:
                 param.grad = mg.Tensor(grad)

@@ -1,5 +1,5 @@
-"""The fused path's flat buffers: the views ``zero_grad`` hands out, gradients from backward, resuming from
-a state dict, rebinding after new data or groups, Keras-style calls and densified sparse gradients."""
+"""The fused path's flat buffers: the views ``zero_grad(set_to_none=False)`` hands out, gradients from backward,
+resuming from a state dict, rebinding after new data or groups, Keras-style calls and densified sparse gradients."""
 
 from __future__ import annotations
 
@@ -14,24 +14,49 @@ from minigrad.sparse import RowSparseGrad
 
 
 # --------------------------------------------------------------------------- views, binding, resume
-def test_zero_grad_hands_out_views_of_the_flat_buffers(device):
-    """param.data, p.grad.data and the state arrays are views of the flat buffers; the Tensors stay the same."""
+def test_zero_grad_keeping_gradients_hands_out_views_of_the_flat_buffers(device):
+    """zero_grad(set_to_none=False): each parameter that has a gradient gets a zero gradient viewing its slot of the
+    flat gradient buffer, and param.data and the state arrays are views too (the Tensors stay the same); a
+    parameter without a gradient keeps None and is not updated."""
     params = make_params(SHAPES, np.float32, device)
     before = [host(p.data) for p in params]
     optimizer = optim.Adam(params, lr=0.01, fused=True)
-    optimizer.zero_grad()
+    with_grad, without = params[:-1], params[-1]
+    for param in with_grad:
+        param.grad = mg.Tensor(backend.to_device(np.full(param.shape, 3.0, np.float32), device))
+    optimizer.zero_grad(set_to_none=False)
     store = optimizer._fused_engine.stores[0]
+    assert without.grad is None
     for param, values in zip(params, before):
         assert np.array_equal(host(param.data), values)
-        assert param.data.base is not None and param.grad.data.base is not None
+        assert param.data.base is not None
+    for param in with_grad:
+        assert param.grad.data.base is not None
         assert not host(param.grad.data).any()
         param.grad.data[...] = 1.0
-    assert host(store.grad).sum() == sum(p.size for p in params)
+    assert host(store.grad).sum() == sum(p.size for p in with_grad)
     optimizer.step()
-    for param in params:
+    for param in with_grad:
         assert optimizer.state[param]["m"].base is not None
         assert optimizer._fused_engine.slots[id(param)].grad_view is param.grad.data  # read in place, no copy
+    assert without not in optimizer.state and np.array_equal(host(without.data), before[-1])
     assert host(store.param)[: params[0].size].tolist() == host(params[0].data).ravel().tolist()
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_zero_grad_sets_every_gradient_to_none_by_default(device, bound):
+    """zero_grad() (set_to_none=True, PyTorch's default) leaves p.grad None on the fused path too, whether or
+    not the buffers are bound, and whether the gradient was a view of the buffer or a Tensor of its own."""
+    params = make_params(SHAPES, np.float64, device)
+    optimizer = optim.Adamax(params, lr=0.01, fused=True)
+    for param in params:
+        param.grad = mg.Tensor(backend.to_device(np.ones(param.shape), device))
+    if bound:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+        params[0].grad = mg.Tensor(backend.to_device(np.ones(params[0].shape), device))
+    optimizer.zero_grad()
+    assert all(param.grad is None for param in params)
 
 
 def test_gradients_from_backward_are_copied_in(device):
@@ -121,5 +146,33 @@ def test_sparse_gradients_update_densely_when_not_lazy(device):
             indices = backend.to_device(np.array([call, 4, call]), device)
             values = backend.to_device(np.full((3, 3), 0.5 + call), device)
             optimizer.apply_gradients([(RowSparseGrad(indices, values, (6, 3)), table)])
+        results.append(([table], optimizer))
+    assert_same_run(results[0], results[1], np.float64)
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "tensorflow"])
+def test_zero_grad_keeping_a_row_sparse_gradient(device, convention):
+    """zero_grad(set_to_none=False) leaves a row-sparse gradient with no rows on both paths, not a dense zero
+    view. PyTorch's Adamax updates it densely: the same bits on both paths. tf.keras's Adamax updates it lazily,
+    which the fused path refuses, as for any row-sparse gradient, instead of decaying the moments of every row
+    as a dense zero gradient would."""
+    results = []
+    for fused in (False, True):
+        (table,) = make_params([(6, 3)], np.float64, device, seed=13)
+        optimizer = optim.Adamax([table], lr=0.05, convention=convention, fused=fused)
+        table.grad = mg.Tensor(backend.to_device(np.full((6, 3), 0.5), device))
+        optimizer.step()
+        indices = backend.to_device(np.array([1, 4]), device)
+        table.grad = RowSparseGrad(indices, backend.to_device(np.ones((2, 3)), device), (6, 3))
+        optimizer.zero_grad(set_to_none=False)
+        assert isinstance(table.grad, RowSparseGrad) and table.grad.indices.shape == (0,)
+        if fused and convention == "tensorflow":
+            before = host(table.data), host(optimizer.state[table]["m"]), host(optimizer.state[table]["u"])
+            with pytest.raises(ValueError, match="row-sparse gradient, to be updated lazily"):
+                optimizer.step()
+            after = host(table.data), host(optimizer.state[table]["m"]), host(optimizer.state[table]["u"])
+            assert all(np.array_equal(a, b) for a, b in zip(after, before))
+            return
+        optimizer.step()
         results.append(([table], optimizer))
     assert_same_run(results[0], results[1], np.float64)

@@ -1,7 +1,7 @@
 """The direct fused step (:mod:`optim.fused_direct`): taken when every gradient still lies in the flat buffer
-that ``zero_grad`` handed out, declined (having changed nothing) whenever a condition fails, and in both
-cases bit-for-bit the reference path (``fused=False``) on the CPU: parameters, state arrays, step counts and
-counters. Errors (non-finite gradients, a bad learning rate) leave everything as it was."""
+that ``zero_grad(set_to_none=False)`` handed out, declined (having changed nothing) whenever a condition fails,
+and in both cases bit-for-bit the reference path (``fused=False``) on the CPU: parameters, state arrays, step
+counts and counters. Errors (non-finite gradients, a bad learning rate) leave everything as it was."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from fused_helpers import CLASSES, DTYPES, SHAPES, make_params
 
 import minigrad as mg
 import optim
-from optim import schedules
+from optim import bench, schedules
+from optim.fused_direct import DirectPlan
 
 
 # --------------------------------------------------------------------------- helpers
@@ -64,19 +65,21 @@ def spy(monkeypatch, optimizer):
 
 def train(cls, kwargs, *, fused, monkeypatch=None, steps=5, dtype=np.float64, groups=None, extra=(), events=None,
           seed=0):
-    """``steps`` calls of zero_grad, seeded gradients (written into the views when fused), ``events[call](params,
-    optimizer)`` if any, ``step``. ``extra`` shapes are parameters that only an event hands to the optimizer.
-    Returns the parameters, the optimizer and the ``direct_step`` results (None without ``monkeypatch``)."""
+    """``steps`` calls of ``zero_grad(set_to_none=False)``, seeded gradients (written into the views when fused
+    and the parameter had a gradient, else new Tensors: at the first call, and after a gradient was set to None),
+    ``events[call](params, optimizer)`` if any, ``step``. ``extra`` shapes are parameters that only an event
+    hands to the optimizer. Returns the parameters, the optimizer and the ``direct_step`` results (None without
+    ``monkeypatch``)."""
     params = make_params(SHAPES, dtype, "cpu", seed) + make_params(extra, dtype, "cpu", seed + 7)
     base = params[:len(SHAPES)]
     optimizer = cls(base if groups is None else groups(base), fused=fused, **kwargs)
     taken = spy(monkeypatch, optimizer) if monkeypatch is not None else None
     rng = np.random.default_rng(seed + 1)
     for call in range(steps):
-        optimizer.zero_grad()
+        optimizer.zero_grad(set_to_none=False)
         for param in optimizer.parameters():
             grad = rng.standard_normal(param.shape).astype(param.dtype)
-            if fused:
+            if fused and param.grad is not None:
                 param.grad.data[...] = grad
             else:
                 param.grad = mg.Tensor(grad)
@@ -105,6 +108,7 @@ def two_groups(params):
 
 COMMON = [False] + [True] * 4  # the first call creates the state entries on the general path
 AGAIN = [False, True, False, True, True]  # declined at call 2 only
+ONE_MORE = [False, True, False, False, True]  # declined at call 2 and 3: a gradient set to None stays None
 NEVER = [False] * 5
 
 
@@ -168,12 +172,30 @@ FALLBACKS = {
 def test_fallbacks_take_the_general_path(monkeypatch, cls, case):
     """Each failing condition sends the call to the general path, unchanged, with the reference's result: a
     gradient or parameter array that is not the bound view, or a cleared state, at call 2 only (the next call
-    goes direct again); an option that acts on the gradients one by one, at every call."""
+    goes direct again; a gradient set to None at call 2 is still None after zero_grad, so call 3 gets a new
+    Tensor and goes general too); an option that acts on the gradients one by one, at every call."""
     options, event = FALLBACKS[case]
     kwargs = {"lr": 0.01, "weight_decay": 0.05, **options}
     events = None if event is None else {2: event}
     taken = compare(monkeypatch, cls, kwargs, groups=two_groups, events=events)
-    assert taken == (NEVER if event is None else AGAIN)
+    assert taken == (NEVER if event is None else ONE_MORE if case == "grad_none" else AGAIN)
+
+
+@pytest.mark.parametrize("new_grads, expected", [(False, [False, True, True]), (True, [False, False, False])])
+def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, new_grads, expected):
+    """python -m optim bench: after the first step (which creates the state entries), the "fused" rows time the
+    direct step, and "fused (general path)", with new gradient Tensors at each step, the general one."""
+    taken, original = [], DirectPlan.step
+
+    def step(plan):
+        taken.append(original(plan))
+        return taken[-1]
+
+    monkeypatch.setattr(DirectPlan, "step", step)
+    bench_step = bench._minigrad("adam", (3, 100), "float32", "cpu", fused=True, new_grads=new_grads)
+    for _ in range(3):
+        bench_step()
+    assert taken == expected
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -231,11 +253,13 @@ def test_group_added_and_state_loaded_mid_run(monkeypatch, cls):
     assert compare(monkeypatch, cls, kwargs, events={2: lambda ps, o: o.load_state_dict(donor)}) == AGAIN
 
 
-@pytest.mark.parametrize("convention, expected", [("pytorch", [False, True] + [False] * 4), ("paper", AGAIN + [True])])
+@pytest.mark.parametrize("convention, expected", [("pytorch", [False, True] + [False] * 4),
+                                                   ("paper", ONE_MORE + [True])])
 @pytest.mark.parametrize("cls", CLASSES)
 def test_step_counts_that_differ(monkeypatch, cls, convention, expected):
     """One parameter misses call 2: per-parameter step counts (pytorch) then differ within a segment and every
-    later call is general; with one global count (paper) the calls after it go direct again."""
+    later call is general; with one global count (paper) the calls after the next (which gives the parameter a
+    new gradient Tensor) go direct again."""
     events = {2: lambda ps, o: setattr(ps[1], "grad", None)}
     assert compare(monkeypatch, cls, {"lr": 0.01, "convention": convention}, steps=6, events=events) == expected
 
@@ -289,7 +313,7 @@ def test_bad_learning_rate_changes_nothing(monkeypatch, cls, bad):
         return [{"params": params[:2]}, {"params": params[2:], "lr": lr}]
 
     params, optimizer, taken = train(cls, {"lr": 0.01}, fused=True, monkeypatch=monkeypatch, steps=2, groups=groups)
-    optimizer.zero_grad()
+    optimizer.zero_grad(set_to_none=False)
     for param in params:
         param.grad.data[...] = 0.5
     before = snapshot(params, optimizer)
@@ -305,8 +329,10 @@ def test_a_beta_that_rounds_to_one_is_refused_before_the_direct_step_changes_any
     direct step raises the ValueError of the general path, naming beta2, with nothing changed."""
     params = make_params(SHAPES, np.float32, "cpu")
     optimizer = optim.Adam(params, lr=0.01, betas=(0.9, 0.99999999), fused=True)
-    optimizer.zero_grad()
+    for param in params:
+        param.grad = mg.Tensor(np.ones(param.shape, np.float32))
     optimizer.step()  # double-precision corrections: fine
+    optimizer.zero_grad(set_to_none=False)  # the views: the direct step applies
     optimizer.options = dataclasses.replace(optimizer.options, power_dtype="float32")
     before = snapshot(params, optimizer)
     with pytest.raises(ValueError, match=r"beta2: 0\.99999999 rounds to 1 in float32"):

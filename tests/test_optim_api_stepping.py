@@ -8,6 +8,7 @@ from optim_api_helpers import CLASSES, feed, grads_for, param
 
 import minigrad as mg
 import optim
+from minigrad.sparse import RowSparseGrad
 
 
 # --------------------------------------------------------------------------- state, zero_grad, iterations
@@ -44,15 +45,50 @@ def test_params_may_be_any_iterable(device, name):
         assert np.array_equal(x.numpy(), y.numpy())
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("name", list(CLASSES))
-def test_zero_grad_sets_grads_to_none(device, name):
-    """Contract: opt.zero_grad() sets p.grad = None for every parameter of every group."""
+def test_zero_grad_sets_grads_to_none(device, name, fused):
+    """Contract: opt.zero_grad() sets p.grad = None for every parameter of every group, on both paths (after a
+    step too, when the fused path has bound its buffers)."""
     a, b, c = param([1.0], device), param([2.0], device), param([3.0], device)
-    opt = CLASSES[name]([{"params": [a, b]}, {"params": [c], "lr": 0.5}])
-    for p in (a, b, c):
-        p.grad = mg.tensor(np.array([1.0]), device=device)
-    opt.zero_grad()
-    assert a.grad is None and b.grad is None and c.grad is None
+    opt = CLASSES[name]([{"params": [a, b]}, {"params": [c], "lr": 0.5}], fused=fused)
+    for _ in range(2):
+        for p in (a, b, c):
+            p.grad = mg.tensor(np.array([1.0]), device=device)
+        opt.step()
+        opt.zero_grad()
+        assert a.grad is None and b.grad is None and c.grad is None
+
+
+def test_zero_grad_keeping_gradients_zeroes_them_as_torch_does(device):
+    """opt.zero_grad(set_to_none=False) on the reference path (PyTorch's rule): a gradient Tensor, or array, that
+    may be written is zeroed in place and stays the same object; None stays None; a row-sparse gradient keeps no
+    rows; a gradient Tensor that requires grad (create_graph=True) is replaced by zeros, never written."""
+    a, b, c, d, e = (param(np.full((2, 2), 1.0 + i), device) for i in range(5))
+    opt = optim.Adam([a, b, c, d, e])
+    xp = a.xp
+    a.grad, c.grad = mg.tensor(np.full((2, 2), 3.0), device=device), xp.full((2, 2), 4.0)
+    d.grad = RowSparseGrad(xp.asarray([1]), xp.ones((1, 2)), (2, 2))
+    e.grad = graph_grad = mg.tensor(np.full((2, 2), 5.0), requires_grad=True, device=device)
+    kept_a, kept_c = a.grad, c.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is kept_a and c.grad is kept_c and b.grad is None
+    assert not mg.backend.to_numpy(a.grad.data).any() and not mg.backend.to_numpy(c.grad).any()
+    assert isinstance(d.grad, RowSparseGrad) and d.grad.indices.shape == (0,) and d.grad.dense_shape == (2, 2)
+    assert e.grad is not graph_grad and not mg.backend.to_numpy(e.grad.data).any()
+    assert mg.backend.to_numpy(graph_grad.data).tolist() == [[5.0, 5.0], [5.0, 5.0]]
+    opt.step()  # b has no gradient: it is not updated; the others take a step with a zero gradient
+    assert b not in opt.state and all(opt.state[p]["step"] == 1 for p in (a, c, d, e))
+
+
+def test_zero_grad_keeping_gradients_replaces_a_read_only_array():
+    """A gradient whose array may not be written (a broadcast view) is replaced by zeros, and left as it was."""
+    p = param(np.ones(3), "cpu")
+    opt = optim.Adamax([p])
+    shared = np.broadcast_to(np.float64(2.0), (3,))
+    p.grad = mg.Tensor(shared)
+    opt.zero_grad(set_to_none=False)
+    assert p.grad.data is not shared and p.grad.data.tolist() == [0.0, 0.0, 0.0] and shared.tolist() == [2.0] * 3
 
 
 @pytest.mark.parametrize("name", list(CLASSES))
