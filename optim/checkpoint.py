@@ -101,9 +101,9 @@ def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Op
 
     Raises
     ------
-    IsADirectoryError, FileNotFoundError, PermissionError
-        When ``path`` is a folder, its folder does not exist, or it may not be
-        written; nothing has been written then.
+    IsADirectoryError, NotADirectoryError, FileNotFoundError, PermissionError
+        When ``path`` is a folder, its folder is a file or does not exist, or it
+        may not be written; nothing has been written then.
     """
     path = _check_path(path)
     _check_model_and_optimizer(model, optimizer)
@@ -233,6 +233,8 @@ def _check_writable(path: str) -> None:
     if os.path.isdir(path) or path.endswith((os.sep, "/")):
         raise IsADirectoryError(f"path: {path!r} is a folder; expected the path of a checkpoint file")
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"path: cannot write {path!r}: {directory!r} is a file, not a folder")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"path: cannot write {path!r}: the folder {directory!r} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):

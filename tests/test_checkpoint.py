@@ -163,15 +163,17 @@ def test_save_validates_its_arguments_before_writing(device, tmp_path):
 
 
 def test_a_path_that_cannot_be_written_is_refused_naming_it(device, tmp_path):
-    """A folder, a path ending in a separator, a path in a missing folder: each refused with an error that
-    names the path, before anything is written (no temporary file appears)."""
+    """A folder, a path ending in a separator, a path in a missing folder or under a file: each refused with
+    an error that names the path, before anything is written (no temporary file appears)."""
     model = make_model(device)
     (tmp_path / "runs").mkdir()
+    (tmp_path / "notes.txt").write_text("a file")
     for path, error in ((tmp_path / "runs", IsADirectoryError), (f"{tmp_path / 'new'}{os.sep}", IsADirectoryError),
-                        (tmp_path / "missing" / "c.npz", FileNotFoundError)):
+                        (tmp_path / "missing" / "c.npz", FileNotFoundError),
+                        (tmp_path / "notes.txt" / "c.npz", NotADirectoryError)):
         with pytest.raises(error, match=f"path: .*{re.escape(repr(str(path)))}"):
             optim.save_checkpoint(path, model, make_optimizer(model))
-    assert os.listdir(tmp_path) == ["runs"] and os.listdir(tmp_path / "runs") == []
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "runs"] and os.listdir(tmp_path / "runs") == []
     with pytest.raises(IsADirectoryError, match=f"path: {re.escape(repr(str(tmp_path / 'runs')))} is a folder"):
         optim.load_checkpoint(tmp_path / "runs", model)
 
