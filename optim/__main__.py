@@ -3,7 +3,9 @@
 Each subcommand lives in its own module, which provides ``add_arguments(parser)``,
 ``main(args) -> int`` and, optionally, the plain-text ``DESCRIPTION`` and ``EPILOG`` of its help.
 This file only wires them into :mod:`argparse`: to add a subcommand, write such a module and list it
-in :data:`SUBCOMMANDS`.
+in :data:`SUBCOMMANDS`. A subcommand that finds an option's value unusable after parsing raises
+:class:`optim.cli_types.OptionError`, reported here as argparse reports a bad value: the
+subcommand's usage, the message, exit status 2.
 
 Subcommands
 -----------
@@ -21,6 +23,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from optim.cli_types import OptionError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -52,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=getattr(module, "EPILOG", None), formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(subparser)
-        subparser.set_defaults(handler=module.main)
+        subparser.set_defaults(handler=module.main, command_parser=subparser)
     return parser
 
 
@@ -60,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (the process arguments by default), run the subcommand, return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except OptionError as error:
+        args.command_parser.error(str(error))  # prints the usage and the message, exits with status 2
 
 
 if __name__ == "__main__":

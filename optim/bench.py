@@ -44,7 +44,7 @@ from optim import fused_cpu, fused_jit
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
-from optim.cli_types import positive_int
+from optim.cli_types import nonnegative_int, positive_int
 
 try:
     import torch
@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--steps", type=positive_int, default=5, help="timed steps per method and round (default 5)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="rounds over all the methods (default 3)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    parser.add_argument("--warmup", type=nonnegative_int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
 
 

@@ -6,14 +6,23 @@ members are plain numeric arrays, read back with ``allow_pickle=False``:
 ``metadata``
     UTF-8 JSON as a ``uint8`` array: the format name and version, the library
     version, a table of every other array (key, dtype, shape), the model's
-    parameter names, the optimizer's class, settings, ``get_config()`` and the
-    JSON part of its ``state_dict()`` (counters, parameter groups with their
-    schedules serialised, which state entries exist), and the caller's ``extra``.
+    parameter names (``null`` when saved without a model), the optimizer's
+    class, settings, ``get_config()``, the JSON part of its ``state_dict()``
+    (counters, parameter groups with their schedules serialised, which state
+    entries exist), the optimizer's parameters that the model does not hold
+    (position in the optimizer's parameter order, array key, dtype, shape), and
+    the caller's ``extra``.
 ``checksum``
     The SHA-256 of the metadata and of every array (key, dtype, shape, bytes).
 ``a0``, ``a1``, ...
-    The parameters and the optimizer's state arrays (moments, EMA averages,
-    gradients accumulated so far), referred to from the metadata by key.
+    The parameters, the values of the optimizer's parameters outside the model,
+    and the optimizer's state arrays (moments, EMA averages, gradients
+    accumulated so far), referred to from the metadata by key.
+
+Format versions: 1 saved no values for the optimizer's parameters outside the
+model; 2 (written now) saves them. Version 1 files still load; when the
+optimizer holds parameters outside the model, those keep their current values
+and a warning says so.
 
 Guarantees:
 
@@ -22,14 +31,17 @@ Guarantees:
   trajectory, bit for bit, as a run that was never interrupted.
 * **Nothing or everything.** The whole file is read and checked (format,
   version, checksum, array table, parameter names, shapes and dtypes, the
-  optimizer's class, convention, options and parameter order) before anything
-  is written into the model or the optimizer. A truncated, corrupted or foreign
+  optimizer's class, convention, options and parameter order, the shapes and
+  dtypes of its parameters outside the model) before anything is written into
+  the model or the optimizer. A truncated, corrupted or foreign
   file raises :class:`CheckpointError` and changes nothing.
 * **No code runs.** Nothing is unpickled; schedules are rebuilt by name from
   :mod:`optim.schedules` only.
 * **Atomic save.** The file is written to a temporary file in the same folder,
   flushed to disk, then renamed over ``path``: an interrupted save leaves the
-  previous checkpoint intact.
+  previous checkpoint intact. A ``path`` that is a folder, whose folder does not
+  exist, or that may not be written is refused, naming ``path``, before
+  anything is written.
 
 A learning rate that is a plain callable (not an :mod:`optim.schedules`
 object) cannot be saved; the loading optimizer keeps its own.
@@ -48,6 +60,7 @@ from typing import Any
 import numpy as np
 
 import minigrad
+from minigrad import backend
 from minigrad.nn.module import Module
 from optim import checkpoint_state as contents
 from optim.optimizer import Optimizer
@@ -55,7 +68,7 @@ from optim.optimizer import Optimizer
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 
 FORMAT_NAME = "minigrad-optim-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -63,39 +76,46 @@ class CheckpointError(ValueError):
     """A file that is not a readable checkpoint, or does not fit the model or optimizer it is loaded into."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None,
+def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Optimizer | None = None,
                     extra: dict[str, Any] | None = None) -> None:
     """Write ``model`` (and ``optimizer``) to ``path`` atomically.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file to write (its folder must exist); an existing file is replaced
-        only once the new one is complete, and keeps its permissions (a new
-        file gets ``0o644``).
-    model : minigrad.nn.Module
-        Its parameters are saved by dotted name.
+        The file to write (its folder must exist, and it must not be a folder);
+        an existing file is replaced only once the new one is complete, and
+        keeps its permissions (a new file gets ``0o644``).
+    model : minigrad.nn.Module or None
+        Its parameters are saved by dotted name. ``None`` (only with an
+        optimizer) saves no model: every parameter of the optimizer is then
+        saved as one outside the model.
     optimizer : optim.Optimizer, optional
         Its state (moments, step counts, iterations, schedules, EMA averages,
-        pending accumulated gradients) and settings are saved.
+        pending accumulated gradients) and settings are saved, and the values of
+        its parameters that ``model`` does not hold, by position in its
+        parameter order.
     extra : dict, optional
         JSON-serialisable metadata of your own (epoch, data-loader position,
         best loss...), returned by :func:`load_checkpoint`.
+
+    Raises
+    ------
+    IsADirectoryError, NotADirectoryError, FileNotFoundError, PermissionError
+        When ``path`` is a folder, its folder is a file or does not exist, or it
+        may not be written; nothing has been written then.
     """
     path = _check_path(path)
-    if not isinstance(model, Module):
-        raise TypeError(f"model: expected a minigrad.nn.Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer: expected an optim.Optimizer or None, got {type(optimizer).__name__}")
+    _check_model_and_optimizer(model, optimizer)
     if extra is not None and not isinstance(extra, dict):
         raise TypeError(f"extra: expected a dict or None, got {type(extra).__name__}")
+    _check_writable(path)
     arrays: dict[str, np.ndarray] = {}
     table: list[dict[str, Any]] = []
     metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "library_version": minigrad.__version__,
-                "arrays": table, "model": {"class": type(model).__name__, "parameters": []}, "optimizer": None,
-                "extra": contents.json_copy(extra or {}, "extra")}
-    for name, param in model.named_parameters():
-        metadata["model"]["parameters"].append({"name": name, "array": contents.add_array(arrays, table, param.data)})
+                "arrays": table, "model": None, "optimizer": None, "extra": contents.json_copy(extra or {}, "extra")}
+    if model is not None:
+        metadata["model"] = contents.encode_model(model, arrays, table)
     if optimizer is not None:
         try:
             config = optimizer.get_config()
@@ -105,6 +125,7 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
             "class": type(optimizer).__name__,
             "config": contents.json_copy(config, "optimizer.get_config()"),
             "settings": contents.optimizer_settings(optimizer, model),
+            "optimizer_only_parameters": contents.encode_optimizer_only(optimizer, model, arrays, table),
             "state_dict": contents.encode(optimizer.state_dict(), arrays, table, "optimizer.state_dict()"),
         }
     text = json.dumps(metadata, sort_keys=True).encode("utf-8")
@@ -113,19 +134,22 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     _write_atomically(path, arrays)
 
 
-def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike, model: Module | None,
+                    optimizer: Optimizer | None = None) -> dict[str, Any]:
     """Restore ``model`` (and ``optimizer``) from a :func:`save_checkpoint` file, all or nothing.
 
     Parameters
     ----------
     path : str or os.PathLike
         The checkpoint.
-    model : minigrad.nn.Module
+    model : minigrad.nn.Module or None
         Must have the saved parameters: the same names, shapes and dtypes.
+        ``None`` (only with an optimizer) for a file saved with ``model=None``.
     optimizer : optim.Optimizer, optional
-        Must be of the saved class, built over the model's parameters in the
-        same order, with the same convention and options (clipping, EMA,
-        accumulation, ...). Without it only the model is loaded.
+        Must be of the saved class, built over the same parameters in the same
+        order, with the same convention and options (clipping, EMA,
+        accumulation, ...). Its parameters outside ``model`` get their saved
+        values. Without it only the model is loaded.
 
     Returns
     -------
@@ -138,17 +162,22 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
         When the file is not a checkpoint, is truncated or damaged, is of a
         newer format, or does not fit ``model`` or ``optimizer``. Nothing has
         been loaded then.
+
+    Warns
+    -----
+    UserWarning
+        When a format version 1 file, which holds no values for the optimizer's
+        parameters outside the model, is loaded into an optimizer that has such
+        parameters: they keep their current values.
     """
     path = _check_path(path)
-    if not isinstance(model, Module):
-        raise TypeError(f"model: expected a minigrad.nn.Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer: expected an optim.Optimizer or None, got {type(optimizer).__name__}")
+    _check_model_and_optimizer(model, optimizer)
     metadata, arrays = _read(path)
     try:
         model_state = contents.model_arrays(metadata, arrays, model)
     except ValueError as error:
         raise CheckpointError(f"{path}: {error}; nothing was loaded") from None
+    optimizer_only: list[tuple[Any, np.ndarray]] = []
     if optimizer is not None:
         saved = metadata["optimizer"]
         if saved is None:
@@ -157,13 +186,29 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
         if differences:
             raise CheckpointError(f"{path}: the optimizer differs from the saved one, so the run would not resume "
                                   f"as it was: {'; '.join(differences)}; nothing was loaded")
+        try:
+            optimizer_only = contents.optimizer_only_values(metadata, arrays, optimizer, model, path)
+        except ValueError as error:
+            raise CheckpointError(f"{path}: {error}; nothing was loaded") from None
         try:  # load_state_dict validates everything against the parameters before it changes anything
             optimizer.load_state_dict(contents.decode(saved["state_dict"], arrays))
         except (TypeError, ValueError, KeyError) as error:
             raise CheckpointError(f"{path}: the optimizer state does not fit this optimizer: {error}; "
                                   "nothing was loaded") from error
-    model.load_state_dict(model_state)  # checked above, so it cannot fail half-way
+    if model is not None:
+        model.load_state_dict(model_state)  # checked above, so it cannot fail half-way
+    for param, array in optimizer_only:  # in place, so that the fused path's views stay views
+        param.data[...] = backend.to_device(array, param.device)
     return metadata["extra"]
+
+
+def _check_model_and_optimizer(model: Any, optimizer: Any) -> None:
+    if model is None and optimizer is None:
+        raise TypeError("model: expected a minigrad.nn.Module, got None (None is accepted only with an optimizer)")
+    if model is not None and not isinstance(model, Module):
+        raise TypeError(f"model: expected a minigrad.nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an optim.Optimizer or None, got {type(optimizer).__name__}")
 
 
 # ----------------------------------------------------------------- writing
@@ -183,11 +228,24 @@ def _checksum(text: bytes, arrays: dict[str, np.ndarray], table: list[dict[str, 
     return digest.hexdigest()
 
 
+def _check_writable(path: str) -> None:
+    """``path`` names a file that may be written: not a folder, in a folder that exists and may be written."""
+    if os.path.isdir(path) or path.endswith((os.sep, "/")):
+        raise IsADirectoryError(f"path: {path!r} is a folder; expected the path of a checkpoint file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"path: cannot write {path!r}: {directory!r} is a file, not a folder")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"path: cannot write {path!r}: the folder {directory!r} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"path: cannot write {path!r}: no permission to create files in {directory!r}")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise PermissionError(f"path: cannot write {path!r}: the file is read-only")
+
+
 def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` into a temporary file beside ``path``, flushed to disk, then renamed over ``path``."""
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"path: the folder {directory!r} does not exist")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -211,6 +269,8 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
 # ----------------------------------------------------------------- reading and checking
 def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The metadata and the arrays of the file at ``path``, or :class:`CheckpointError`."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"path: {path!r} is a folder, not a checkpoint file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no checkpoint file at {path!r}")
     with open(path, "rb") as handle:
@@ -248,22 +308,5 @@ def _parse(handle: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                              f"{entry['dtype']} {entry['shape']}")
     if _checksum(text, members, table) != checksum:
         raise ValueError("checksum mismatch, the file is damaged")
-    _check_structure(metadata, members)
+    contents.check_structure(metadata, members)
     return metadata, members
-
-
-def _check_structure(metadata: dict[str, Any], members: dict[str, np.ndarray]) -> None:
-    """The entries that :func:`load_checkpoint` reads have the types it expects."""
-    parameters = metadata["model"]["parameters"]
-    if not isinstance(parameters, list) or not all(
-        isinstance(entry["name"], str) and entry["array"] in members for entry in parameters
-    ):
-        raise ValueError("the model entry of the metadata is malformed")
-    if not isinstance(metadata["extra"], dict):
-        raise ValueError("the extra entry of the metadata is not a dict")
-    saved = metadata["optimizer"]
-    if saved is not None and not (isinstance(saved, dict) and isinstance(saved["settings"], dict)
-                                  and "state_dict" in saved):
-        raise ValueError("the optimizer entry of the metadata is malformed")
-
-

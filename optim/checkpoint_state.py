@@ -8,7 +8,10 @@ an optimizer into JSON plus numbered arrays and back:
   positions) by ``{"items": [[key, value], ...]}``;
 * :func:`optimizer_settings` / :func:`settings_differences`: what must agree for a
   resumed run to be the same run (class, convention, options, parameter order);
-* :func:`model_arrays`: the saved parameters, checked against a model.
+* :func:`model_arrays`: the saved parameters, checked against a model;
+* :func:`encode_optimizer_only` / :func:`optimizer_only_values`: the values of the
+  optimizer's parameters that the model does not hold (all of them without a
+  model), by position in the optimizer's parameter order, and their check.
 
 Every check raises ``ValueError`` with a message naming what differs;
 :func:`optim.checkpoint.load_checkpoint` adds the path and refuses the file.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,9 +32,11 @@ from optim.options import Options
 
 if TYPE_CHECKING:
     from minigrad.nn.module import Module
+    from minigrad.tensor import Tensor
     from optim.optimizer import Optimizer
 
-__all__ = ["NUMERIC_KINDS", "add_array", "decode", "encode", "json_copy", "model_arrays", "optimizer_settings",
+__all__ = ["NUMERIC_KINDS", "add_array", "check_structure", "decode", "encode", "encode_model", "encode_optimizer_only",
+           "json_copy", "model_arrays", "optimizer_only_parameters", "optimizer_only_values", "optimizer_settings",
            "settings_differences"]
 
 #: The dtype kinds a checkpoint stores: bool, integers, floats, complex (never objects, so never pickles).
@@ -54,6 +60,13 @@ def add_array(arrays: dict[str, np.ndarray], table: list[dict[str, Any]], value:
     arrays[key] = array
     table.append({"key": key, "dtype": array.dtype.str, "shape": list(array.shape)})
     return key
+
+
+def encode_model(model: Module, arrays: dict[str, np.ndarray], table: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model's class and, for each parameter, its dotted name and array key; the arrays moved to ``arrays``."""
+    parameters = [{"name": name, "array": add_array(arrays, table, param.data)}
+                  for name, param in model.named_parameters()]
+    return {"class": type(model).__name__, "parameters": parameters}
 
 
 def encode(value: Any, arrays: dict[str, np.ndarray], table: list[dict[str, Any]], where: str) -> Any:
@@ -86,9 +99,60 @@ def decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise ValueError(f"unknown entry {sorted(value)!r} in the state")
 
 
-def model_arrays(metadata: dict[str, Any], arrays: dict[str, np.ndarray], model: Module) -> dict[str, np.ndarray]:
-    """The saved parameters by name, checked against ``model`` as ``Module.load_state_dict`` checks them."""
-    saved = {entry["name"]: arrays[entry["array"]] for entry in metadata["model"]["parameters"]}
+def check_structure(metadata: dict[str, Any], members: dict[str, np.ndarray]) -> None:
+    """The entries that :func:`optim.checkpoint.load_checkpoint` reads have the types it expects.
+
+    ``metadata["model"]`` is ``None`` for a file saved without a model; from
+    format version 2 on, the optimizer entry lists its parameters outside the
+    model, each with an array of the file whose dtype and shape it repeats.
+    """
+    saved_model = metadata["model"]
+    if saved_model is not None and not (isinstance(saved_model.get("parameters"), list) and all(
+        isinstance(entry["name"], str) and entry["array"] in members for entry in saved_model["parameters"]
+    )):
+        raise ValueError("the model entry of the metadata is malformed")
+    if not isinstance(metadata["extra"], dict):
+        raise ValueError("the extra entry of the metadata is not a dict")
+    saved = metadata["optimizer"]
+    if saved is None:
+        return
+    if not (isinstance(saved, dict) and isinstance(saved["settings"], dict) and "state_dict" in saved):
+        raise ValueError("the optimizer entry of the metadata is malformed")
+    if metadata["version"] >= 2 and not _optimizer_only_entries_fit(saved["optimizer_only_parameters"], members):
+        raise ValueError("the optimizer_only_parameters entry of the metadata is malformed")
+
+
+def _optimizer_only_entries_fit(entries: Any, members: dict[str, np.ndarray]) -> bool:
+    """Whether ``entries`` lists increasing positions, each with an array of the file of the stated dtype and shape."""
+    if not isinstance(entries, list):
+        return False
+    positions = []
+    for entry in entries:
+        array = members.get(entry["array"])
+        if array is None or array.dtype.str != entry["dtype"] or list(array.shape) != entry["shape"]:
+            return False
+        positions.append(entry["position"])
+    ints = all(isinstance(position, int) and not isinstance(position, bool) for position in positions)
+    return ints and positions == sorted(set(positions))
+
+
+def model_arrays(metadata: dict[str, Any], arrays: dict[str, np.ndarray],
+                 model: Module | None) -> dict[str, np.ndarray]:
+    """The saved parameters by name, checked against ``model`` as ``Module.load_state_dict`` checks them.
+
+    A file saved without a model loads only without one, and the other way round.
+    """
+    saved_model = metadata["model"]
+    if saved_model is None:
+        if model is not None:
+            raise ValueError("the checkpoint holds no model (it was saved with model=None); load it with model=None")
+        return {}
+    saved = {entry["name"]: arrays[entry["array"]] for entry in saved_model["parameters"]}
+    if model is None:
+        if saved:
+            raise ValueError(f"the checkpoint holds the parameters {sorted(saved)} of a model; pass that model to "
+                             "load them (model=None would leave them out)")
+        return {}
     own = dict(model.named_parameters())
     missing, unexpected = sorted(set(own) - set(saved)), sorted(set(saved) - set(own))
     if missing or unexpected:
@@ -102,7 +166,65 @@ def model_arrays(metadata: dict[str, Any], arrays: dict[str, np.ndarray], model:
     return saved
 
 
-def optimizer_settings(optimizer: Optimizer, model: Module) -> dict[str, Any]:
+def optimizer_only_parameters(optimizer: Optimizer, model: Module | None) -> list[tuple[int, Tensor]]:
+    """The optimizer's parameters that ``model`` does not hold (all of them when ``model`` is None).
+
+    Each comes with its position in the optimizer's parameter order (group by group).
+    """
+    in_model = set() if model is None else {id(param) for param in model.parameters()}
+    return [(position, param) for position, param in enumerate(optimizer.parameters()) if id(param) not in in_model]
+
+
+def encode_optimizer_only(optimizer: Optimizer, model: Module | None, arrays: dict[str, np.ndarray],
+                          table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values of :func:`optimizer_only_parameters` moved to ``arrays``, as JSON entries.
+
+    Each entry gives the position, the array's key, its dtype and its shape.
+    """
+    entries = []
+    for position, param in optimizer_only_parameters(optimizer, model):
+        key = add_array(arrays, table, param.data)
+        entries.append({"position": position, "array": key, "dtype": arrays[key].dtype.str,
+                        "shape": list(arrays[key].shape)})
+    return entries
+
+
+def optimizer_only_values(metadata: dict[str, Any], arrays: dict[str, np.ndarray], optimizer: Optimizer,
+                          model: Module | None, path: str) -> list[tuple[Tensor, np.ndarray]]:
+    """Each of ``optimizer``'s parameters outside ``model`` with its value saved in the checkpoint at ``path``.
+
+    The saved and the present parameters outside the model must sit at the same
+    positions and have the same shapes and dtypes; ``ValueError`` says which do
+    not. A file of format version 1 saved no such values: it gives none, with a
+    warning when the optimizer has such parameters (they keep their values).
+    """
+    ours = optimizer_only_parameters(optimizer, model)
+    our_positions = [position for position, _ in ours]
+    if metadata["version"] == 1:
+        if ours:
+            warnings.warn(f"{path}: a checkpoint of format version 1 holds no values for the optimizer's parameters "
+                          f"outside the model (positions {our_positions}); they keep their current values, so the "
+                          "run does not resume exactly", UserWarning, stacklevel=3)
+        return []
+    entries = metadata["optimizer"]["optimizer_only_parameters"]
+    saved_positions = [entry["position"] for entry in entries]
+    if saved_positions != our_positions:
+        raise ValueError(f"the optimizer's parameters outside the model are at positions {saved_positions} in "
+                         f"the checkpoint, at {our_positions} in this optimizer")
+    values = []
+    for entry, (position, param) in zip(entries, ours):
+        array = arrays[entry["array"]]
+        if array.shape != param.shape or array.dtype != param.dtype:
+            raise ValueError(
+                f"the optimizer's parameter at position {position} (outside the model) is saved with shape "
+                f"{array.shape} and dtype {array.dtype}, this optimizer's has shape {param.shape} and dtype "
+                f"{param.dtype}"
+            )
+        values.append((param, array))
+    return values
+
+
+def optimizer_settings(optimizer: Optimizer, model: Module | None) -> dict[str, Any]:
     """What must agree for a resumed run to be the same run, as JSON.
 
     The class, the convention, every option (``pattern_lrs`` with schedules
@@ -111,7 +233,7 @@ def optimizer_settings(optimizer: Optimizer, model: Module) -> dict[str, Any]:
     and whether weight decay is excluded.
     """
     params = list(optimizer.parameters())
-    model_names = {id(param): name for name, param in model.named_parameters()}
+    model_names = {} if model is None else {id(param): name for name, param in model.named_parameters()}
     options = {}
     for field in dataclasses.fields(optimizer.options):
         value = getattr(optimizer.options, field.name)

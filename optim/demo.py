@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import minigrad as mg
-from optim.cli_types import positive_float, positive_int
+from optim.cli_types import OptionError, nonnegative_int, positive_float, positive_int, unwritable_file_reason
 from optim.demo_report import format_online_table, format_training_table, save_figure
 from optim.demo_training import LAYER_SIZES, TrainResult, load_data, run_training
 from optim.online import BETAS, OnlineResult, make_online_optimizers, run_online_problem
@@ -159,7 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--epochs", type=positive_int, help=f"passes over the training set per optimizer (default {defaults.epochs})")
     add("--batch-size", type=positive_int, default=defaults.batch_size,
         help=f"samples per mini-batch (default {defaults.batch_size})")
-    add("--seed", type=int, default=defaults.seed,
+    add("--seed", type=nonnegative_int, default=defaults.seed,
         help=f"fixes the data split, the initial weights and the batch order (default {defaults.seed})")
     add("--device", choices=["cpu", "cuda"], default=defaults.device,
         help="where the MLP trains; cuda needs CuPy and a GPU; the online problem always runs on the CPU "
@@ -169,8 +170,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--online-steps", type=positive_int, help=f"rounds T of the online problem (default {defaults.online_steps})")
     add("--online-alpha", type=positive_float, default=defaults.online_alpha,
         help=f"step size alpha in alpha/sqrt(t) of the online problem (default {defaults.online_alpha})")
-    add("--out", type=Path, default=defaults.out, help=f"where to write the PNG (default {defaults.out})")
-    add("--no-plot", action="store_true", help="write no figure (Matplotlib is then not needed)")
+    figure = parser.add_mutually_exclusive_group()
+    figure.add_argument("--out", type=Path, default=defaults.out,
+                        help=f"where to write the PNG (default {defaults.out})")
+    figure.add_argument("--no-plot", action="store_true", help="write no figure (Matplotlib is then not needed)")
     add("--quiet", action="store_true",
         help="hide the progress bars (they are hidden anyway when stderr is not a terminal)")
 
@@ -191,10 +194,24 @@ def config_from_args(args: argparse.Namespace) -> DemoConfig:
 
 
 def main(args: argparse.Namespace) -> int:
-    """The ``demo`` subcommand: run the demo and return the exit status."""
+    """The ``demo`` subcommand: run the demo and return the exit status.
+
+    Raises
+    ------
+    OptionError
+        When the figure cannot be written to ``--out`` (a folder, a path under
+        a file, no permission, no Matplotlib): found before the training runs.
+    """
     config = config_from_args(args)
     if config.device == "cuda" and not mg.cuda_available():
         print("error: --device cuda needs CuPy and a visible GPU", file=sys.stderr)
         return 2
+    if config.out is not None:
+        problem = unwritable_file_reason(config.out)
+        if problem:
+            raise OptionError("--out", f"cannot write the figure to {config.out}: {problem}")
+        if importlib.util.find_spec("matplotlib") is None:
+            raise OptionError("--out", "drawing the figure needs Matplotlib (the 'demo' extra); install it, "
+                              "or pass --no-plot")
     run_demo(config)
     return 0

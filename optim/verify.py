@@ -18,13 +18,18 @@ One framework behaviour is documented rather than reproduced: Keras 3, given
 value separately (:math:`v` sees :math:`a^2 + b^2`, not :math:`(a+b)^2`). The
 library treats a row-sparse gradient as the dense gradient it stands for, so
 those rows are left out of the comparison and the case is marked ``PASS*``.
+
+Exit status: 0 when every case passes, 1 when one fails (or ``--live`` fails,
+or checks nothing), 2 for a usage error: an unknown framework name, or a
+reference folder that is missing, malformed (:mod:`optim.verify_reference`) or
+holds no case of the frameworks asked for. A run that checks nothing never
+passes.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 import tempfile
@@ -36,12 +41,15 @@ import numpy as np
 import minigrad as mg
 import optim
 from optim import schedules
+from optim.cli_types import OptionError, comma_separated_choices, existing_folder
+from optim.verify_reference import CLASSES, FRAMEWORKS, TOLERANCES, ReferenceFileError, load_reference
 
-__all__ = ["CaseResult", "DESCRIPTION", "add_arguments", "load_reference", "main", "run_case", "verify_directory"]
+__all__ = ["FRAMEWORKS", "CaseResult", "DESCRIPTION", "ReferenceFileError", "add_arguments", "load_reference", "main",
+           "run_case", "verify_directory"]
 
 DESCRIPTION = __doc__.split("\n\n")[1].replace("\n", " ").strip() if __doc__ else ""
-TOLERANCES = {"float32": (2e-6, 2e-6), "float64": (1e-10, 1e-12)}
 DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent.parent / "tests" / "reference"
+GENERATOR = Path(__file__).resolve().parent.parent / "tools" / "generate_reference.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,26 +67,14 @@ class CaseResult:
     excluded_rows: tuple[int, ...] = ()
 
 
-def load_reference(directory: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """The scenarios by name, and every framework file in ``directory``."""
-    scenarios_file = directory / "scenarios.json"
-    if not scenarios_file.exists():
-        raise FileNotFoundError(f"reference directory {directory} has no scenarios.json")
-    scenarios = {s["name"]: s for s in json.loads(scenarios_file.read_text())["scenarios"]}
-    paths = [path for path in sorted(directory.glob("*.json")) if path.name != "scenarios.json"]
-    documents = [json.loads(path.read_text()) for path in paths]
-    return scenarios, documents
-
-
 def build_optimizer(library: dict[str, Any], params: list[mg.Tensor]) -> optim.Optimizer:
     """The library optimizer described by a case's ``"library"`` entry, on ``params``."""
-    classes = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
     kwargs = dict(library["kwargs"])
     if isinstance(kwargs.get("lr"), dict):
         kwargs["lr"] = schedules.deserialize(kwargs["lr"]["schedule"])
     if isinstance(kwargs.get("betas"), list):
         kwargs["betas"] = tuple(kwargs["betas"])
-    return classes[library["class"]](params, **kwargs)
+    return CLASSES[library["class"]](params, **kwargs)
 
 
 def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -113,6 +109,18 @@ def _flatten(steps: list[Any]) -> np.ndarray:
     return np.array([np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in step]) for step in steps])
 
 
+def _recorded(case: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The case's recorded ``key`` (steps x values), which must have the ``shape`` of the library's run."""
+    try:
+        values = _flatten(case[key])
+    except (TypeError, ValueError) as error:
+        raise ReferenceFileError(f"case {case['id']}: {key!r} is not a list of steps of numbers ({error})") from None
+    if values.shape != shape:
+        raise ReferenceFileError(f"case {case['id']}: {key!r} has {values.shape} (steps, values), the scenario "
+                                 f"gives {shape}")
+    return values
+
+
 def excluded_rows(case: dict[str, Any], framework: str) -> tuple[int, ...]:
     """Rows left out of the comparison: Keras's separate squaring of repeated sparse rows (see above)."""
     if framework != "keras" or case.get("gradient_input") != "indexed_slices":
@@ -122,15 +130,19 @@ def excluded_rows(case: dict[str, Any], framework: str) -> tuple[int, ...]:
 
 def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...] = ()) -> tuple[float, float, bool]:
     """Max absolute and relative errors against the case, and whether it passes (``rows`` of parameter 0 left out)."""
-    ours, averages = run_case(case, scenario)
-    pairs = [(ours, _flatten(case["trajectory"]))]
+    try:
+        ours, averages = run_case(case, scenario)
+    except (TypeError, ValueError, KeyError, IndexError) as error:
+        raise ReferenceFileError(f"case {case['id']} cannot be replayed on scenario {case['scenario']!r}: "
+                                 f"{type(error).__name__}: {error}") from error
+    pairs = [(ours, _recorded(case, "trajectory", ours.shape))]
     if rows:
         shape = np.shape(scenario["params"][0])
         keep = np.ones(ours.shape[1], dtype=bool)
         keep[: int(np.prod(shape))] = ~np.isin(np.arange(int(np.prod(shape))) // int(np.prod(shape[1:])), rows)
         pairs = [(mine[:, keep], reference[:, keep]) for mine, reference in pairs]
     if "ema_trajectory" in case and averages is not None:
-        pairs.append((averages, _flatten(case["ema_trajectory"])))
+        pairs.append((averages, _recorded(case, "ema_trajectory", averages.shape)))
     rtol, atol = TOLERANCES[scenario["dtype"]]
     max_abs = max_rel = 0.0
     passed = True
@@ -143,8 +155,22 @@ def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...
 
 
 def verify_directory(directory: Path, frameworks: list[str] | None = None) -> list[CaseResult]:
-    """Compare the library with every case of every framework file in ``directory``."""
+    """Compare the library with every case of every framework file in ``directory`` (of ``frameworks`` if given).
+
+    Raises
+    ------
+    ReferenceFileError
+        When the folder cannot be read (see :func:`load_reference`), or holds
+        no case of a framework in ``frameworks``, or no case at all: a run that
+        checks nothing is not a pass.
+    """
     scenarios, documents = load_reference(directory)
+    with_cases = {document["framework"] for document in documents if document["cases"]}
+    missing = [name for name in frameworks or () if name not in with_cases]
+    if missing:
+        raise ReferenceFileError(f"the reference folder {directory} has no case of {', '.join(missing)}")
+    if not with_cases:
+        raise ReferenceFileError(f"the reference folder {directory} has no case to check")
     results = []
     for document in documents:
         framework = document["framework"]
@@ -152,7 +178,10 @@ def verify_directory(directory: Path, frameworks: list[str] | None = None) -> li
             continue
         for case in document["cases"]:
             rows = excluded_rows(case, framework)
-            max_abs, max_rel, passed = compare(case, scenarios[case["scenario"]], rows)
+            try:
+                max_abs, max_rel, passed = compare(case, scenarios[case["scenario"]], rows)
+            except ReferenceFileError as error:
+                raise ReferenceFileError(f"the reference folder {directory}: {error}") from error
             results.append(CaseResult(
                 framework, case["id"], case["algorithm"], case["library"]["kwargs"].get("convention", "paper"),
                 case["scenario"], max_abs, max_rel, passed, rows,
@@ -187,41 +216,66 @@ def _verdict(result: CaseResult) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m optim verify``."""
-    parser.add_argument("--reference-dir", type=Path, default=DEFAULT_REFERENCE_DIR,
+    parser.add_argument("--reference-dir", type=existing_folder, default=DEFAULT_REFERENCE_DIR,
                         help="folder with scenarios.json and the frameworks' files (default: the repository's "
                         "tests/reference)")
-    parser.add_argument("--frameworks", default="",
-                        help="comma-separated subset: torch, keras, tf_keras_legacy, optax, mindspore (default: all)")
+    parser.add_argument("--frameworks", type=comma_separated_choices(FRAMEWORKS), default=None,
+                        help=f"comma-separated subset: {', '.join(FRAMEWORKS)} (default: all)")
     parser.add_argument("--live", action="store_true",
                         help="also run every installed framework now (tools/generate_reference.py into a temporary "
                         "folder) and compare with those fresh outputs")
 
 
-def _live_directory(frameworks: list[str], target: Path) -> Path | None:
-    script = Path(__file__).resolve().parent.parent / "tools" / "generate_reference.py"
-    if not script.exists():
-        print("--live needs a source checkout (tools/generate_reference.py was not found)")
-        return None
-    command = [sys.executable, str(script), "--out", str(target)]
-    if frameworks:
-        command += ["--frameworks", ",".join(frameworks)]
-    subprocess.run(command, check=True)
-    return target
+def _verify_live(frameworks: list[str]) -> bool:
+    """Run the frameworks now and compare with their fresh outputs; True when that fails or checks nothing."""
+    wanted = frameworks or list(FRAMEWORKS)
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, str(GENERATOR), "--out", tmp, "--frameworks", ",".join(wanted)]
+        status = subprocess.run(command, check=False).returncode
+        if status != 0:
+            print(f"verify --live: {GENERATOR.name} failed with exit status {status}", file=sys.stderr)
+            return True
+        produced = [name for name in wanted if (Path(tmp) / f"{name}.json").is_file()]
+        not_run = [name for name in wanted if name not in produced]
+        if not produced:
+            print(f"verify --live: could not run {', '.join(wanted)} (not installed); nothing was checked live",
+                  file=sys.stderr)
+            return True
+        try:
+            live_results = verify_directory(Path(tmp), produced)
+        except ReferenceFileError as error:
+            print(f"verify --live: the fresh outputs cannot be checked: {error}", file=sys.stderr)
+            return True
+    print("\nlive framework runs:")
+    print(format_table(live_results))
+    if not_run:
+        print(f"not run live (not installed): {', '.join(not_run)}")
+    if frameworks and not_run:  # asked for by name: not checking them is a failure
+        print(f"verify --live: not checked live, because they could not be run: {', '.join(not_run)}",
+              file=sys.stderr)
+        return True
+    return any(not r.passed for r in live_results)
 
 
 def main(args: argparse.Namespace) -> int:
-    """Print the table for the committed values (and the live ones); 1 when any case fails."""
-    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    results = verify_directory(args.reference_dir, frameworks)
+    """Print the table for the committed values (and the live ones); 1 when any case fails.
+
+    Raises
+    ------
+    OptionError
+        When ``--reference-dir`` holds no usable case of the frameworks asked
+        for, or ``--live`` cannot run (no source checkout).
+    """
+    frameworks = args.frameworks or []
+    if args.live and not GENERATOR.is_file():
+        raise OptionError("--live", f"needs a source checkout: {GENERATOR} was not found")
+    try:
+        results = verify_directory(args.reference_dir, frameworks)
+    except ReferenceFileError as error:
+        raise OptionError("--reference-dir", str(error)) from None
     print(f"reference values: {args.reference_dir}")
     print(format_table(results))
     failed = any(not r.passed for r in results)
     if args.live:
-        with tempfile.TemporaryDirectory() as tmp:
-            live = _live_directory(frameworks, Path(tmp))
-            if live is not None:
-                live_results = verify_directory(live, frameworks)
-                print("\nlive framework runs:")
-                print(format_table(live_results))
-                failed = failed or any(not r.passed for r in live_results)
+        failed = _verify_live(frameworks) or failed
     return 1 if failed else 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -156,7 +157,50 @@ def test_save_validates_its_arguments_before_writing(device, tmp_path):
         optim.save_checkpoint(path, model, extra={"data": np.ones(2)})
     with pytest.raises(FileNotFoundError, match="does not exist"):
         optim.save_checkpoint(tmp_path / "no" / "c.npz", model)
+    with pytest.raises(TypeError, match=r"model: expected a minigrad\.nn\.Module, got None"):
+        optim.save_checkpoint(path, None)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_path_that_cannot_be_written_is_refused_naming_it(device, tmp_path):
+    """A folder, a path ending in a separator, a path in a missing folder or under a file: each refused with
+    an error that names the path, before anything is written (no temporary file appears)."""
+    model = make_model(device)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "notes.txt").write_text("a file")
+    for path, error in ((tmp_path / "runs", IsADirectoryError), (f"{tmp_path / 'new'}{os.sep}", IsADirectoryError),
+                        (tmp_path / "missing" / "c.npz", FileNotFoundError),
+                        (tmp_path / "notes.txt" / "c.npz", NotADirectoryError)):
+        with pytest.raises(error, match=f"path: .*{re.escape(repr(str(path)))}"):
+            optim.save_checkpoint(path, model, make_optimizer(model))
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "runs"] and os.listdir(tmp_path / "runs") == []
+    with pytest.raises(IsADirectoryError, match=f"path: {re.escape(repr(str(tmp_path / 'runs')))} is a folder"):
+        optim.load_checkpoint(tmp_path / "runs", model)
+
+
+def test_a_path_without_write_permission_is_refused_naming_it(device, tmp_path):
+    """A read-only checkpoint, and a path in a read-only folder: PermissionError naming the path; the
+    read-only file keeps its bytes."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o555)
+    if os.access(locked, os.W_OK):
+        os.chmod(locked, 0o755)
+        pytest.skip("this process may write into read-only folders (the superuser), so nothing is refused")
+    model = make_model(device)
+    path = tmp_path / "c.npz"
+    optim.save_checkpoint(path, model)
+    original = path.read_bytes()
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError, match=f"path: cannot write {re.escape(repr(str(path)))}: the file is read"):
+        optim.save_checkpoint(path, model, extra={"again": True})
+    assert path.read_bytes() == original
+    try:
+        with pytest.raises(PermissionError, match=f"path: cannot write {re.escape(repr(str(locked / 'c.npz')))}"):
+            optim.save_checkpoint(locked / "c.npz", model)
+        assert os.listdir(locked) == []
+    finally:
+        os.chmod(locked, 0o755)
 
 
 def test_overwriting_keeps_permissions_and_replaces_atomically(device, tmp_path):

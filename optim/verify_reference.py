@@ -1,0 +1,106 @@
+"""The reference folder of ``python -m optim verify``: its files read and checked before any comparison.
+
+A reference folder holds ``scenarios.json`` (the inputs: initial parameters and
+the gradients of every step) and one file per framework (``torch.json``, ...)
+whose cases name a scenario, the library configuration that should reproduce the
+framework, and the framework's trajectory. :func:`load_reference` reads them and
+checks every entry the comparison reads, so that a missing folder, a file that
+is not JSON or a case without a trajectory is refused with a message naming the
+file and the case (:class:`ReferenceFileError`), never met half-way through a run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import optim
+
+__all__ = ["CLASSES", "FRAMEWORKS", "TOLERANCES", "ReferenceFileError", "load_reference"]
+
+#: The frameworks whose outputs ``tools/generate_reference.py`` records.
+FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
+#: The optimizer classes a case's ``"library"`` entry may name.
+CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
+#: (rtol, atol) for each dtype a scenario may have (explained in :mod:`optim.verify`).
+TOLERANCES = {"float32": (2e-6, 2e-6), "float64": (1e-10, 1e-12)}
+SCENARIO_ENTRIES = {"name": str, "dtype": str, "params": list, "grads": list}
+CASE_ENTRIES = {"id": str, "scenario": str, "algorithm": str, "library": dict, "trajectory": list}
+
+
+class ReferenceFileError(ValueError):
+    """A reference folder that cannot be checked: missing or malformed files, or no case of what was asked for."""
+
+
+def load_reference(directory: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The scenarios by name, and every framework file in ``directory``.
+
+    Raises
+    ------
+    ReferenceFileError
+        When ``directory`` has no ``scenarios.json`` or no framework file, or a
+        file is not JSON or lacks an entry that the comparison reads.
+    """
+    scenarios_file = directory / "scenarios.json"
+    if not scenarios_file.is_file():
+        raise ReferenceFileError(f"the reference folder {directory} has no scenarios.json")
+    scenario_list = _read_json(scenarios_file).get("scenarios")
+    if not isinstance(scenario_list, list) or not scenario_list:
+        raise ReferenceFileError(f"{scenarios_file}: expected a non-empty list 'scenarios'")
+    for index, scenario in enumerate(scenario_list):
+        missing = _missing_entries(scenario, SCENARIO_ENTRIES)
+        if missing:
+            raise ReferenceFileError(f"{scenarios_file}: scenario {index}: missing or malformed entries {missing}")
+        if scenario["dtype"] not in TOLERANCES:
+            raise ReferenceFileError(f"{scenarios_file}: scenario {scenario['name']!r}: dtype {scenario['dtype']!r} "
+                                     f"is not one of {sorted(TOLERANCES)}")
+    scenarios = {scenario["name"]: scenario for scenario in scenario_list}
+    paths = [path for path in sorted(directory.glob("*.json")) if path.name != "scenarios.json"]
+    if not paths:
+        raise ReferenceFileError(f"the reference folder {directory} has no framework file (such as torch.json)")
+    documents = []
+    for path in paths:
+        document = _read_json(path)
+        problem = _document_problem(document, scenarios)
+        if problem:
+            raise ReferenceFileError(f"{path}: {problem}")
+        documents.append(document)
+    return scenarios, documents
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ReferenceFileError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+        raise ReferenceFileError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ReferenceFileError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def _missing_entries(entry: Any, expected: dict[str, type]) -> list[str]:
+    """The keys of ``expected`` that ``entry`` lacks or holds with another type."""
+    if not isinstance(entry, dict):
+        return sorted(expected)
+    return [key for key, kind in expected.items() if not isinstance(entry.get(key), kind)]
+
+
+def _document_problem(document: dict[str, Any], scenarios: dict[str, dict[str, Any]]) -> str | None:
+    """What keeps a framework file from being compared, in words, or None."""
+    if not isinstance(document.get("framework"), str) or not isinstance(document.get("cases"), list):
+        return "expected a 'framework' name and a list of 'cases'"
+    for index, case in enumerate(document["cases"]):
+        missing = _missing_entries(case, CASE_ENTRIES)
+        if missing:
+            return f"case {index}: missing or malformed entries {missing}"
+        scenario = scenarios.get(case["scenario"])
+        if scenario is None:
+            return f"case {case['id']}: unknown scenario {case['scenario']!r}"
+        if case["library"].get("class") not in CLASSES or not isinstance(case["library"].get("kwargs"), dict):
+            return f"case {case['id']}: 'library' needs a 'class' among {sorted(CLASSES)} and a dict 'kwargs'"
+        if len(case["trajectory"]) != len(scenario["grads"]):
+            return f"case {case['id']}: {len(case['trajectory'])} steps, its scenario has {len(scenario['grads'])}"
+    return None
