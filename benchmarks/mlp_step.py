@@ -45,7 +45,7 @@ except ImportError:  # run from a checkout without installing it
     import minigrad as mg
 import optim  # noqa: E402
 from minigrad.datasets import batches, load_digits  # noqa: E402
-from optim.cli_types import nonnegative_int, positive_int  # noqa: E402
+from optim.cli.types import nonnegative_int, positive_int  # noqa: E402
 
 try:
     import torch

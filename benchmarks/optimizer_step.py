@@ -1,6 +1,6 @@
 """Time one optimizer step: the copy-bandwidth floor, minigrad's reference and fused paths, and PyTorch.
 
-This script runs the same code as ``python -m optim bench`` (:mod:`optim.bench`)
+This script runs the same code as ``python -m optim bench`` (:mod:`optim.cli.bench`)
 and takes the same options. Run from the repository root::
 
     python benchmarks/optimizer_step.py                          # 1x10M, 1000x10k, 10000x1k; Adam, Adamax, AMSGrad
@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 
 try:
-    from optim import bench
+    from optim.cli import bench
 except ImportError:  # run from a checkout without installing it
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from optim import bench
+    from optim.cli import bench
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the options of :mod:`optim.bench` and run it."""
+    """Parse the options of :mod:`optim.cli.bench` and run it."""
     parser = argparse.ArgumentParser(description=bench.DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_arguments(parser)

@@ -16,9 +16,9 @@ from optim import conventions, functional, schedules
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
-from optim.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from optim.conventions import CONVENTIONS, Convention
 from optim.optimizer import Optimizer
+from optim.saving.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from optim.sgd import SGD
 
 __all__ = [

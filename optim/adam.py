@@ -70,7 +70,7 @@ class Adam(AdaptiveOptimizer):
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
     fused : bool, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
-        same results as the reference path, faster; see :mod:`optim.fused`.
+        same results as the reference path, faster; see :mod:`optim.fused.engine`.
     **options
         Optimizer-wide options of Keras and TensorFlow: ``clipnorm``, ``clipvalue``,
         ``global_clipnorm``, ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
@@ -83,6 +83,8 @@ class Adam(AdaptiveOptimizer):
     State per parameter: ``m`` (:math:`m_t`), ``v`` (:math:`v_t`), ``v_max``
     with AMSGrad, and ``step``, all on the parameter's device and dtype.
     """
+
+    fused_algorithm = "adam"
 
     def __init__(
         self,

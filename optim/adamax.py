@@ -71,7 +71,7 @@ class Adamax(AdaptiveOptimizer):
         Default the convention's.
     fused : bool, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
-        same results as the reference path, faster; see :mod:`optim.fused`.
+        same results as the reference path, faster; see :mod:`optim.fused.engine`.
     **options
         Optimizer-wide options (clipping, EMA, accumulation, loss scaling, legacy
         decay, ``pattern_lrs``, ``lazy``, ``power_dtype``): see :func:`optim.options.make_options`.
@@ -82,6 +82,8 @@ class Adamax(AdaptiveOptimizer):
     """
 
     corrected_betas = ("beta1",)  # u_t needs no bias correction
+
+    fused_algorithm = "adamax"
 
     def __init__(
         self,

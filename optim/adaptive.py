@@ -1,4 +1,9 @@
-"""What Adam and Adamax share: hyperparameters taken from a convention, and their checks."""
+"""What Adam and Adamax share: hyperparameters taken from a convention, their checks, and the fused path.
+
+The fast path is chosen here, in the one place that knows both sides: the
+optimizer base (:mod:`optim.optimizer`) does not import :mod:`optim.fused`, and
+:mod:`optim.fused` does not know the optimizer classes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 from minigrad.tensor import Tensor
 from optim.conventions import STEP_COUNTING_CHOICES, Convention
 from optim.functional import bias_correction
+from optim.fused import FusedEngine
 from optim.optimizer import Optimizer
 from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
 
@@ -38,6 +44,12 @@ class AdaptiveOptimizer(Optimizer):
 
     #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
     corrected_betas: tuple[str, ...] = ("beta1", "beta2")
+    #: Which rule the fused kernels run: "adam" (Adam and AMSGrad) or "adamax".
+    fused_algorithm: str = ""
+
+    def _make_fused_engine(self) -> FusedEngine:
+        """``fused=True``: the flat buffers and kernels of :mod:`optim.fused`, running this optimizer's rule."""
+        return FusedEngine(self)
 
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The state arrays a parameter of ``group`` needs, as :meth:`init_state` creates them."""

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim import persistence, pipeline
-from optim.fused import FusedEngine
+from optim import pipeline
 from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
+from optim.saving import state_dict as persistence
 from optim.validation import check_bool, check_lr
 
 __all__ = ["Optimizer"]
@@ -76,7 +76,7 @@ class Optimizer:
         self.convention = convention
         self.options: Options = make_options(convention, **options)
         self.fused = check_bool(fused, "fused")
-        self._fused_engine = FusedEngine(self) if self.fused else None
+        self._fused_engine = self._make_fused_engine() if self.fused else None
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.iterations = 0
@@ -108,6 +108,15 @@ class Optimizer:
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The zero state of a parameter (subclasses add their arrays)."""
         return {"step": 0}
+
+    def _make_fused_engine(self) -> Any:
+        """The engine of ``fused=True`` (subclasses with a fused rule return :class:`optim.fused.FusedEngine`).
+
+        The base class knows nothing of the fast path: this default refuses.
+        """
+        raise TypeError(
+            f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad and Adamax"
+        )
 
     def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
                weight_decay: float) -> None:
@@ -188,7 +197,7 @@ class Optimizer:
             written (see :func:`optim.pipeline.zeroed_gradient`); with
             ``fused=True`` the gradient becomes the zero view of the parameter's
             slot of the flat gradient buffer, which the direct step reads in
-            place (see :mod:`optim.fused`).
+            place (see :mod:`optim.fused.engine`).
         """
         set_to_none = check_bool(set_to_none, "set_to_none")
         if self._fused_engine is not None:
@@ -202,7 +211,7 @@ class Optimizer:
 
         With ``fused=True``, and every gradient still the view of the flat
         buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
-        straight to the kernels (:mod:`optim.fused_direct`); the result is the same.
+        straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
         """
         if self._fused_engine is not None and self._fused_engine.direct_step():
             self.iterations += 1

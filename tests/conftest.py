@@ -10,7 +10,8 @@ import pytest
 
 import minigrad as mg
 from minigrad import backend
-from optim import fused_cpu, fused_jit
+from optim.fused import cpu as fused_cpu
+from optim.fused import jit as fused_jit
 
 
 def _cuda_skip_reason() -> str | None:

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import optim
-from optim import checkpoint
+from optim.saving import checkpoint
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import optim
-from optim import checkpoint
+from optim.saving import checkpoint
 
 LAYOUTS = ["scale vector", "two models", "no model"]
 FORMAT_V1 = Path(__file__).resolve().parent / "checkpoints" / "format-v1.npz"

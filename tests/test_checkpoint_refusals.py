@@ -18,7 +18,7 @@ import pytest
 from checkpoint_helpers import batches, make_model, make_optimizer, picture, save_trained, train
 
 import optim
-from optim import checkpoint
+from optim.saving import checkpoint
 
 
 @pytest.fixture

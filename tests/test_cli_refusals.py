@@ -4,7 +4,7 @@ An unknown value, a missing or malformed reference folder, an unwritable figure
 path, or a run that would check nothing ends with a usage error that names the
 option and the value (exit status 2) or a clear message and a non-zero status:
 never a traceback, and never "0 passed, 0 failed" with status 0. Each case goes
-through the real command line: ``optim.__main__.main(argv)``, or a subprocess.
+through the real command line: ``optim.cli.main(argv)``, or a subprocess.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 import minigrad as mg
-from optim import verify
-from optim.__main__ import main
+from optim.cli import main, verify
+from optim.reference import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "tests" / "reference"
+REFERENCE = DATA_DIR
 FRAMEWORK_NAMES = "torch, keras, tf_keras_legacy, optax, mindspore"
 
 
@@ -253,7 +253,7 @@ def test_a_figure_path_without_write_permission_is_refused(capsys, tmp_path):
 def test_a_figure_without_matplotlib_is_refused_before_training(tmp_path):
     """Matplotlib made unimportable in a subprocess: the demo stops at once with a message, exit status 2."""
     program = ("import sys; sys.modules['matplotlib'] = None\n"
-               "from optim.__main__ import main\n"
+               "from optim.cli import main\n"
                f"sys.exit(main(['demo', '--fast', '--quiet', '--out', {str(tmp_path / 'figure.png')!r}]))\n")
     completed = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True,
                                timeout=120, check=False)

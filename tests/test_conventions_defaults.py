@@ -25,7 +25,7 @@ EXPECTED_DEFAULTS = {
 }
 # epsilon_mode, amsgrad_mode, adamax_epsilon, step_counting, decoupled weight decay, power dtype (docs/conventions.md).
 # Precision of 1 - b^t: Keras 3.15.1 and Optax 0.2.8 match float32 powers, PyTorch 2.13.0, tf_keras 2.21.0 legacy
-# and MindSpore 2.10.0 match double-precision ones (tests/reference/README.md, "Precision of the bias corrections").
+# and MindSpore 2.10.0 match double-precision ones (optim/reference/README.md, "Precision of the bias corrections").
 EXPECTED_CHOICES = {
     "paper": ("algorithm1", "no_bias_correction", "denominator", "global", False, None),
     "pytorch": ("algorithm1", "max_raw_v", "inside_max", "per_parameter", False, None),

@@ -21,7 +21,7 @@ from optim import functional
 @pytest.mark.parametrize("eps_hat", [1e-7, 0.1])
 def test_epsilon_hat_is_algorithm1_with_time_varying_eps(device, amsgrad, eps_hat):
     """Kingma & Ba, Section 2: the efficient form with a constant eps_hat (Keras 3 / TF) equals Algorithm 1
-    with eps_t = eps_hat / sqrt(1 - b2^t) (checked against the frameworks in tests/reference). With AMSGrad,
+    with eps_t = eps_hat / sqrt(1 - b2^t) (checked against the frameworks in optim/reference). With AMSGrad,
     Keras and PyTorch both take the max of the raw v, so the same substitution holds. The Algorithm 1
     side is computed step by step with optim.functional.adam_update and a per-step eps."""
     grads = random_grads(1, 12, (5,), scale=0.3)
@@ -94,7 +94,7 @@ def test_mindspore_ignores_amsgrad(device):
 
 def test_mindspore_adam_is_the_epsilon_hat_form(device):
     """MindSpore 2.10.0 experimental Adam calls ops.Adam, whose documented formula is the epsilon-hat form
-    (MindSpore 2.10.0 ops.Adam, confirmed by the real runs in tests/reference/README.md): x -= lr sqrt(1-b2^t)/(1-b1^t)
+    (MindSpore 2.10.0 ops.Adam, confirmed by the real runs in optim/reference/README.md): x -= lr sqrt(1-b2^t)/(1-b1^t)
     m/(sqrt(v) + eps), with eps 1e-8 and double-precision beta powers. Hand recurrence in float64, three steps."""
     grads = [np.array([0.3, -1e-9]), np.array([0.1, 2e-9]), np.array([-0.2, 0.0])]
     x = param([0.5, 0.5], device, np.float64)

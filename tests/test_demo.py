@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from optim import SGD
-from optim.__main__ import build_parser, main
-from optim.demo import FAST_EPOCHS, FAST_ONLINE_STEPS, DemoConfig, add_arguments, config_from_args, run_demo
-from optim.demo_training import load_data, run_training
-from optim.online import InverseSqrtSchedule, gradient_at, run_online_problem
+from optim.cli import build_parser, main
+from optim.cli.demo import FAST_EPOCHS, FAST_ONLINE_STEPS, DemoConfig, add_arguments, config_from_args, run_demo
+from optim.experiments.digits import load_data, run_training
+from optim.experiments.online import InverseSqrtSchedule, gradient_at, run_online_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from fused_helpers import CLASSES, DTYPES, check, make_params
 
 import minigrad as mg
 import optim
-from optim import fused_cpu
+from optim.fused import cpu as fused_cpu
 
 # --------------------------------------------------------------------------- sizes and chunks
 pytestmark = pytest.mark.usefixtures("cpu_kernels")  # every test with the ufunc and with the compiled kernels

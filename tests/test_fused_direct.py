@@ -1,4 +1,4 @@
-"""The direct fused step (:mod:`optim.fused_direct`): taken when every gradient still lies in the flat buffer
+"""The direct fused step (:mod:`optim.fused.direct`): taken when every gradient still lies in the flat buffer
 that ``zero_grad(set_to_none=False)`` handed out, declined (having changed nothing) whenever a condition fails,
 and in both cases bit-for-bit the reference path (``fused=False``) on the CPU: parameters, state arrays, step
 counts and counters. Errors (non-finite gradients, a bad learning rate) leave everything as it was."""
@@ -13,8 +13,9 @@ from fused_helpers import CLASSES, DTYPES, SHAPES, make_params
 
 import minigrad as mg
 import optim
-from optim import bench, schedules
-from optim.fused_direct import DirectPlan
+from optim import schedules
+from optim.cli import bench
+from optim.fused.direct import DirectPlan
 
 
 # --------------------------------------------------------------------------- helpers

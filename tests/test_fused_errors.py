@@ -12,7 +12,7 @@ from fused_helpers import CLASSES, host, make_params
 import optim
 from minigrad import backend
 from minigrad.sparse import RowSparseGrad
-from optim import fused_jit
+from optim.fused import jit as fused_jit
 
 
 # --------------------------------------------------------------------------- errors and configuration
@@ -54,7 +54,7 @@ def test_get_config_keeps_fused(device, cls):
 
 def test_bench_command_prints_the_table_and_the_goals(capsys):
     """``python -m optim bench`` on a tiny shape: the floor, both minigrad paths, a Markdown table, the goals."""
-    from optim.__main__ import main
+    from optim.cli import main
 
     assert main(["bench", "--shapes", "3x1000", "--algorithms", "adam", "--steps", "1", "--rounds", "1",
                  "--warmup", "0"]) == 0

@@ -1,4 +1,4 @@
-"""The compiled chunk kernels (optim.fused_jit) against the ufunc ones (optim.fused_ufunc) and the reference rules
+"""The compiled chunk kernels (optim.fused.jit) against the ufunc ones (optim.fused.ufunc) and the reference rules
 (optim.functional), bit for bit after every step: NaN where the other has NaN, the same bit pattern elsewhere."""
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from optim import functional, fused_cpu, fused_jit, fused_ufunc
-from optim.fused_scalars import adam_scalars, adamax_scalars
+from optim import functional
+from optim.fused import cpu as fused_cpu
+from optim.fused import jit as fused_jit
+from optim.fused import ufunc as fused_ufunc
+from optim.fused.scalars import adam_scalars, adamax_scalars
 
 needs_numba = pytest.mark.skipif(not fused_jit.available(), reason="Numba is not installed (the 'fast' extra)")
 

@@ -1,9 +1,9 @@
-"""The library against real framework outputs (tests/reference, written by tools/generate_reference.py).
+"""The library against real framework outputs (optim/reference, written by tools/generate_reference.py).
 
 Each case names the framework call that produced it (PyTorch 2.13.0, Keras 3.15.1, tf_keras 2.21.0
 legacy, Optax 0.2.8, MindSpore 2.10.0; versions are recorded in each JSON file) and the library
 configuration that must reproduce it. Float32 cases must agree to rtol = atol = 2e-6, float64 cases
-to rtol 1e-10 (see optim.verify for the reasons).
+to rtol 1e-10 (see optim.cli.verify for the reasons).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optim import verify
+from optim.cli import verify
+from optim.reference import DATA_DIR as REFERENCE
+from optim.reference import replay
+from optim.reference.cases import load_reference
 
-REFERENCE = Path(__file__).parent / "reference"
-SCENARIOS, DOCUMENTS = verify.load_reference(REFERENCE)
+SCENARIOS, DOCUMENTS = load_reference(REFERENCE)
 CASES = [(doc["framework"], case) for doc in DOCUMENTS for case in doc["cases"]]
 
 
@@ -39,18 +41,18 @@ def test_every_framework_and_convention_has_reference_values() -> None:
 @pytest.mark.parametrize(("framework", "case"), CASES, ids=[case["id"] for _, case in CASES])
 def test_library_reproduces_framework_trajectory(framework: str, case: dict) -> None:
     """Parameters after every step equal the framework's, within the float32 (or float64) tolerance."""
-    rows = verify.excluded_rows(case, framework)
-    max_abs, max_rel, passed = verify.compare(case, SCENARIOS[case["scenario"]], rows)
+    rows = replay.excluded_rows(case, framework)
+    max_abs, max_rel, passed = replay.compare(case, SCENARIOS[case["scenario"]], rows)
     assert passed, f"{case['id']}: max abs error {max_abs:.3e}, max rel error {max_rel:.3e}"
 
 
-@pytest.mark.parametrize("case", [c for f, c in CASES if verify.excluded_rows(c, f)], ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", [c for f, c in CASES if replay.excluded_rows(c, f)], ids=lambda c: c["id"])
 def test_keras_repeated_sparse_rows_are_a_real_difference(case: dict) -> None:
     """Keras 3 squares each repeated IndexedSlices value separately: the left-out rows really differ from dense."""
-    ours, _ = verify.run_case(case, SCENARIOS[case["scenario"]])
+    ours, _ = replay.run_case(case, SCENARIOS[case["scenario"]])
     reference = np.array([np.ravel(step[0]) for step in case["trajectory"]])
     width = np.shape(SCENARIOS[case["scenario"]]["params"][0])[1]
-    for row in verify.excluded_rows(case, "keras"):
+    for row in replay.excluded_rows(case, "keras"):
         columns = slice(row * width, (row + 1) * width)
         assert np.abs(ours[:, columns] - reference[:, columns]).max() > 1e-3
 
@@ -62,7 +64,7 @@ def test_tensorflow_adamax_sparse_is_lazy() -> None:
     touched = {i for step in scenario["sparse"] for i in step[0]["indices"]}
     untouched = sorted(set(range(len(scenario["params"][0]))) - touched)
     assert untouched, "the scenario must leave a row untouched"
-    ours, _ = verify.run_case(case, scenario)
+    ours, _ = replay.run_case(case, scenario)
     width = len(scenario["params"][0][0])
     initial = np.ravel(np.asarray(scenario["params"][0], dtype=np.float32))
     for row in untouched:

@@ -1,9 +1,9 @@
-"""Generate the reference trajectories in ``tests/reference`` by running the real frameworks.
+"""Generate the reference trajectories in ``optim/reference`` by running the real frameworks.
 
 Usage::
 
     python tools/generate_reference.py [--frameworks torch,keras,tf_keras_legacy,optax,mindspore]
-                                       [--out tests/reference]
+                                       [--out optim/reference]
 
 Writes ``<out>/scenarios.json`` (the inputs) and, for every selected framework that can be imported,
 ``<out>/<framework>.json``: the framework versions, the date, the facts checked while running, and
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help="comma-separated subset of " + ",".join(FRAMEWORKS))
-    parser.add_argument("--out", default="tests/reference", help="output folder (default tests/reference)")
+    parser.add_argument("--out", default="optim/reference", help="output folder (default optim/reference)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

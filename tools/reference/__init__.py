@@ -1,4 +1,4 @@
-"""Generators of the reference trajectories in ``tests/reference``.
+"""Generators of the reference trajectories in ``optim/reference``.
 
 The entry point is ``tools/generate_reference.py``. This package holds one module
 per framework (``torch_cases``, ``keras_cases``, ``tf_legacy_cases``,

@@ -1,4 +1,4 @@
-"""The input scenarios of the reference trajectories (written to ``tests/reference/scenarios.json``).
+"""The input scenarios of the reference trajectories (written to ``optim/reference/scenarios.json``).
 
 A scenario is a dictionary with the keys
 

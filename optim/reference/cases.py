@@ -23,7 +23,7 @@ __all__ = ["CLASSES", "FRAMEWORKS", "TOLERANCES", "ReferenceFileError", "load_re
 FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
 #: The optimizer classes a case's ``"library"`` entry may name.
 CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
-#: (rtol, atol) for each dtype a scenario may have (explained in :mod:`optim.verify`).
+#: (rtol, atol) for each dtype a scenario may have (explained in :mod:`optim.cli.verify`).
 TOLERANCES = {"float32": (2e-6, 2e-6), "float64": (1e-10, 1e-12)}
 SCENARIO_ENTRIES = {"name": str, "dtype": str, "params": list, "grads": list}
 CASE_ENTRIES = {"id": str, "scenario": str, "algorithm": str, "library": dict, "trajectory": list}

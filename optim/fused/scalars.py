@@ -5,7 +5,7 @@ compute their bias corrections and step sizes as Python floats (double
 precision, or the precision ``power_dtype`` asks for, through
 :func:`~optim.functional.bias_correction`), and NumPy and CuPy round each
 Python float to the array's dtype where it meets an array (NEP 50). The
-fused kernels (:mod:`optim.fused_cpu`, :mod:`optim.fused_gpu`) take the same
+fused kernels (:mod:`optim.fused.cpu`, :mod:`optim.fused.gpu`) take the same
 numbers, rounded once here: the same bits, once per run of parameters rather
 than once per parameter.
 """

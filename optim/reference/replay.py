@@ -1,38 +1,18 @@
-"""``python -m optim verify``: replay the frameworks' reference trajectories with the library.
+"""Replay a recorded reference case with the library and compare, value by value.
 
-Each reference case (``tests/reference/<framework>.json``, written by
-``tools/generate_reference.py`` from real PyTorch, Keras, tf.keras, Optax and
-MindSpore runs) names a scenario (initial parameters and gradients), the
-framework call, and the library configuration that should reproduce it. This
-command runs that configuration on the same inputs and compares every
-parameter value after every step.
-
-A case passes when every value satisfies
-:math:`|x_\\text{ours} - x_\\text{ref}| \\le \\text{atol} + \\text{rtol}\\,|x_\\text{ref}|`,
-with rtol = 2e-6 and atol = 2e-6 in float32 (the frameworks round in a
-different order, and over 30 steps of values up to about 2 the float32
-rounding adds up to about 1e-6) and rtol = 1e-10, atol = 1e-12 in float64.
-
-One framework behaviour is documented rather than reproduced: Keras 3, given
-``tf.IndexedSlices`` with a row listed twice in one step, squares each listed
-value separately (:math:`v` sees :math:`a^2 + b^2`, not :math:`(a+b)^2`). The
-library treats a row-sparse gradient as the dense gradient it stands for, so
-those rows are left out of the comparison and the case is marked ``PASS*``.
-
-Exit status: 0 when every case passes, 1 when one fails (or ``--live`` fails,
-or checks nothing), 2 for a usage error: an unknown framework name, or a
-reference folder that is missing, malformed (:mod:`optim.verify_reference`) or
-holds no case of the frameworks asked for. A run that checks nothing never
-passes.
+A case of :mod:`optim.reference.cases` names a scenario (initial parameters and
+the gradients of every step), the library configuration that should reproduce
+the framework, and the framework's trajectory. :func:`run_case` runs that
+configuration with :meth:`~optim.Optimizer.apply_gradients` on the same inputs;
+:func:`compare` measures the largest differences and applies the tolerances of
+:data:`~optim.reference.cases.TOLERANCES`; :func:`verify_directory` does it for
+a whole folder. ``python -m optim verify`` (:mod:`optim.cli.verify`) prints the
+results.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +21,9 @@ import numpy as np
 import minigrad as mg
 import optim
 from optim import schedules
-from optim.cli_types import OptionError, comma_separated_choices, existing_folder
-from optim.verify_reference import CLASSES, FRAMEWORKS, TOLERANCES, ReferenceFileError, load_reference
+from optim.reference.cases import CLASSES, TOLERANCES, ReferenceFileError, load_reference
 
-__all__ = ["FRAMEWORKS", "CaseResult", "DESCRIPTION", "ReferenceFileError", "add_arguments", "load_reference", "main",
-           "run_case", "verify_directory"]
-
-DESCRIPTION = __doc__.split("\n\n")[1].replace("\n", " ").strip() if __doc__ else ""
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent.parent / "tests" / "reference"
-GENERATOR = Path(__file__).resolve().parent.parent / "tools" / "generate_reference.py"
+__all__ = ["CaseResult", "build_optimizer", "compare", "excluded_rows", "run_case", "verify_directory"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,95 +161,3 @@ def verify_directory(directory: Path, frameworks: list[str] | None = None) -> li
                 case["scenario"], max_abs, max_rel, passed, rows,
             ))
     return results
-
-
-def format_table(results: list[CaseResult]) -> str:
-    """A plain-text table, one row per case, and a closing count."""
-    header = (
-        f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} "
-        f"{'max abs err':>11} {'max rel err':>11}  result"
-    )
-    lines = [header, "-" * len(header)]
-    for r in results:
-        lines.append(
-            f"{r.case_id:<52} {r.algorithm:<8} {r.convention:<10} {r.scenario:<14} "
-            f"{r.max_abs_error:>11.2e} {r.max_rel_error:>11.2e}  {_verdict(r)}"
-        )
-    failed = sum(not r.passed for r in results)
-    if any(r.excluded_rows for r in results):
-        lines.append("PASS*: rows with a repeated sparse index left out (Keras squares each listed value separately)")
-    lines.append(f"{len(results) - failed} passed, {failed} failed")
-    return "\n".join(lines)
-
-
-def _verdict(result: CaseResult) -> str:
-    if not result.passed:
-        return "FAIL"
-    return "PASS*" if result.excluded_rows else "PASS"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``python -m optim verify``."""
-    parser.add_argument("--reference-dir", type=existing_folder, default=DEFAULT_REFERENCE_DIR,
-                        help="folder with scenarios.json and the frameworks' files (default: the repository's "
-                        "tests/reference)")
-    parser.add_argument("--frameworks", type=comma_separated_choices(FRAMEWORKS), default=None,
-                        help=f"comma-separated subset: {', '.join(FRAMEWORKS)} (default: all)")
-    parser.add_argument("--live", action="store_true",
-                        help="also run every installed framework now (tools/generate_reference.py into a temporary "
-                        "folder) and compare with those fresh outputs")
-
-
-def _verify_live(frameworks: list[str]) -> bool:
-    """Run the frameworks now and compare with their fresh outputs; True when that fails or checks nothing."""
-    wanted = frameworks or list(FRAMEWORKS)
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, str(GENERATOR), "--out", tmp, "--frameworks", ",".join(wanted)]
-        status = subprocess.run(command, check=False).returncode
-        if status != 0:
-            print(f"verify --live: {GENERATOR.name} failed with exit status {status}", file=sys.stderr)
-            return True
-        produced = [name for name in wanted if (Path(tmp) / f"{name}.json").is_file()]
-        not_run = [name for name in wanted if name not in produced]
-        if not produced:
-            print(f"verify --live: could not run {', '.join(wanted)} (not installed); nothing was checked live",
-                  file=sys.stderr)
-            return True
-        try:
-            live_results = verify_directory(Path(tmp), produced)
-        except ReferenceFileError as error:
-            print(f"verify --live: the fresh outputs cannot be checked: {error}", file=sys.stderr)
-            return True
-    print("\nlive framework runs:")
-    print(format_table(live_results))
-    if not_run:
-        print(f"not run live (not installed): {', '.join(not_run)}")
-    if frameworks and not_run:  # asked for by name: not checking them is a failure
-        print(f"verify --live: not checked live, because they could not be run: {', '.join(not_run)}",
-              file=sys.stderr)
-        return True
-    return any(not r.passed for r in live_results)
-
-
-def main(args: argparse.Namespace) -> int:
-    """Print the table for the committed values (and the live ones); 1 when any case fails.
-
-    Raises
-    ------
-    OptionError
-        When ``--reference-dir`` holds no usable case of the frameworks asked
-        for, or ``--live`` cannot run (no source checkout).
-    """
-    frameworks = args.frameworks or []
-    if args.live and not GENERATOR.is_file():
-        raise OptionError("--live", f"needs a source checkout: {GENERATOR} was not found")
-    try:
-        results = verify_directory(args.reference_dir, frameworks)
-    except ReferenceFileError as error:
-        raise OptionError("--reference-dir", str(error)) from None
-    print(f"reference values: {args.reference_dir}")
-    print(format_table(results))
-    failed = any(not r.passed for r in results)
-    if args.live:
-        failed = _verify_live(frameworks) or failed
-    return 1 if failed else 0

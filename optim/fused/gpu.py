@@ -1,14 +1,14 @@
 """The fused GPU step: one CuPy kernel per flat buffer, with the arithmetic of :mod:`optim.functional`.
 
 Each element is independent, so a step is one :class:`cupy.ElementwiseKernel`
-launch over the whole flat buffers of a :class:`~optim.fused_store.FlatStore`
+launch over the whole flat buffers of a :class:`~optim.fused.store.FlatStore`
 (one per run of parameters that share their scalars; usually one). Every
 element is read once and written once: the step moves the minimum number of
 bytes. The kernels repeat the lines of
 :func:`~optim.functional.adam_update` and :func:`~optim.functional.adamax_update`
 operation by operation, in the parameter's precision, with the scalars
 computed on the host exactly as those functions compute them
-(:mod:`optim.fused_scalars`). They are compiled with
+(:mod:`optim.fused.scalars`). They are compiled with
 ``--fmad=false``, so that ``a * b + c`` is rounded twice, as the separate CuPy
 operations of the reference path round it, and ``max`` propagates NaN as
 ``cupy.maximum`` does. Supported dtypes: float32 and float64.
@@ -121,7 +121,7 @@ def _kernel(name: str) -> Any:
 
 
 def _scalar(value: np.ndarray) -> Any:
-    """A 0-d array of :mod:`optim.fused_scalars` as a NumPy scalar of its dtype, for the kernel's ``T``."""
+    """A 0-d array of :mod:`optim.fused.scalars` as a NumPy scalar of its dtype, for the kernel's ``T``."""
     return value[()]
 
 
@@ -132,7 +132,7 @@ def _common(s: Any) -> tuple[Any, ...]:
 
 
 def adam_launch(param: Any, grad: Any, m: Any, v: Any, v_max: Any | None, s: Any) -> None:
-    """One Adam/AMSGrad kernel launch over the flat slices (``s``: :class:`~optim.fused_scalars.AdamScalars`)."""
+    """One Adam/AMSGrad kernel launch over the flat slices (``s``: :class:`~optim.fused.scalars.AdamScalars`)."""
     adam_only = (s.one_minus_beta2, s.lr, s.bias1, s.bias2, s.sqrt_bias2, s.alpha_t)
     scalars = (grad, *_common(s), *(_scalar(value) for value in adam_only),
                np.int32(_AMSGRAD_CODES[s.amsgrad_mode]), np.int32(s.epsilon_mode == "epsilon_hat"))
@@ -143,7 +143,7 @@ def adam_launch(param: Any, grad: Any, m: Any, v: Any, v_max: Any | None, s: Any
 
 
 def adamax_launch(param: Any, grad: Any, m: Any, u: Any, s: Any) -> None:
-    """One AdaMax kernel launch over the flat slices (``s``: :class:`~optim.fused_scalars.AdamaxScalars`)."""
+    """One AdaMax kernel launch over the flat slices (``s``: :class:`~optim.fused.scalars.AdamaxScalars`)."""
     _kernel("adamax")(grad, *_common(s), np.int32(s.adamax_epsilon == "inside_max"), param, m, u)
 
 
@@ -160,7 +160,7 @@ def zeros(device: Any, size: int, dtype: Any) -> Any:
 
 
 def run_pieces(pieces: Sequence[Any]) -> None:
-    """Launch the kernel of every piece (:class:`~optim.fused_cpu.Piece`) on its slice of the flat buffers."""
+    """Launch the kernel of every piece (:class:`~optim.fused.cpu.Piece`) on its slice of the flat buffers."""
     for piece in pieces:
         if piece.stop <= piece.start:
             continue

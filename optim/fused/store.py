@@ -1,8 +1,8 @@
 """The flat buffers of the fused path: a :class:`FlatStore` per device and dtype, a :class:`Slot` per parameter.
 
-:class:`~optim.fused.FusedEngine` lays the parameters out in the stores and
+:class:`~optim.fused.engine.FusedEngine` lays the parameters out in the stores and
 hands out views of them; :func:`launch` runs the kernels on ranges of the
-stores, on the CPU (:mod:`optim.fused_cpu`) or a GPU (:mod:`optim.fused_gpu`).
+stores, on the CPU (:mod:`optim.fused.cpu`) or a GPU (:mod:`optim.fused.gpu`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from minigrad import backend
 from minigrad.backend import Device
 from minigrad.tensor import Tensor
-from optim import fused_cpu, fused_gpu
+from optim.fused import cpu as fused_cpu
+from optim.fused import gpu as fused_gpu
 
 __all__ = ["FlatStore", "Slot", "adopt", "launch", "piece", "replaced", "zeros"]
 

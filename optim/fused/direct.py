@@ -1,6 +1,6 @@
 """The direct fused step: no per-parameter pipeline when every gradient already lies in the flat buffer.
 
-The general fused step (:meth:`optim.fused.FusedEngine.step`) takes the
+The general fused step (:meth:`optim.fused.engine.FusedEngine.step`) takes the
 gradients one by one through the pipeline of :mod:`optim.pipeline` (checks,
 loss scaling, accumulation, clipping) and then finds, parameter by parameter,
 the runs that share their scalars: a few microseconds of Python per
@@ -41,11 +41,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
-from optim import fused_scalars, pipeline
-from optim.fused_store import FlatStore, Slot, launch, piece
+from optim import pipeline
+from optim.fused import scalars as fused_scalars
+from optim.fused.store import FlatStore, Slot, launch, piece
 
 if TYPE_CHECKING:
-    from optim.fused import FusedEngine
+    from optim.fused.engine import FusedEngine
 
 __all__ = ["DirectPlan", "Segment"]
 
@@ -87,7 +88,7 @@ class Segment:
 
 
 class DirectPlan:
-    """The bound parameters of a :class:`~optim.fused.FusedEngine`, in buffer order, ready for a direct step.
+    """The bound parameters of a :class:`~optim.fused.engine.FusedEngine`, in buffer order, ready for a direct step.
 
     What the step must find is gathered here once, as lists in buffer order:
     the parameters, the gradient Tensors that ``zero_grad`` hands out, the
@@ -98,7 +99,7 @@ class DirectPlan:
     Parameters
     ----------
     engine : FusedEngine
-        A bound engine (its stores and slots as :meth:`~optim.fused.FusedEngine.bind` left them).
+        A bound engine (its stores and slots as :meth:`~optim.fused.engine.FusedEngine.bind` left them).
     """
 
     def __init__(self, engine: FusedEngine) -> None:

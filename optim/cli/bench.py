@@ -13,7 +13,7 @@ cores). The command measures, in one run, for each algorithm and shape
 * ``reference``: minigrad with ``fused=False`` (one parameter at a time);
 * ``fused``: minigrad with ``fused=True``, gradients already in the flat buffer
   (written into the views that ``zero_grad(set_to_none=False)`` hands out; the
-  direct step of :mod:`optim.fused_direct`), with the compiled kernels
+  direct step of :mod:`optim.fused.direct`), with the compiled kernels
   when Numba is installed; then ``fused (ufunc kernels)``, the same with the
   NumPy ufunc kernels, and ``fused (general path)``, with a new gradient
   Tensor per parameter at every step (as minigrad's ``backward`` leaves them),
@@ -40,11 +40,12 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import backend
-from optim import fused_cpu, fused_jit
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
-from optim.cli_types import nonnegative_int, positive_int
+from optim.cli.types import nonnegative_int, positive_int
+from optim.fused import cpu as fused_cpu
+from optim.fused import jit as fused_jit
 
 try:
     import torch
@@ -122,7 +123,7 @@ def bandwidth(size: int, dtype: str, device: str, steps: int, in_place: bool = F
     """Bytes per second, read + written, of a copy of ``size`` elements (``in_place``: of ``a *= 1``).
 
     The best of one thread and, on the CPU, all the cores in the chunks of
-    both kinds of fused kernels (:mod:`optim.fused_cpu`). A copy also reads
+    both kinds of fused kernels (:mod:`optim.fused.cpu`). A copy also reads
     its destination before writing it (write-allocate), which it does not
     count, as STREAM does not; an in-place pass has no such hidden traffic.
     """
@@ -192,7 +193,7 @@ def _torch(algorithm: str, shape: tuple[int, int], dtype: str, device: str, mode
 
 
 def _with_kernels(kind: str, step: Callable[[], None]) -> Callable[[], None]:
-    """``step`` run with the fused CPU kernels of ``kind`` (:func:`optim.fused_cpu.set_kernels`)."""
+    """``step`` run with the fused CPU kernels of ``kind`` (:func:`optim.fused.cpu.set_kernels`)."""
 
     def run() -> None:
         with fused_cpu.using_kernels(kind):

@@ -62,8 +62,8 @@ import numpy as np
 import minigrad
 from minigrad import backend
 from minigrad.nn.module import Module
-from optim import checkpoint_state as contents
 from optim.optimizer import Optimizer
+from optim.saving import contents
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 

@@ -5,11 +5,11 @@ Two experiments:
 1. An MLP with layer sizes 64-128-128-10 learns the bundled 8x8 digits, once per optimizer, from the
    same initial weights and with the same order of mini-batches. Adam, Adamax and AMSGrad use the
    defaults of convention ``"paper"``; plain SGD is the baseline.
-2. Adam and AMSGrad play the online problem of Reddi et al. (see :mod:`optim.online`), where Adam
+2. Adam and AMSGrad play the online problem of Reddi et al. (see :mod:`optim.experiments.online`), where Adam
    drifts to the worst point ``x = +1`` and AMSGrad heads for the optimum ``x = -1``.
 
-The experiments live in :mod:`optim.demo_training` and :mod:`optim.online`; the results are printed
-as two tables and drawn in one PNG (see :mod:`optim.demo_report`). This module holds the settings and
+The experiments live in :mod:`optim.experiments.digits` and :mod:`optim.experiments.online`; the results are printed
+as two tables and drawn in one PNG (see :mod:`optim.cli.demo_report`). This module holds the settings and
 the command line.
 """
 
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TextIO
 
 import minigrad as mg
-from optim.cli_types import OptionError, nonnegative_int, positive_float, positive_int, unwritable_file_reason
-from optim.demo_report import format_online_table, format_training_table, save_figure
-from optim.demo_training import LAYER_SIZES, TrainResult, load_data, run_training
-from optim.online import BETAS, OnlineResult, make_online_optimizers, run_online_problem
+from optim.cli.demo_report import format_online_table, format_training_table, save_figure
+from optim.cli.types import OptionError, nonnegative_int, positive_float, positive_int, unwritable_file_reason
+from optim.experiments.digits import LAYER_SIZES, TrainResult, load_data, run_training
+from optim.experiments.online import BETAS, OnlineResult, make_online_optimizers, run_online_problem
 
 __all__ = [
     "DEFAULT_OUT", "DESCRIPTION", "EPILOG", "DemoConfig", "DemoResult", "add_arguments", "config_from_args", "main",

@@ -1,16 +1,16 @@
 """The fused CPU kernels as NumPy ufuncs: the rules of :mod:`optim.functional`, one in-place ufunc per operation.
 
-:mod:`optim.fused_cpu` runs a kernel on chunks of the flat buffers of the
+:mod:`optim.fused.cpu` runs a kernel on chunks of the flat buffers of the
 fused path, a few hundred kilobytes per array. The kernels :func:`adam_chunk`
 and :func:`adamax_chunk` mirror :func:`optim.functional.adam_update` and
 :func:`~optim.functional.adamax_update` line by line, operation by operation,
 in the same order and the same dtype, with the scalars of
-:mod:`optim.fused_scalars`, computed exactly as those functions compute them:
+:mod:`optim.fused.scalars`, computed exactly as those functions compute them:
 the fused path gives the same bits as the reference. Each operation is a ufunc
 with ``out=``: the first pass over a chunk brings it from memory, the next
 ones find it in the cache, and it goes back to memory once. About a dozen
 passes per chunk still cost more than one pass over memory; the compiled
-kernels of :mod:`optim.fused_jit` do the same in one.
+kernels of :mod:`optim.fused.jit` do the same in one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from optim.fused_scalars import AdamaxScalars, AdamScalars
+from optim.fused.scalars import AdamaxScalars, AdamScalars
 
 __all__ = ["adam_chunk", "adamax_chunk"]
 

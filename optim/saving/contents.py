@@ -1,6 +1,6 @@
 """What a checkpoint's metadata holds, and the checks that must pass before a checkpoint is loaded.
 
-:mod:`optim.checkpoint` reads and writes the file; this module turns a model and
+:mod:`optim.saving.checkpoint` reads and writes the file; this module turns a model and
 an optimizer into JSON plus numbered arrays and back:
 
 * :func:`encode` / :func:`decode`: a state dict as JSON in which every array is
@@ -14,7 +14,7 @@ an optimizer into JSON plus numbered arrays and back:
   model), by position in the optimizer's parameter order, and their check.
 
 Every check raises ``ValueError`` with a message naming what differs;
-:func:`optim.checkpoint.load_checkpoint` adds the path and refuses the file.
+:func:`optim.saving.checkpoint.load_checkpoint` adds the path and refuses the file.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def check_structure(metadata: dict[str, Any], members: dict[str, np.ndarray]) -> None:
-    """The entries that :func:`optim.checkpoint.load_checkpoint` reads have the types it expects.
+    """The entries that :func:`optim.saving.checkpoint.load_checkpoint` reads have the types it expects.
 
     ``metadata["model"]`` is ``None`` for a file saved without a model; from
     format version 2 on, the optimizer entry lists its parameters outside the

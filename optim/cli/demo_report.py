@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optim.online import OPTIMUM, OnlineResult
+from optim.experiments.online import OPTIMUM, OnlineResult
 
 if TYPE_CHECKING:
-    from optim.demo_training import TrainResult
+    from optim.experiments.digits import TrainResult
 
 __all__ = ["draw_online", "draw_training", "format_online_table", "format_training_table", "save_figure"]
 

@@ -1,14 +1,14 @@
 """The fused CPU step: a kernel over cache-sized chunks of the flat buffers, on all the cores.
 
-A step of the fused path (:mod:`optim.fused`) runs over flat buffers that hold
+A step of the fused path (:mod:`optim.fused.engine`) runs over flat buffers that hold
 the parameters, gradients and state of many tensors back to back. This module
 cuts the work into chunks and hands them to :func:`num_threads` threads (the
 kernels release the GIL), which take them from a shared queue. The kernels:
 
-* :mod:`optim.fused_ufunc`: the update rule as a short sequence of in-place
+* :mod:`optim.fused.ufunc`: the update rule as a short sequence of in-place
   NumPy ufuncs per chunk of :data:`CHUNK_BYTES` per array, small enough that
   the passes after the first find the chunk in the cache;
-* :mod:`optim.fused_jit`: the same operations compiled by Numba into one pass
+* :mod:`optim.fused.jit`: the same operations compiled by Numba into one pass
   over each chunk of :data:`COMPILED_CHUNK_BYTES`, when Numba is installed.
 
 Both give the bits of the reference path; :func:`kernel` chooses, and
@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from optim import fused_jit, fused_ufunc
+from optim.fused import jit as fused_jit
+from optim.fused import ufunc as fused_ufunc
 
 __all__ = [
     "CHUNK_BYTES",
@@ -74,8 +75,8 @@ def set_kernels(kind: str) -> str:
     Parameters
     ----------
     kind : {"auto", "ufunc", "compiled"}
-        ``"ufunc"``: the NumPy ufunc passes of :mod:`optim.fused_ufunc`. ``"compiled"``:
-        the one-pass Numba kernels of :mod:`optim.fused_jit`. ``"auto"`` (the
+        ``"ufunc"``: the NumPy ufunc passes of :mod:`optim.fused.ufunc`. ``"compiled"``:
+        the one-pass Numba kernels of :mod:`optim.fused.jit`. ``"auto"`` (the
         default): the compiled ones when Numba is installed. Both give the
         same bits.
 
@@ -237,7 +238,7 @@ def run_pieces(pieces: Sequence[Piece], threads: int | None = None) -> None:
 
 
 def zeros(device: Any, size: int, dtype: Any) -> np.ndarray:
-    """A flat zero buffer in host memory (``device`` is the CPU; the argument matches :func:`optim.fused_gpu.zeros`)."""
+    """A flat zero buffer in host memory (``device`` is the CPU; the argument matches :func:`optim.fused.gpu.zeros`)."""
     return np.zeros(size, dtype)
 
 

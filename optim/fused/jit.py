@@ -1,6 +1,6 @@
 """The fused CPU step in one pass: the rules of :mod:`optim.functional` compiled by Numba, element by element.
 
-The ufunc kernels of :mod:`optim.fused_cpu` make about a dozen passes over a
+The ufunc kernels of :mod:`optim.fused.cpu` make about a dozen passes over a
 cache-sized chunk, one per operation, because a NumPy ufunc does one
 operation. This module writes the same operations as one loop over the
 elements, compiled by `Numba <https://numba.readthedocs.io>`_ into vectorised
@@ -10,7 +10,7 @@ the machine's memory bandwidth.
 
 The loops are the lines of :func:`optim.functional.adam_update` and
 :func:`~optim.functional.adamax_update`, in the same order and the same dtype,
-with the scalars of :mod:`optim.fused_scalars`: IEEE arithmetic rounds each
+with the scalars of :mod:`optim.fused.scalars`: IEEE arithmetic rounds each
 operation the same way in a loop as in a ufunc, and Numba (without
 ``fastmath``) neither reorders nor fuses operations, so the kernels give the
 same bits as the reference path (``tests/test_fused.py`` checks it). The
@@ -18,10 +18,10 @@ functions are compiled for float32 and float64 on first use and cached on
 disk; float16 stays on the ufunc kernels.
 
 Numba is optional (the ``fast`` extra). :func:`available` says whether it is
-installed; :mod:`optim.fused_cpu` picks these kernels when it is. A compiled
+installed; :mod:`optim.fused.cpu` picks these kernels when it is. A compiled
 loop does not report floating-point errors (an overflow gives inf, 0/0 gives
 NaN, silently, as in PyTorch); under ``np.errstate`` set to ``"raise"`` or
-``"call"``, :func:`optim.fused_cpu.kernel` therefore hands out the ufunc
+``"call"``, :func:`optim.fused.cpu.kernel` therefore hands out the ufunc
 kernels, which raise as the reference path does.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from optim.fused_scalars import AdamaxScalars, AdamScalars
+from optim.fused.scalars import AdamaxScalars, AdamScalars
 
 try:
     import numba
@@ -84,7 +84,7 @@ def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mod
 
     The choices are constants of the closure, so the compiler removes the
     branches not taken and vectorises what is left; each line is one ufunc of
-    :func:`optim.fused_ufunc.adam_chunk`.
+    :func:`optim.fused.ufunc.adam_chunk`.
     """
     effective = _effective_gradient(maximize, decay)
 
@@ -159,13 +159,13 @@ def _decay(s: AdamScalars | AdamaxScalars) -> str:
 
 
 def _scalar(value: Any) -> Any:
-    """A 0-d array of :mod:`optim.fused_scalars` as a NumPy scalar of the same dtype, as Numba takes it."""
+    """A 0-d array of :mod:`optim.fused.scalars` as a NumPy scalar of the same dtype, as Numba takes it."""
     return value[()]
 
 
 def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None,
                s: AdamScalars, *unused_scratch: Any) -> None:
-    """:func:`optim.fused_ufunc.adam_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
+    """:func:`optim.fused.ufunc.adam_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
     amsgrad_mode = s.amsgrad_mode
     epsilon_mode = None if amsgrad_mode in ("max_corrected_v", "no_bias_correction") else s.epsilon_mode
     loop = _loop("adam", (s.maximize, _decay(s), amsgrad_mode, epsilon_mode))
@@ -178,7 +178,7 @@ def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray
 
 def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, s: AdamaxScalars,
                  *unused_scratch: Any) -> None:
-    """:func:`optim.fused_ufunc.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
+    """:func:`optim.fused.ufunc.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
     loop = _loop("adamax", (s.maximize, _decay(s), s.adamax_epsilon == "inside_max"))
     loop(param, grad, m, u, s.weight_decay[()], s.decay_factor[()], s.beta1[()], s.one_minus_beta1[()],
          s.beta2[()], s.eps[()], s.step_size[()])
