@@ -55,7 +55,7 @@ class AMSGrad(Adam):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
-        fused: bool = False,
+        fused: bool | None = False,
         **options: Any,
     ) -> None:
         super().__init__(

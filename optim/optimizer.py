@@ -44,9 +44,10 @@ class Optimizer:
         validated by the subclass.
     convention : str
         Name of the convention, for the rules that depend on it.
-    fused : bool, default False
+    fused : bool or None, default False
         Keep parameters, gradients and state in flat buffers and update them
         all at once (PyTorch's keyword); same results, see :mod:`optim.fused`.
+        None (PyTorch's default) means False.
     **options
         Optimizer-wide options (clipping, EMA, accumulation...): see
         :func:`optim.options.make_options`.
@@ -71,11 +72,11 @@ class Optimizer:
     lazy_default = False
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", *,
-                 fused: bool = False, **options: Any) -> None:
+                 fused: bool | None = False, **options: Any) -> None:
         self.defaults = dict(defaults)
         self.convention = convention
         self.options: Options = make_options(convention, **options)
-        self.fused = check_bool(fused, "fused")
+        self.fused = False if fused is None else check_bool(fused, "fused")
         self._fused_engine = FusedEngine(self) if self.fused else None
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}

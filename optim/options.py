@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Any
 
-from optim.validation import check_bool, check_choice, check_lr, check_nonnegative
+from optim.validation import check_bool, check_choice, check_lr, check_nonnegative, plain_number
 
 __all__ = ["NONFINITE_CHOICES", "Options", "make_options"]
 
@@ -76,9 +76,10 @@ def _optional_positive(value: Any, name: str) -> float | None:
 def _optional_int(value: Any, name: str, minimum: int) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    number = plain_number(value)
+    if not isinstance(number, int) or number < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum} or None, got {value!r}")
-    return value
+    return number
 
 
 def _pattern_lrs(value: Any) -> tuple[tuple[tuple[str, ...], Any], ...]:

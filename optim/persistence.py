@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
 from optim import schedules
+from optim.validation import plain_number
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer, ParamsLike
@@ -134,11 +135,16 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
     optimizer.accumulators = extras["accumulators"]
 
 
+def _count(value: Any, where: str) -> int:
+    """An integer >= 0 (a NumPy integer or 0-d integer array too), as a Python ``int``."""
+    count = plain_number(value)
+    if not isinstance(count, int) or count < 0:
+        raise ValueError(f"{where}: expected an integer >= 0, got {value!r}")
+    return count
+
+
 def _counter(state_dict: dict[str, Any], key: str) -> int:
-    value = state_dict[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"state_dict[{key!r}]: expected an integer >= 0, got {value!r}")
-    return value
+    return _count(state_dict[key], f"state_dict[{key!r}]")
 
 
 def _checked_arrays(saved: Any, params: list[Any], key: str) -> dict[Any, Any]:
@@ -172,9 +178,7 @@ def _checked_entry(
     checked = {}
     for key, value in entry.items():
         if key == "step":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{where}['step']: expected an integer >= 0, got {value!r}")
-            checked[key] = value
+            checked[key] = _count(value, f"{where}['step']")
             continue
         if not backend.is_array(value):
             raise ValueError(f"{where}[{key!r}]: expected an array, got {type(value).__name__}")

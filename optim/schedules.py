@@ -9,11 +9,11 @@ with :func:`deserialize`, so optimizer configs stay JSON-serialisable.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from optim.validation import check_bool, check_nonnegative
+from minigrad import backend
+from optim.validation import check_bool, check_nonnegative, plain_number
 
 __all__ = [
     "CosineDecay",
@@ -32,6 +32,27 @@ def _positive(value: Any, name: str) -> float:
     if value == 0:
         raise ValueError(f"{name}: expected a value > 0, got {value!r}")
     return value
+
+
+def _number_list(sequence: Any, name: str) -> list[Any]:
+    """A list of numbers given as a list, a tuple or a 1-d array (its items are checked by the caller)."""
+    if backend.is_array(sequence) and sequence.ndim == 1:
+        return list(sequence)
+    if isinstance(sequence, str) or not isinstance(sequence, Sequence):
+        raise TypeError(f"{name}: expected a list of numbers, got {sequence!r}")
+    return list(sequence)
+
+
+def _finite_number(value: Any) -> float | None:
+    """``value`` as a finite Python float, or None if it is not a finite real number."""
+    number = plain_number(value)
+    if number is None:
+        return None
+    try:
+        number = float(number)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class LearningRateSchedule:
@@ -92,19 +113,18 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` for :math:`k \\le b_0`, ``values[i]`` for :math:`b_{i-1} < k \\le b_i`, ``values[-1]`` after."""
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
-        for name, sequence in (("boundaries", boundaries), ("values", values)):
-            if isinstance(sequence, str) or not isinstance(sequence, Sequence):
-                raise TypeError(f"{name}: expected a list of numbers, got {sequence!r}")
-        if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b) for b in boundaries):
+        boundaries, values = _number_list(boundaries, "boundaries"), _number_list(values, "values")
+        plain = [_finite_number(b) for b in boundaries]
+        if any(b is None for b in plain):
             raise ValueError(f"boundaries: expected finite numbers, got {list(boundaries)!r}")
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 f"values: expected len(boundaries) + 1 = {len(boundaries) + 1} values, got {len(values)}"
             )
-        if any(b1 >= b2 for b1, b2 in zip(boundaries[:-1], boundaries[1:])):
+        if any(b1 >= b2 for b1, b2 in zip(plain[:-1], plain[1:])):
             raise ValueError(f"boundaries: expected strictly increasing values, got {list(boundaries)!r}")
-        self.boundaries = [float(b) for b in boundaries]
-        self.values = [check_nonnegative(v, "values") for v in values]
+        self.boundaries = [float(b) for b in plain]
+        self.values = [check_nonnegative(v, f"values[{index}]") for index, v in enumerate(values)]
 
     def __call__(self, step: int) -> float:
         for boundary, value in zip(self.boundaries, self.values):
