@@ -82,9 +82,9 @@ class _StepDecay(LearningRateSchedule):
         self.staircase = check_bool(staircase, "staircase")
 
     def progress(self, step: int) -> float:
-        """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase``."""
+        """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase`` (kept if it overflows to inf)."""
         p = step / self.decay_steps
-        return math.floor(p) if self.staircase else p
+        return math.floor(p) if self.staircase and math.isfinite(p) else p
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -95,7 +95,11 @@ class ExponentialDecay(_StepDecay):
     """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
 
     def __call__(self, step: int) -> float:
-        return self.initial_learning_rate * self.decay_rate ** self.progress(step)
+        try:
+            factor = self.decay_rate ** self.progress(step)
+        except OverflowError:  # r^(k/s) beyond the float range: an infinite rate, which the optimizer refuses
+            factor = math.inf
+        return self.initial_learning_rate * factor
 
 
 class InverseTimeDecay(_StepDecay):
@@ -154,7 +158,8 @@ class PolynomialDecay(LearningRateSchedule):
     def __call__(self, step: int) -> float:
         decay_steps = self.decay_steps
         if self.cycle:
-            decay_steps *= max(math.ceil(step / decay_steps), 1)
+            cycles = step / decay_steps
+            decay_steps *= max(math.ceil(cycles), 1) if math.isfinite(cycles) else cycles
         else:
             step = min(step, decay_steps)
         fraction = 1 - step / decay_steps
