@@ -58,6 +58,11 @@ class AMSGrad(Adam):
         fused: bool | None = False,
         **options: Any,
     ) -> None:
+        if "amsgrad" in options:
+            raise TypeError(
+                f"amsgrad: AMSGrad always keeps the maximum (it is Adam with amsgrad=True), got "
+                f"amsgrad={options['amsgrad']!r}; use optim.Adam to choose"
+            )
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=True, maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay, convention=convention,

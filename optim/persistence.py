@@ -186,9 +186,37 @@ def _checked_entry(
             raise ValueError(f"{where}[{key!r}]: shape {value.shape} does not match the parameter's {param.shape}")
         if value.dtype != param.dtype:
             raise ValueError(f"{where}[{key!r}]: dtype {value.dtype} does not match the parameter's {param.dtype}")
+        _check_moment_values(value, f"{where}[{key!r}]", nonnegative=key in NONNEGATIVE_STATE)
         moved = backend.to_device(value, param.device)
         checked[key] = moved.copy() if moved is value else moved
     return checked
+
+
+#: The state arrays that are never negative: the second moment ``v`` (an average of squares), AMSGrad's
+#: maximum ``v_max`` of it, and Adamax's ``u`` (a maximum of absolute values).
+NONNEGATIVE_STATE = ("v", "v_max", "u")
+
+
+def _check_moment_values(array: Any, where: str, nonnegative: bool) -> None:
+    """Refuse values no run can resume from: NaN anywhere; a negative ``v``, ``v_max`` or ``u``; an infinite ``m``.
+
+    ``+inf`` stays allowed in ``v``, ``v_max`` and ``u``: a finite gradient beyond about
+    :math:`\\sqrt{\\text{max}}` of the dtype overflows :math:`g^2` into it (see the Numerics page).
+    """
+    xp = backend.get_array_module(array)
+    nans = int(xp.isnan(array).sum())
+    if nans:
+        raise ValueError(f"{where}: holds {nans} NaN value(s); an optimizer state with NaN cannot resume training")
+    if nonnegative:
+        negatives = int((array < 0).sum())
+        if negatives:
+            raise ValueError(f"{where}: holds {negatives} negative value(s) (the smallest is {float(array.min())!r}); "
+                             "it is never negative")
+    else:
+        infinite = int(xp.isinf(array).sum())
+        if infinite:
+            raise ValueError(f"{where}: holds {infinite} infinite value(s); a first moment is finite when the "
+                             "gradients are")
 
 
 def optimizer_config(optimizer: Optimizer) -> dict[str, Any]:

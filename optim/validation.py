@@ -29,6 +29,7 @@ __all__ = [
     "check_lr",
     "check_nonnegative",
     "check_probability",
+    "check_scheduled_lr",
     "plain_bool",
     "plain_number",
 ]
@@ -74,6 +75,13 @@ def check_lr(lr: Any, name: str = "lr") -> float | Callable[[int], float]:
     if plain_number(lr) is None:
         raise TypeError(f"{name}: expected a number or a callable schedule, got {_shown(lr)}")
     return check_nonnegative(lr, name)
+
+
+def check_scheduled_lr(value: Any, name: str) -> float:
+    """What a learning-rate schedule returned (``name`` says which schedule and step): a finite number >= 0."""
+    if plain_number(value) is None:
+        raise TypeError(f"{name}: the schedule returned {_shown(value)}; expected a number")
+    return check_nonnegative(value, name)
 
 
 def check_nonnegative(value: Any, name: str) -> float:
