@@ -87,6 +87,7 @@ class Optimizer:
         self.excluded_from_weight_decay: set[int] = set()
         self.weight_decay_exclusion_patterns: list[str] = []
         self._warned_unnamed = False
+        self._warned_unnamed_for_patterns = False
         self.accumulators: dict[Tensor, Any] = {}
         self.averages: dict[Tensor, Any] = {}
         if params is not None:
@@ -279,6 +280,13 @@ class Optimizer:
         """The learning rate for ``param`` now: group (or matching pattern) value, schedule, legacy decay."""
         lr, source = group["lr"], "lr"
         name = self.names.get(id(param))
+        if self.options.pattern_lrs and name is None and not self._warned_unnamed_for_patterns:
+            warnings.warn(
+                f"pattern_lrs: a parameter of shape {param.shape} has no name, so no pattern can match it and it "
+                "keeps its group's lr; pass (name, tensor) pairs, e.g. model.named_parameters()",
+                stacklevel=4,
+            )
+            self._warned_unnamed_for_patterns = True
         if name is not None:
             for index, (patterns, pattern_lr) in enumerate(self.options.pattern_lrs):
                 if any(re.search(pattern, name) for pattern in patterns):
