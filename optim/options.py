@@ -109,7 +109,7 @@ def _count(value: Any, name: str, minimum: int, zero_means_off: bool) -> int | N
     if value is None:
         return None
     number = plain_number(value)
-    if number == 0 and isinstance(number, int) and zero_means_off:
+    if zero_means_off and number == 0:  # Keras tests the value's truth: 0 and 0.0 are both off
         return None
     if not isinstance(number, int) or number < minimum:
         hint = f"; {_zero_hint(name, 'off')}" if number == 0 else ""

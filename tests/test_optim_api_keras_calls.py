@@ -134,8 +134,8 @@ def test_minimize_without_parameters_is_refused(device):
 
 # --------------------------------------------------------------------------- keywords refused by name
 def test_sgd_refuses_convention_by_name(device):
-    """SGD(params, convention=...) used to fail with "got multiple values for argument 'convention'": now a
-    TypeError naming the argument and the value (SGD's update is the same in every framework)."""
+    """SGD(params, convention=...) is a TypeError naming the argument and the value (SGD's update is the same in
+    every framework), not Python's "got multiple values for argument 'convention'"."""
     with pytest.raises(TypeError, match=r"^convention: SGD takes no convention.*'pytorch'"):
         optim.SGD([param([1.0], device)], convention="pytorch")
 
@@ -149,8 +149,8 @@ def test_base_class_arguments_are_not_keywords(device, cls):
 
 
 def test_amsgrad_refuses_the_amsgrad_keyword_by_name(device):
-    """AMSGrad(amsgrad=False) used to fail with "got multiple values for keyword argument": now a TypeError naming
-    the argument, the value, and Adam as the class that lets one choose."""
+    """AMSGrad(amsgrad=False) is a TypeError naming the argument, the value, and Adam as the class that lets one
+    choose, not Python's "got multiple values for keyword argument"."""
     with pytest.raises(TypeError, match=r"^amsgrad: AMSGrad always .*amsgrad=False.*optim\.Adam"):
         optim.AMSGrad([param([1.0], device)], amsgrad=False)
 

@@ -69,8 +69,8 @@ def test_zero_clip_threshold_is_refused_outside_keras(device, convention, option
     np.testing.assert_array_equal(host(x.data), [1.0, 2.0])
 
 
-def test_sgd_example_from_the_issue_is_refused_not_nan(device):
-    """SGD([p], lr=0.1, clipnorm=0.0) used to give NaN for a zero gradient; SGD follows the paper convention,
+def test_sgd_with_a_zero_clipnorm_is_refused_not_nan(device):
+    """SGD([p], lr=0.1, clipnorm=0.0) would divide 0 by 0 for a zero gradient; SGD follows the paper convention,
     so the threshold is refused; without it the step is the plain one ([1, 2] - 0.1 [1, 1] = [0.9, 1.9])."""
     x = param([1.0, 2.0], device)
     with pytest.raises(ValueError, match="clipnorm"):
@@ -90,10 +90,11 @@ def test_keras_counts_a_zero_threshold_as_set(device):
 @pytest.mark.parametrize("option", ["gradient_accumulation_steps", "ema_overwrite_frequency"])
 def test_keras_reads_a_zero_count_as_off(device, cls, option):
     """Keras 3.15.1 base_optimizer.py: ``if gradient_accumulation_steps:`` and ``if self.ema_overwrite_frequency:``
-    treat 0 as not set; under keras the trajectory and the averages equal those without the option, bit for bit."""
+    treat 0 (and 0.0) as not set; under keras the trajectory and the averages equal those without the option, bit
+    for bit."""
     kwargs = {"lr": 0.1, "convention": "keras", "use_ema": True}
     x, y = param([1.0, 2.0], device), param([1.0, 2.0], device)
-    zero = cls([x], **kwargs, **{option: 0})
+    zero = cls([x], **kwargs, **{option: 0.0 if option == "ema_overwrite_frequency" else 0})
     unset = cls([y], **kwargs)
     np.testing.assert_array_equal(_run(zero, x, device), _run(unset, y, device))
     np.testing.assert_array_equal(host(zero.averages[x]), host(unset.averages[y]))

@@ -188,7 +188,7 @@ def test_extreme_arguments_give_a_number_not_an_overflow_error(build):
 
 def test_an_infinite_scheduled_rate_is_refused_by_name(device):
     """A rate that overflowed to infinity is refused at the step that meets it, naming the schedule and the step
-    (lr(2)) before anything changes, where Python used to raise OverflowError from inside the schedule."""
+    (lr(2)) before anything changes, rather than Python's OverflowError from inside the schedule."""
     x = mg.tensor(np.zeros(1), requires_grad=True, device=device)
     opt = optim.SGD([x], lr=schedules.ExponentialDecay(1e-300, decay_steps=1, decay_rate=1e300))
     for _ in range(2):
