@@ -68,9 +68,10 @@ class Adam(AdaptiveOptimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
-    fused : bool, default False
+    fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
-        same results as the reference path, faster; see :mod:`optim.fused.engine`.
+        same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
+        means False.
     **options
         Optimizer-wide options of Keras and TensorFlow: ``clipnorm``, ``clipvalue``,
         ``global_clipnorm``, ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
@@ -101,7 +102,7 @@ class Adam(AdaptiveOptimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
-        fused: bool = False,
+        fused: bool | None = False,
         **options: Any,
     ) -> None:
         rules = get_convention(convention)

@@ -69,9 +69,10 @@ class Adamax(AdaptiveOptimizer):
         Where :math:`\epsilon` goes; default the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Default the convention's.
-    fused : bool, default False
+    fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
-        same results as the reference path, faster; see :mod:`optim.fused.engine`.
+        same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
+        means False.
     **options
         Optimizer-wide options (clipping, EMA, accumulation, loss scaling, legacy
         decay, ``pattern_lrs``, ``lazy``, ``power_dtype``): see :func:`optim.options.make_options`.
@@ -98,7 +99,7 @@ class Adamax(AdaptiveOptimizer):
         *,
         adamax_epsilon: str | None = None,
         step_counting: str | None = None,
-        fused: bool = False,
+        fused: bool | None = False,
         **options: Any,
     ) -> None:
         rules = get_convention(convention)

@@ -55,9 +55,14 @@ class AMSGrad(Adam):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
-        fused: bool = False,
+        fused: bool | None = False,
         **options: Any,
     ) -> None:
+        if "amsgrad" in options:
+            raise TypeError(
+                f"amsgrad: AMSGrad always keeps the maximum (it is Adam with amsgrad=True), got "
+                f"amsgrad={options['amsgrad']!r}; use optim.Adam to choose"
+            )
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=True, maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay, convention=convention,

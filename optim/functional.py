@@ -23,33 +23,47 @@ from typing import Any
 
 import numpy as np
 
-from optim.validation import check_choice, check_nonnegative, check_probability
+from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
 
 
-def _check_call(step: int, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                power_dtype: Any, arrays: tuple[tuple[str, Any], ...]) -> None:
-    """What must hold before any array is touched, so that a bad call changes nothing.
+_PLAIN_NUMBERS = {int, float}
+
+
+def _checked_scalars(step: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any, power_dtype: Any,
+                     arrays: tuple[tuple[str, Any], ...]) -> tuple[int, Any, Any, Any, Any, Any]:
+    """What must hold before any array is touched, so that a bad call changes nothing; the scalars to compute with.
 
     :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
     :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
-    One chained comparison covers the usual case; the named checks run only when it fails.
+    One chained comparison covers the usual case (Python numbers), which returns them as they are; the named
+    checks run only when it fails, and return NumPy scalars and 0-d arrays as Python numbers, so that the
+    arithmetic is the same as with the Python values.
     """
     try:
         valid = (type(step) is int and step >= 1 and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0
                  and 0.0 <= lr < math.inf and 0.0 <= eps < math.inf and 0.0 <= weight_decay < math.inf
-                 and power_dtype in (None, "float32", "param"))
+                 and power_dtype in (None, "float32", "param")
+                 and {type(lr), type(beta1), type(beta2), type(eps), type(weight_decay)} <= _PLAIN_NUMBERS)
     except (TypeError, ValueError):  # not numbers: the named checks below say which
         valid = False
     if not valid:
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        count = plain_number(step)
+        if not isinstance(count, int) or count < 1:
             raise ValueError(f"step: expected an integer >= 1 (t counts from 1), got {step!r}")
-        check_probability(beta1, "beta1")
-        check_probability(beta2, "beta2")
-        for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
-            check_nonnegative(value, name)
+        step = count
+        beta1 = check_probability(beta1, "beta1")
+        beta2 = check_probability(beta2, "beta2")
+        lr, eps, weight_decay = (check_nonnegative(value, name) for name, value in
+                                 (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)))
         check_choice(power_dtype, "power_dtype", (None, "float32", "param"))
+    _check_arrays(arrays)
+    return step, lr, beta1, beta2, eps, weight_decay
+
+
+def _check_arrays(arrays: tuple[tuple[str, Any], ...]) -> None:
+    """Every array of the first one's (the parameter's) shape and dtype."""
     param = arrays[0][1]
     for name, array in arrays:
         if getattr(array, "shape", None) != param.shape or getattr(array, "dtype", None) != param.dtype:
@@ -190,8 +204,9 @@ def adam_update(
     check_choice(epsilon_mode, "epsilon_mode", ("algorithm1", "epsilon_hat"))
     check_choice(amsgrad_mode, "amsgrad_mode", (None, "max_raw_v", "max_corrected_v", "no_bias_correction"))
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
-    _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
+    step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
+        step, lr, beta1, beta2, eps, weight_decay, power_dtype,
+        arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     # The bias corrections first: they refuse a beta that rounds to 1, before anything changes.
     bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
     bias2 = bias_correction(beta2, step, power_dtype, param.dtype, "beta2")  # 1 - beta2^t
@@ -280,8 +295,8 @@ def adamax_update(
         Where :math:`\\epsilon` goes.
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ("denominator", "inside_max"))
-    _check_call(step, lr, beta1, beta2, eps, weight_decay, power_dtype,
-                (("param", param), ("grad", grad), ("m", m), ("u", u)))
+    step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
+        step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
     # The bias correction first: it refuses a beta1 that rounds to 1, before anything changes.
     bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
     g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
@@ -305,7 +320,14 @@ def adamax_update(
 
 
 def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> None:
-    """Plain gradient descent, in place: :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, g_t` (``+`` when maximizing)."""
+    """Plain gradient descent, in place: :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, g_t` (``+`` when maximizing).
+
+    ``lr`` is a finite number >= 0 (a NumPy scalar or 0-d array is used as the Python number); ``grad`` has the
+    parameter's shape and dtype. Both are checked before the parameter changes.
+    """
+    if type(lr) is not float or not 0.0 <= lr < math.inf:
+        lr = check_nonnegative(lr, "lr")
+    _check_arrays((("param", param), ("grad", grad)))
     if maximize:
         param += lr * grad
     else:

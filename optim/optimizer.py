@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim import pipeline
+from optim import call_checks, pipeline
 from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
 from optim.saving import state_dict as persistence
-from optim.validation import check_bool, check_lr
+from optim.validation import check_bool, check_lr, check_scheduled_lr
 
 __all__ = ["Optimizer"]
 
@@ -44,9 +44,10 @@ class Optimizer:
         validated by the subclass.
     convention : str
         Name of the convention, for the rules that depend on it.
-    fused : bool, default False
+    fused : bool or None, default False
         Keep parameters, gradients and state in flat buffers and update them
         all at once (PyTorch's keyword); same results, see :mod:`optim.fused`.
+        None (PyTorch's default) means False.
     **options
         Optimizer-wide options (clipping, EMA, accumulation...): see
         :func:`optim.options.make_options`.
@@ -70,12 +71,12 @@ class Optimizer:
     #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
     lazy_default = False
 
-    def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", *,
-                 fused: bool = False, **options: Any) -> None:
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", /, *,
+                 fused: bool | None = False, **options: Any) -> None:
         self.defaults = dict(defaults)
         self.convention = convention
         self.options: Options = make_options(convention, **options)
-        self.fused = check_bool(fused, "fused")
+        self.fused = False if fused is None else check_bool(fused, "fused")
         self._fused_engine = self._make_fused_engine() if self.fused else None
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
@@ -86,6 +87,7 @@ class Optimizer:
         self.excluded_from_weight_decay: set[int] = set()
         self.weight_decay_exclusion_patterns: list[str] = []
         self._warned_unnamed = False
+        self._warned_unnamed_for_patterns = False
         self.accumulators: dict[Tensor, Any] = {}
         self.averages: dict[Tensor, Any] = {}
         if params is not None:
@@ -225,31 +227,31 @@ class Optimizer:
         Gradients may be arrays, Tensors or :class:`~minigrad.sparse.RowSparseGrad`,
         on the parameter's device, with its shape and dtype. An optimizer built
         with ``params=None`` adopts the parameters of its first call as one group.
+
+        A gradient of ``None``: under ``convention="keras"`` and ``"tensorflow"``
+        the pair is skipped with a warning and the others are applied, as Keras 3
+        and tf.keras do (``ValueError`` if every gradient is None); under the
+        other conventions it is refused (``TypeError``) before anything changes.
+        See :mod:`optim.call_checks`.
         """
-        pairs = []
-        for index, entry in enumerate(grads_and_vars):
-            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-                raise TypeError(f"grads_and_vars[{index}]: expected a (gradient, parameter) pair, got {entry!r}")
-            pairs.append((entry[1], entry[0]))
+        pairs, skipped = call_checks.split_pairs(self, grads_and_vars)
         if not self.param_groups and pairs:
-            self.param_groups.extend(self._build_groups([{"params": [var for var, _ in pairs]}]))
+            variables = [var for var, _ in pairs] + skipped
+            self.param_groups.extend(self._build_groups([{"params": variables}]))
         self._apply(pairs)
 
     def minimize(self, loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor] | None = None) -> Tensor:
-        """Keras style: reset gradients, compute ``loss_fn()``, backpropagate, apply; return the loss.
+        """Keras style: compute ``loss_fn()``, reset the gradients, backpropagate, apply; return the loss.
 
-        ``var_list`` defaults to every parameter of the optimizer.
+        ``var_list`` defaults to every parameter of the optimizer. The arguments
+        and the loss are checked before any gradient is reset.
         """
-        var_list = list(self.parameters()) if var_list is None else list(var_list)
-        for var in var_list:
-            if not isinstance(var, Tensor):
-                raise TypeError(f"var_list: expected minigrad Tensors, got {var!r}")
+        variables = call_checks.checked_var_list(self, loss_fn, var_list)
+        loss = call_checks.checked_loss(loss_fn())
+        for var in variables:
             var.grad = None
-        loss = loss_fn()
-        if not isinstance(loss, Tensor):
-            raise TypeError(f"loss_fn: expected it to return a Tensor, got {type(loss).__name__}")
         loss.backward()
-        self.apply_gradients([(var.grad, var) for var in var_list if var.grad is not None])
+        self.apply_gradients([(var.grad, var) for var in variables if var.grad is not None])
         return loss
 
     def scale_loss(self, loss: Tensor) -> Tensor:
@@ -306,15 +308,22 @@ class Optimizer:
 
     def _current_lr(self, param: Tensor, group: dict[str, Any]) -> float:
         """The learning rate for ``param`` now: group (or matching pattern) value, schedule, legacy decay."""
-        lr = group["lr"]
+        lr, source = group["lr"], "lr"
         name = self.names.get(id(param))
+        if self.options.pattern_lrs and name is None and not self._warned_unnamed_for_patterns:
+            warnings.warn(
+                f"pattern_lrs: a parameter of shape {param.shape} has no name, so no pattern can match it and it "
+                "keeps its group's lr; pass (name, tensor) pairs, e.g. model.named_parameters()",
+                stacklevel=4,
+            )
+            self._warned_unnamed_for_patterns = True
         if name is not None:
-            for patterns, pattern_lr in self.options.pattern_lrs:
+            for index, (patterns, pattern_lr) in enumerate(self.options.pattern_lrs):
                 if any(re.search(pattern, name) for pattern in patterns):
-                    lr = pattern_lr
+                    lr, source = pattern_lr, f"pattern_lrs[{index}]['lr']"
                     break
         if callable(lr):
-            lr = check_lr(float(lr(self.calls)), name=f"lr({self.calls})")
+            lr = check_scheduled_lr(lr(self.calls), name=f"{source}({self.calls})")
         if self.options.decay > 0:
             lr = lr / (1 + self.options.decay * self.iterations)
         return lr

@@ -12,12 +12,15 @@ import dataclasses
 import re
 from typing import Any
 
-from optim.validation import check_bool, check_choice, check_lr, check_nonnegative
+from optim.validation import check_bool, check_choice, check_lr, check_nonnegative, plain_number
 
-__all__ = ["NONFINITE_CHOICES", "Options", "make_options"]
+__all__ = ["CLIP_OPTIONS", "NONFINITE_CHOICES", "ZERO_MEANS_OFF", "Options", "make_options"]
 
 #: What a step does with a gradient holding NaN or infinity (see :func:`make_options`).
 NONFINITE_CHOICES = ("propagate", "raise", "skip")
+
+#: The three clipping thresholds.
+CLIP_OPTIONS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,18 +70,51 @@ def _serialisable_lr(lr: Any, index: int) -> Any:
     return schedules.serialize(lr)
 
 
-def _optional_positive(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    return check_nonnegative(value, name)
+#: The conventions under which a clipping threshold, ``gradient_accumulation_steps`` or
+#: ``ema_overwrite_frequency`` of 0 turns the feature off, as Keras 3.15.1 reads a falsy value
+#: (keras/src/optimizers/base_optimizer.py: ``if self.clipnorm and self.clipnorm > 0``,
+#: ``if gradient_accumulation_steps:``, ``if self.ema_overwrite_frequency:``).
+ZERO_MEANS_OFF = ("keras",)
 
 
-def _optional_int(value: Any, name: str, minimum: int) -> int | None:
+def _zero_hint(name: str, what: str) -> str:
+    return (f"leave {name}=None for {what} (only convention='keras' reads {name}=0 as {what}, "
+            "as Keras 3 does)")
+
+
+def _threshold(value: Any, name: str, zero_means_off: bool) -> float | None:
+    """A clipping threshold: None (off), or a finite number > 0; 0 is off where ``zero_means_off``, else refused."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum} or None, got {value!r}")
-    return value
+    threshold = check_nonnegative(value, name)
+    if threshold > 0:
+        return threshold
+    if zero_means_off:
+        return None
+    raise ValueError(f"{name}: expected a value > 0 or None, got {value!r}; {_zero_hint(name, 'no clipping')}")
+
+
+def _positive_factor(value: Any, name: str) -> float | None:
+    """None, or a finite number > 0 (``loss_scale_factor``: 0 would divide the gradients by 0)."""
+    if value is None:
+        return None
+    factor = check_nonnegative(value, name)
+    if factor == 0:
+        raise ValueError(f"{name}: expected a value > 0 or None, got {value!r}")
+    return factor
+
+
+def _count(value: Any, name: str, minimum: int, zero_means_off: bool) -> int | None:
+    """None, or an integer >= ``minimum`` (NumPy integers too); 0 is None where ``zero_means_off``."""
+    if value is None:
+        return None
+    number = plain_number(value)
+    if zero_means_off and number == 0:  # Keras tests the value's truth: 0 and 0.0 are both off
+        return None
+    if not isinstance(number, int) or number < minimum:
+        hint = f"; {_zero_hint(name, 'off')}" if number == 0 else ""
+        raise ValueError(f"{name}: expected an integer >= {minimum} or None, got {value!r}{hint}")
+    return number
 
 
 def _pattern_lrs(value: Any) -> tuple[tuple[tuple[str, ...], Any], ...]:
@@ -87,14 +123,17 @@ def _pattern_lrs(value: Any) -> tuple[tuple[tuple[str, ...], Any], ...]:
         return ()
     from optim import schedules
 
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"pattern_lrs: expected a list of {{'patterns': [...], 'lr': ...}} dicts, got {value!r}")
     checked = []
     for index, entry in enumerate(value):
         if not isinstance(entry, dict) or set(entry) != {"patterns", "lr"}:
             raise ValueError(f"pattern_lrs[{index}]: expected {{'patterns': [...], 'lr': ...}}, got {entry!r}")
         patterns = entry["patterns"]
-        if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+        if not isinstance(patterns, (list, tuple)) or not patterns or not all(isinstance(p, str) for p in patterns):
             raise ValueError(
-                f"pattern_lrs[{index}]['patterns']: expected a list of regular expressions, got {patterns!r}"
+                f"pattern_lrs[{index}]['patterns']: expected a non-empty list of regular expressions, "
+                f"got {patterns!r}"
             )
         for pattern in patterns:
             try:
@@ -116,19 +155,22 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
     Parameters
     ----------
     convention_name : str
-        Decides one rule: under ``"tensorflow"`` (tf.keras legacy) ``clipvalue``
+        Decides two rules. Under ``"tensorflow"`` (tf.keras legacy) ``clipvalue``
         may be combined with ``clipnorm`` or ``global_clipnorm``; elsewhere, as
-        in Keras 3, at most one of the three may be set.
+        in Keras 3, at most one of the three may be set (a 0 counts as set).
+        Under ``"keras"`` a clipping threshold, ``gradient_accumulation_steps``
+        or ``ema_overwrite_frequency`` of 0 turns that feature off, as Keras 3
+        reads a falsy value; under the other conventions 0 is refused.
     clipnorm, clipvalue, global_clipnorm : float, optional
-        Gradient clipping (see :mod:`optim.transforms`).
+        Gradient clipping (see :mod:`optim.transforms`): a finite threshold > 0.
     use_ema : bool
         Keep an exponential moving average of the weights.
     ema_momentum : float
-        :math:`\\mu \\in [0, 1]` of that average.
+        :math:`\\mu \\in [0, 1]` of that average (1 keeps the first updated weights).
     ema_overwrite_frequency : int, optional
-        Every this many updates, overwrite the weights with their average.
+        Every this many updates (>= 1), overwrite the weights with their average.
     loss_scale_factor : float, optional
-        Gradients are divided by it (the loss was multiplied by it, see ``scale_loss``).
+        Gradients are divided by it (the loss was multiplied by it, see ``scale_loss``): a finite number > 0.
     gradient_accumulation_steps : int, optional
         Apply one update, with the average gradient, every this many calls (>= 2).
     decay : float
@@ -151,18 +193,19 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         ``"skip"`` the whole call, changing nothing but ``skipped_steps`` (as
         ``torch.amp.GradScaler`` and Keras's ``LossScaleOptimizer`` skip).
     """
+    zero_means_off = convention_name in ZERO_MEANS_OFF
+    given_clips = {name: kwargs.pop(name) for name in CLIP_OPTIONS if kwargs.get(name) is not None}
+    clips = {name: _threshold(given_clips.get(name), name, zero_means_off) for name in CLIP_OPTIONS}
     options = Options(
-        clipnorm=_optional_positive(kwargs.pop("clipnorm", None), "clipnorm"),
-        clipvalue=_optional_positive(kwargs.pop("clipvalue", None), "clipvalue"),
-        global_clipnorm=_optional_positive(kwargs.pop("global_clipnorm", None), "global_clipnorm"),
+        **clips,
         use_ema=check_bool(kwargs.pop("use_ema", False), "use_ema"),
         ema_momentum=check_nonnegative(kwargs.pop("ema_momentum", 0.99), "ema_momentum"),
-        ema_overwrite_frequency=_optional_int(
-            kwargs.pop("ema_overwrite_frequency", None), "ema_overwrite_frequency", 1
+        ema_overwrite_frequency=_count(
+            kwargs.pop("ema_overwrite_frequency", None), "ema_overwrite_frequency", 1, zero_means_off
         ),
-        loss_scale_factor=_optional_positive(kwargs.pop("loss_scale_factor", None), "loss_scale_factor"),
-        gradient_accumulation_steps=_optional_int(
-            kwargs.pop("gradient_accumulation_steps", None), "gradient_accumulation_steps", 2
+        loss_scale_factor=_positive_factor(kwargs.pop("loss_scale_factor", None), "loss_scale_factor"),
+        gradient_accumulation_steps=_count(
+            kwargs.pop("gradient_accumulation_steps", None), "gradient_accumulation_steps", 2, zero_means_off
         ),
         decay=check_nonnegative(kwargs.pop("decay", 0.0), "decay"),
         pattern_lrs=_pattern_lrs(kwargs.pop("pattern_lrs", None)),
@@ -170,20 +213,19 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         power_dtype=kwargs.pop("power_dtype", None),
         nonfinite=check_choice(kwargs.pop("nonfinite", "propagate"), "nonfinite", NONFINITE_CHOICES),
     )
+    for name in CLIP_OPTIONS:
+        kwargs.pop(name, None)  # given as None
     kwargs.pop("lazy", None)
     if kwargs:
         raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
     if options.ema_momentum > 1:
         raise ValueError(f"ema_momentum: expected a value in [0, 1], got {options.ema_momentum!r}")
-    if options.loss_scale_factor == 0:
-        raise ValueError("loss_scale_factor: expected a value > 0, got 0.0")
     if options.power_dtype not in (None, "float32", "param"):
         raise ValueError(f"power_dtype: unknown value {options.power_dtype!r}; expected None, 'float32' or 'param'")
-    clips = {k: v for k, v in (("clipnorm", options.clipnorm), ("clipvalue", options.clipvalue),
-                                ("global_clipnorm", options.global_clipnorm)) if v is not None}
+    # As in Keras 3.15.1 and tf_keras 2.21.0, a threshold counts as set when it is not None, 0 included.
     if convention_name == "tensorflow":
-        if options.clipnorm is not None and options.global_clipnorm is not None:
-            raise ValueError(f"clipnorm and global_clipnorm: at most one can be set, got {clips}")
-    elif len(clips) > 1:
-        raise ValueError(f"clipnorm, clipvalue, global_clipnorm: at most one can be set, got {clips}")
+        if "clipnorm" in given_clips and "global_clipnorm" in given_clips:
+            raise ValueError(f"clipnorm and global_clipnorm: at most one can be set, got {given_clips}")
+    elif len(given_clips) > 1:
+        raise ValueError(f"clipnorm, clipvalue, global_clipnorm: at most one can be set, got {given_clips}")
     return options

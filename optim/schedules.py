@@ -9,11 +9,11 @@ with :func:`deserialize`, so optimizer configs stay JSON-serialisable.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from optim.validation import check_bool, check_nonnegative
+from minigrad import backend
+from optim.validation import check_bool, check_nonnegative, plain_number
 
 __all__ = [
     "CosineDecay",
@@ -32,6 +32,27 @@ def _positive(value: Any, name: str) -> float:
     if value == 0:
         raise ValueError(f"{name}: expected a value > 0, got {value!r}")
     return value
+
+
+def _number_list(sequence: Any, name: str) -> list[Any]:
+    """A list of numbers given as a list, a tuple or a 1-d array (its items are checked by the caller)."""
+    if backend.is_array(sequence) and sequence.ndim == 1:
+        return list(sequence)
+    if isinstance(sequence, str) or not isinstance(sequence, Sequence):
+        raise TypeError(f"{name}: expected a list of numbers, got {sequence!r}")
+    return list(sequence)
+
+
+def _finite_number(value: Any) -> float | None:
+    """``value`` as a finite Python float, or None if it is not a finite real number."""
+    number = plain_number(value)
+    if number is None:
+        return None
+    try:
+        number = float(number)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 class LearningRateSchedule:
@@ -61,9 +82,9 @@ class _StepDecay(LearningRateSchedule):
         self.staircase = check_bool(staircase, "staircase")
 
     def progress(self, step: int) -> float:
-        """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase``."""
+        """:math:`k / s`, or :math:`\\lfloor k/s \\rfloor` with ``staircase`` (kept if it overflows to inf)."""
         p = step / self.decay_steps
-        return math.floor(p) if self.staircase else p
+        return math.floor(p) if self.staircase and math.isfinite(p) else p
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -74,7 +95,11 @@ class ExponentialDecay(_StepDecay):
     """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
 
     def __call__(self, step: int) -> float:
-        return self.initial_learning_rate * self.decay_rate ** self.progress(step)
+        try:
+            factor = self.decay_rate ** self.progress(step)
+        except OverflowError:  # r^(k/s) beyond the float range: an infinite rate, which the optimizer refuses
+            factor = math.inf
+        return self.initial_learning_rate * factor
 
 
 class InverseTimeDecay(_StepDecay):
@@ -92,19 +117,18 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` for :math:`k \\le b_0`, ``values[i]`` for :math:`b_{i-1} < k \\le b_i`, ``values[-1]`` after."""
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
-        for name, sequence in (("boundaries", boundaries), ("values", values)):
-            if isinstance(sequence, str) or not isinstance(sequence, Sequence):
-                raise TypeError(f"{name}: expected a list of numbers, got {sequence!r}")
-        if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b) for b in boundaries):
+        boundaries, values = _number_list(boundaries, "boundaries"), _number_list(values, "values")
+        plain = [_finite_number(b) for b in boundaries]
+        if any(b is None for b in plain):
             raise ValueError(f"boundaries: expected finite numbers, got {list(boundaries)!r}")
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 f"values: expected len(boundaries) + 1 = {len(boundaries) + 1} values, got {len(values)}"
             )
-        if any(b1 >= b2 for b1, b2 in zip(boundaries[:-1], boundaries[1:])):
+        if any(b1 >= b2 for b1, b2 in zip(plain[:-1], plain[1:])):
             raise ValueError(f"boundaries: expected strictly increasing values, got {list(boundaries)!r}")
-        self.boundaries = [float(b) for b in boundaries]
-        self.values = [check_nonnegative(v, "values") for v in values]
+        self.boundaries = [float(b) for b in plain]
+        self.values = [check_nonnegative(v, f"values[{index}]") for index, v in enumerate(values)]
 
     def __call__(self, step: int) -> float:
         for boundary, value in zip(self.boundaries, self.values):
@@ -134,7 +158,8 @@ class PolynomialDecay(LearningRateSchedule):
     def __call__(self, step: int) -> float:
         decay_steps = self.decay_steps
         if self.cycle:
-            decay_steps *= max(math.ceil(step / decay_steps), 1)
+            cycles = step / decay_steps
+            decay_steps *= max(math.ceil(cycles), 1) if math.isfinite(cycles) else cycles
         else:
             step = min(step, decay_steps)
         fraction = 1 - step / decay_steps

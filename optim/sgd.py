@@ -24,9 +24,17 @@ class SGD(Optimizer):
         Ascend instead: :math:`\theta_t = \theta_{t-1} + \alpha\, g_t`.
     **options
         Optimizer-wide options (clipping, EMA, accumulation...): see :func:`optim.options.make_options`.
+        They follow the paper convention's rules: SGD takes no ``convention``
+        (its update is the same in every framework), so a clipping threshold
+        of 0 is refused rather than read as "off" as under Keras.
     """
 
     def __init__(self, params: ParamsLike = None, lr: Any = 0.01, maximize: bool = False, **options: Any) -> None:
+        if "convention" in options:
+            raise TypeError(
+                f"convention: SGD takes no convention (plain gradient descent is the same in every framework), "
+                f"got {options['convention']!r}"
+            )
         super().__init__(params, self.validate_group({"lr": lr, "maximize": maximize}), "paper", **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:

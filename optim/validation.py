@@ -2,6 +2,14 @@
 
 Every check raises before anything is changed, with a message that names the
 argument and repeats the offending value.
+
+Wherever a Python number is accepted, so are a NumPy integer or floating scalar
+and a 0-d array of such a dtype; wherever a ``bool`` is accepted, so are
+``numpy.bool_`` and a 0-d boolean array. They are converted to the Python type
+(:func:`plain_number`, :func:`plain_bool`), so that configs stay
+JSON-serialisable and the arithmetic is the same as with the Python value. An
+array with one element but one or more dimensions (shape ``(1,)``) is not a
+number: it is refused like any other array.
 """
 
 from __future__ import annotations
@@ -10,58 +18,111 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["check_betas", "check_bool", "check_choice", "check_lr", "check_nonnegative", "check_probability"]
+import numpy as np
+
+from minigrad import backend
+
+__all__ = [
+    "check_betas",
+    "check_bool",
+    "check_choice",
+    "check_lr",
+    "check_nonnegative",
+    "check_probability",
+    "check_scheduled_lr",
+    "plain_bool",
+    "plain_number",
+]
 
 
-def _is_real(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or _is_numpy_real(value)
+def plain_number(value: Any) -> int | float | None:
+    """``value`` as a Python ``int`` or ``float`` if it is a real number, else ``None``.
+
+    Real numbers are Python ints and floats (not bools), NumPy integer and
+    floating scalars, and 0-d NumPy or CuPy arrays of an integer or floating dtype.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if backend.is_array(value) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value.item()
+    return None
 
 
-def _is_numpy_real(value: Any) -> bool:
-    import numpy as np
+def plain_bool(value: Any) -> bool | None:
+    """``value`` as a Python ``bool`` if it is one (``bool``, ``numpy.bool_``, a 0-d boolean array), else ``None``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if backend.is_array(value) and value.ndim == 0 and value.dtype.kind == "b":
+        return bool(value.item())
+    return None
 
-    return isinstance(value, (np.integer, np.floating))
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, and for an array with dimensions a word on why it is not a number."""
+    if backend.is_array(value) and value.ndim > 0:
+        return f"{value!r} (an array of shape {value.shape}; only a 0-d array counts as a number)"
+    return repr(value)
 
 
 def check_lr(lr: Any, name: str = "lr") -> float | Callable[[int], float]:
     """A learning rate: a finite number >= 0, or a callable schedule of the step."""
     if callable(lr):
         return lr
-    if not _is_real(lr):
-        raise TypeError(f"{name}: expected a number or a callable schedule, got {lr!r}")
+    if plain_number(lr) is None:
+        raise TypeError(f"{name}: expected a number or a callable schedule, got {_shown(lr)}")
     return check_nonnegative(lr, name)
 
 
+def check_scheduled_lr(value: Any, name: str) -> float:
+    """What a learning-rate schedule returned (``name`` says which schedule and step): a finite number >= 0."""
+    if plain_number(value) is None:
+        raise TypeError(f"{name}: the schedule returned {_shown(value)}; expected a number")
+    return check_nonnegative(value, name)
+
+
 def check_nonnegative(value: Any, name: str) -> float:
-    """A finite number >= 0 (``eps``, ``weight_decay``...)."""
-    if not _is_real(value):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if not math.isfinite(value) or value < 0:
+    """A finite number >= 0 (``eps``, ``weight_decay``...), returned as a Python ``float``."""
+    number = plain_number(value)
+    if number is None:
+        raise TypeError(f"{name}: expected a number, got {_shown(value)}")
+    try:
+        number = float(number)
+    except OverflowError:  # an int beyond the float range: not finite as a float
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
         raise ValueError(f"{name}: expected a finite value >= 0, got {value!r}")
-    return float(value)
+    return number
 
 
 def check_probability(value: Any, name: str) -> float:
-    """A number in ``[0, 1)`` (a decay rate)."""
-    if not _is_real(value):
-        raise TypeError(f"{name}: expected a number in [0, 1), got {value!r}")
-    if not 0.0 <= value < 1.0:
+    """A number in ``[0, 1)`` (a decay rate), returned as a Python ``float``."""
+    number = plain_number(value)
+    if number is None:
+        raise TypeError(f"{name}: expected a number in [0, 1), got {_shown(value)}")
+    if not 0.0 <= number < 1.0:
         raise ValueError(f"{name}: expected a value in [0, 1), got {value!r}")
-    return float(value)
+    return float(number)
 
 
 def check_betas(betas: Any, name: str = "betas") -> tuple[float, float]:
-    """A pair :math:`(\\beta_1, \\beta_2)`, each in ``[0, 1)``."""
+    """A pair :math:`(\\beta_1, \\beta_2)`, each in ``[0, 1)``: a sequence of two numbers or an array of shape (2,)."""
+    if backend.is_array(betas) and betas.shape == (2,):
+        betas = (betas[0], betas[1])  # a NumPy scalar or a 0-d CuPy array each, checked as a number below
     if not isinstance(betas, Sequence) or isinstance(betas, str) or len(betas) != 2:
         raise TypeError(f"{name}: expected a pair (beta1, beta2), got {betas!r}")
     return check_probability(betas[0], f"{name}[0]"), check_probability(betas[1], f"{name}[1]")
 
 
 def check_bool(value: Any, name: str) -> bool:
-    """A ``bool`` (not merely something truthy)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
-    return value
+    """A ``bool`` (or ``numpy.bool_``, or a 0-d boolean array; not merely something truthy)."""
+    flag = plain_bool(value)
+    if flag is None:
+        raise TypeError(f"{name}: expected True or False, got {_shown(value)}")
+    return flag
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:

@@ -26,6 +26,15 @@ def fused_direct_with(**changes):
     return setup
 
 
+def _first_value(key: str, value: float):
+    """A state-dict edit: the first element of parameter 1's state array ``key`` set to ``value``."""
+
+    def edit(state):
+        state["state"][1][key][0] = value
+
+    return edit
+
+
 ROWS = [
     # ----------------------------------------------------------------- optimizer calls
     case("step-grad-shape", lambda w: w.opt.step(), ValueError, "grad", "(3, 4)", "(4, 3)",
@@ -68,6 +77,22 @@ ROWS = [
     case("weight-decay-pattern", lambda w: w.opt.exclude_from_weight_decay(var_names=["("]), ValueError,
          "var_names", "'('"),
     case("get-config-callable", plain_callable_config, TypeError, "get_config", "plain callable"),
+    case("apply-not-iterable", lambda w: w.opt.apply_gradients(5), TypeError, "grads_and_vars", "5"),
+    case("apply-none-gradient", lambda w: w.opt.apply_gradients([(np.ones((4, 3), np.float32), w.weight),
+                                                                 (None, w.model[0].bias)]), TypeError,
+         "grads_and_vars[1]", "None", "(4,)"),
+    case("keras-apply-only-none", lambda w: w.keras.apply_gradients([(None, w.weight)]), ValueError,
+         "grads_and_vars", "no gradient", "'0.weight'",
+         setup=lambda w: setattr(w, "keras", optim.Adam(w.model.named_parameters(), convention="keras"))),
+    case("minimize-not-callable", lambda w: w.opt.minimize(5), TypeError, "loss_fn", "5"),
+    case("minimize-loss-not-tensor", lambda w: w.opt.minimize(lambda: 1.0), TypeError, "loss_fn", "float"),
+    case("minimize-foreign-var", lambda w: w.opt.minimize(lambda: (w.x * w.x).sum(), [w.x]), ValueError,
+         "var_list[0]", "(2, 3)"),
+    case("schedule-returns-str", lambda w: w.scheduled.step(), TypeError, "lr(0)", "'x'",
+         setup=lambda w: setattr(w, "scheduled", optim.Adam(w.model.parameters(), lr=lambda k: "x"))),
+    case("pattern-schedule-returns-nan", lambda w: w.scheduled.step(), ValueError, "pattern_lrs[0]['lr'](0)", "nan",
+         setup=lambda w: setattr(w, "scheduled", optim.Adam(w.model.named_parameters(), lr=0.1, pattern_lrs=[
+             {"patterns": ["weight"], "lr": lambda k: NAN}]))),
     # ----------------------------------------------------------------- mismatched state
     case("load-state-type", lambda w: w.opt.load_state_dict([1]), TypeError, "state_dict", "list"),
     case("load-state-algorithm", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s.update(
@@ -88,6 +113,10 @@ ROWS = [
         {0: np.ones(2, np.float32)}))), ValueError, "state_dict['averages'][0]", "(2,)"),
     case("from-config-name", lambda w: optim.Adam.from_config({"name": "Adamax"}), ValueError,
          "config['name']", "'Adamax'"),
+    case("load-state-v-negative", lambda w: w.opt.load_state_dict(edited_state_dict(w, _first_value("v", -1.0))),
+         ValueError, "state_dict['state'][1]['v']", "negative"),
+    case("load-state-m-nan", lambda w: w.opt.load_state_dict(edited_state_dict(w, _first_value("m", NAN))),
+         ValueError, "state_dict['state'][1]['m']", "NaN"),
     # ----------------------------------------------------------------- functional update rules
     case("functional-epsilon-mode", lambda w: functional.adam_update(**w.adam_kwargs(epsilon_mode="x")),
          ValueError, "epsilon_mode", "'x'"),
@@ -103,6 +132,14 @@ ROWS = [
     case("functional-beta2-rounds-to-one", lambda w: functional.adam_update(**w.adam_kwargs(
         beta2=0.99999999, power_dtype="float32", weight_decay=0.1, decoupled_weight_decay=True)), ValueError,
          "beta2", "0.99999999", "float32"),
+    case("functional-lr-array", lambda w: functional.adam_update(**w.adam_kwargs(lr=np.array([0.01]))),
+         TypeError, "lr", "shape (1,)"),
+    case("functional-step-float", lambda w: functional.adam_update(**w.adam_kwargs(step=2.0)), ValueError,
+         "step", "2.0"),
+    case("functional-sgd-lr-nan", lambda w: functional.sgd_update(w.arrays["param"], w.arrays["grad"], lr=NAN),
+         ValueError, "lr", "nan"),
+    case("functional-sgd-grad-shape", lambda w: functional.sgd_update(w.arrays["param"], w.x.xp.ones(2), lr=0.1),
+         ValueError, "grad", "(2,)"),
     case("functional-adamax-epsilon", lambda w: functional.adamax_update(
         w.arrays["param"], w.arrays["grad"], w.arrays["m"], w.arrays["u"], step=1, lr=0.1, beta1=0.9, beta2=0.99,
         eps=1e-8, adamax_epsilon="x"), ValueError, "adamax_epsilon", "'x'"),
@@ -116,6 +153,8 @@ ROWS = [
          ValueError, "boundaries", "nan"),
     case("schedule-boundaries-type", lambda w: schedules.PiecewiseConstantDecay(5, [0.1]), TypeError,
          "boundaries", "5"),
+    case("schedule-values-index", lambda w: schedules.PiecewiseConstantDecay([1], [0.1, -1.0]), ValueError,
+         "values[1]", "-1.0"),
     case("schedule-unknown", lambda w: schedules.deserialize({"class_name": "StepDecay", "config": {}}),
          ValueError, "class_name", "'StepDecay'"),
 ]

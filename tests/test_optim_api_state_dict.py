@@ -174,6 +174,51 @@ def test_load_state_dict_refuses_mismatch_and_changes_nothing(device, case):
         assert np.array_equal(x.numpy(), y.numpy())
 
 
+IMPOSSIBLE_MOMENTS = [
+    # class, entry, value put into one element, what the message says
+    ("Adam", "v", -1e-3, "negative"), ("Adam", "v", -np.inf, "negative"), ("Adam", "v", np.nan, "NaN"),
+    ("Adam", "m", np.nan, "NaN"), ("Adam", "m", np.inf, "infinite"), ("Adam", "m", -np.inf, "infinite"),
+    ("AMSGrad", "v_max", -2.0, "negative"), ("AMSGrad", "v_max", np.nan, "NaN"),
+    ("Adamax", "u", -0.5, "negative"), ("Adamax", "u", np.nan, "NaN"), ("Adamax", "m", np.inf, "infinite"),
+]
+
+
+@pytest.mark.parametrize("name, key, value, what", IMPOSSIBLE_MOMENTS,
+                         ids=[f"{n}-{k}={v}" for n, k, v, _ in IMPOSSIBLE_MOMENTS])
+def test_load_state_dict_refuses_impossible_moments(device, name, key, value, what):
+    """v (an average of squares), v_max (its maximum) and u (a maximum of absolute values) are never negative, and
+    no moment is NaN, nor is m infinite: such a state is refused naming the entry (state_dict['state'][1][key]), and
+    the optimizer is unchanged."""
+    _, opt = _trained(device, name)
+    sd = copy.deepcopy(opt.state_dict())
+    array = sd["state"][1][key]
+    array.reshape(-1)[2] = value
+    before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(ValueError, match=rf"^state_dict\['state'\]\[1\]\['{key}'\]: holds 1 {what}"):
+        opt.load_state_dict(sd)
+    after = opt.state_dict()
+    for position, entry in before["state"].items():
+        for k, v in entry.items():
+            assert np.array_equal(to_numpy(v), to_numpy(after["state"][position][k])), (position, k)
+
+
+@pytest.mark.parametrize("name, key", [("Adam", "v"), ("AMSGrad", "v_max"), ("Adamax", "u")])
+def test_load_state_dict_keeps_an_overflowed_second_moment(device, name, key):
+    """+inf in v, v_max or u is reachable from finite gradients (g**2 overflows; see the Numerics page), so a saved
+    state holding it loads, and training resumes exactly as the saved optimizer continues."""
+    params, opt = _trained(device, name)
+    array = opt.state[params[1]][key]
+    array.reshape(-1)[0] = np.inf
+    twin_params = [mg.tensor(p.data.copy(), requires_grad=True) for p in params]
+    twin = CLASSES[name](twin_params, lr=0.05)
+    twin.load_state_dict(opt.state_dict())
+    for g in grads_for(9, [(3,), (2, 2)], 3):
+        feed(opt, params, g, device)
+        feed(twin, twin_params, g, device)
+    for x, y in zip(params, twin_params, strict=True):
+        assert np.array_equal(x.numpy(), y.numpy())
+
+
 # --------------------------------------------------------------------------- config
 CONFIG_CASES = [
     ("Adam", {"lr": 0.02, "betas": (0.8, 0.95), "eps": 1e-5, "weight_decay": 0.01, "decoupled_weight_decay": True,

@@ -11,6 +11,7 @@ Expected values are computed in each test from the formula its docstring names.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -110,3 +111,66 @@ def test_exclude_patterns_also_apply_to_parameters_added_later(device):
     opt.apply_gradients([(dev([0.0], device), w), (dev([0.0], device), b)])
     assert host(w.data)[0] == pytest.approx(1.9, rel=1e-15)
     assert host(b.data)[0] == 2.0
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam])
+def test_pattern_lrs_warn_once_about_parameters_without_names(device, cls):
+    """pattern_lrs match names; with model.parameters() (no names) no pattern can match: the first step warns once,
+    naming the option and how to give names, and every parameter keeps its group's lr."""
+    xs = [param([1.0], device), param([1.0], device)]
+    opt = cls(xs, lr=0.1, pattern_lrs=[{"patterns": [".*"], "lr": 0.5}])
+    with pytest.warns(UserWarning, match=r"^pattern_lrs: .*no name.*named_parameters") as caught:
+        opt.apply_gradients([(dev([1.0], device), x) for x in xs])
+    assert len(caught) == 1
+    reference = param([1.0], device)
+    cls([reference], lr=0.1).apply_gradients([(dev([1.0], device), reference)])
+    assert all(host(x.data)[0] == host(reference.data)[0] for x in xs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.apply_gradients([(dev([1.0], device), x) for x in xs])
+
+
+def test_named_parameters_with_pattern_lrs_do_not_warn(device):
+    """Named parameters (one matching, one not) raise no warning: names were given."""
+    xs = [param([1.0], device), param([1.0], device)]
+    opt = optim.SGD([("a.w", xs[0]), ("b.w", xs[1])], lr=0.1, pattern_lrs=[{"patterns": ["^a"], "lr": 0.5}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.apply_gradients([(dev([1.0], device), x) for x in xs])
+    assert [host(x.data)[0] for x in xs] == [0.5, 0.9]
+
+
+BAD_SCHEDULE_RESULTS = [("x", TypeError, "'x'"), (None, TypeError, "None"), (True, TypeError, "True"),
+                        (np.array([0.1]), TypeError, "shape (1,)"), (-0.5, ValueError, "-0.5"),
+                        (float("nan"), ValueError, "nan"), (float("inf"), ValueError, "inf")]
+
+
+@pytest.mark.parametrize("result, error, shown", BAD_SCHEDULE_RESULTS,
+                         ids=[repr(r) for r, _, _ in BAD_SCHEDULE_RESULTS])
+@pytest.mark.parametrize("where", ["lr", "pattern"])
+def test_a_bad_schedule_result_is_refused_by_name_before_anything_changes(device, result, error, shown, where):
+    """A schedule (a group's lr or a pattern's) that returns something other than a finite number >= 0 is refused
+    at the step, naming the schedule and the step ("lr(0)", "pattern_lrs[0]['lr'](0)") and the value; the
+    parameter, the state and the counters are unchanged. NumPy scalars and 0-d arrays are numbers."""
+    x = param([1.0], device)
+
+    def bad(step):
+        return result
+
+    if where == "lr":
+        opt, name = optim.Adam([("w", x)], lr=bad), "lr(0)"
+    else:
+        opt = optim.Adam([("w", x)], lr=0.1, pattern_lrs=[{"patterns": ["w"], "lr": bad}])
+        name = "pattern_lrs[0]['lr'](0)"
+    with pytest.raises(error) as caught:
+        opt.apply_gradients([(dev([1.0], device), x)])
+    assert str(caught.value).startswith(f"{name}: ") and shown in str(caught.value)
+    assert host(x.data)[0] == 1.0 and opt.iterations == 0 and opt.calls == 0 and not opt.state
+
+
+def test_a_schedule_may_return_numpy_numbers(device):
+    """np.float32 and 0-d arrays returned by a schedule are used as the Python number (the same step)."""
+    x, y = param([1.0], device), param([1.0], device)
+    optim.SGD([x], lr=lambda k: np.array(0.25, np.float32)).apply_gradients([(dev([1.0], device), x)])
+    optim.SGD([y], lr=float(np.float32(0.25))).apply_gradients([(dev([1.0], device), y)])
+    assert host(x.data)[0] == host(y.data)[0] == 0.75

@@ -87,9 +87,10 @@ def test_bad_options_name_the_argument_and_value(device, cls, kwargs, exc, patte
 
 
 def test_valid_edge_values_are_accepted(device):
-    """The bounds themselves are legal: ema_momentum 0 and 1 (Keras: 0 <= mu <= 1), clip values 0,
-    gradient_accumulation_steps 2, ema_overwrite_frequency 1."""
+    """The bounds themselves are legal: ema_momentum 0 and 1 (Keras: 0 <= mu <= 1),
+    gradient_accumulation_steps 2, ema_overwrite_frequency 1 (a clipping threshold of 0: see
+    tests/test_optimizer_features_edges.py)."""
     x = param([1.0], device)
     optim.Adam([x], use_ema=True, ema_momentum=1.0, ema_overwrite_frequency=1)
     optim.Adam([x], use_ema=True, ema_momentum=0.0)
-    optim.Adam([x], gradient_accumulation_steps=2, clipnorm=0.0)
+    optim.Adam([x], gradient_accumulation_steps=2, clipnorm=1e-300)

@@ -166,3 +166,35 @@ def test_optimizer_calls_the_schedule_with_the_zero_based_step(device):
         opt.apply_gradients([(backend.to_device(np.ones(1), device), x)])
         moved.append(before - float(backend.to_numpy(x.data)[0]))
     np.testing.assert_allclose(moved, [0.1, 0.05, 0.025], rtol=1e-13)
+
+
+EXTREME = [
+    ("exponential-huge-rate", lambda: schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=1e300)),
+    ("exponential-tiny-steps-staircase", lambda: schedules.ExponentialDecay(0.1, 1e-320, 0.5, staircase=True)),
+    ("inverse-time-tiny-steps-staircase", lambda: schedules.InverseTimeDecay(0.1, 1e-320, 0.5, staircase=True)),
+    ("polynomial-tiny-steps-cycle", lambda: schedules.PolynomialDecay(0.1, 1e-320, cycle=True)),
+]
+
+
+@pytest.mark.parametrize("build", [b for _, b in EXTREME], ids=[name for name, _ in EXTREME])
+def test_extreme_arguments_give_a_number_not_an_overflow_error(build):
+    """Valid but extreme arguments (a rate of 1e300, decay_steps of 1e-320 with staircase or cycle) make k / s or
+    r^(k/s) leave the float range; the schedule then returns a number (0 or infinity) instead of raising
+    Python's OverflowError, at every step."""
+    schedule = build()
+    for k in STEPS:
+        assert isinstance(schedule(k), float)
+
+
+def test_an_infinite_scheduled_rate_is_refused_by_name(device):
+    """A rate that overflowed to infinity is refused at the step that meets it, naming the schedule and the step
+    (lr(2)) before anything changes, rather than Python's OverflowError from inside the schedule."""
+    x = mg.tensor(np.zeros(1), requires_grad=True, device=device)
+    opt = optim.SGD([x], lr=schedules.ExponentialDecay(1e-300, decay_steps=1, decay_rate=1e300))
+    for _ in range(2):
+        opt.apply_gradients([(backend.to_device(np.ones(1), device), x)])
+    before = backend.to_numpy(x.data).copy()
+    with pytest.raises(ValueError, match=r"^lr\(2\): expected a finite value >= 0, got inf"):
+        opt.apply_gradients([(backend.to_device(np.ones(1), device), x)])
+    np.testing.assert_array_equal(backend.to_numpy(x.data), before)
+    assert opt.iterations == 2

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
 from optim import schedules
+from optim.validation import plain_number
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer, ParamsLike
@@ -134,11 +135,16 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
     optimizer.accumulators = extras["accumulators"]
 
 
+def _count(value: Any, where: str) -> int:
+    """An integer >= 0 (a NumPy integer or 0-d integer array too), as a Python ``int``."""
+    count = plain_number(value)
+    if not isinstance(count, int) or count < 0:
+        raise ValueError(f"{where}: expected an integer >= 0, got {value!r}")
+    return count
+
+
 def _counter(state_dict: dict[str, Any], key: str) -> int:
-    value = state_dict[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"state_dict[{key!r}]: expected an integer >= 0, got {value!r}")
-    return value
+    return _count(state_dict[key], f"state_dict[{key!r}]")
 
 
 def _checked_arrays(saved: Any, params: list[Any], key: str) -> dict[Any, Any]:
@@ -172,9 +178,7 @@ def _checked_entry(
     checked = {}
     for key, value in entry.items():
         if key == "step":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{where}['step']: expected an integer >= 0, got {value!r}")
-            checked[key] = value
+            checked[key] = _count(value, f"{where}['step']")
             continue
         if not backend.is_array(value):
             raise ValueError(f"{where}[{key!r}]: expected an array, got {type(value).__name__}")
@@ -182,9 +186,37 @@ def _checked_entry(
             raise ValueError(f"{where}[{key!r}]: shape {value.shape} does not match the parameter's {param.shape}")
         if value.dtype != param.dtype:
             raise ValueError(f"{where}[{key!r}]: dtype {value.dtype} does not match the parameter's {param.dtype}")
+        _check_moment_values(value, f"{where}[{key!r}]", nonnegative=key in NONNEGATIVE_STATE)
         moved = backend.to_device(value, param.device)
         checked[key] = moved.copy() if moved is value else moved
     return checked
+
+
+#: The state arrays that are never negative: the second moment ``v`` (an average of squares), AMSGrad's
+#: maximum ``v_max`` of it, and Adamax's ``u`` (a maximum of absolute values).
+NONNEGATIVE_STATE = ("v", "v_max", "u")
+
+
+def _check_moment_values(array: Any, where: str, nonnegative: bool) -> None:
+    """Refuse values no run can resume from: NaN anywhere; a negative ``v``, ``v_max`` or ``u``; an infinite ``m``.
+
+    ``+inf`` stays allowed in ``v``, ``v_max`` and ``u``: a finite gradient beyond about
+    :math:`\\sqrt{\\text{max}}` of the dtype overflows :math:`g^2` into it (see the Numerics page).
+    """
+    xp = backend.get_array_module(array)
+    nans = int(xp.isnan(array).sum())
+    if nans:
+        raise ValueError(f"{where}: holds {nans} NaN value(s); an optimizer state with NaN cannot resume training")
+    if nonnegative:
+        negatives = int((array < 0).sum())
+        if negatives:
+            raise ValueError(f"{where}: holds {negatives} negative value(s) (the smallest is {float(array.min())!r}); "
+                             "it is never negative")
+    else:
+        infinite = int(xp.isinf(array).sum())
+        if infinite:
+            raise ValueError(f"{where}: holds {infinite} infinite value(s); a first moment is finite when the "
+                             "gradients are")
 
 
 def optimizer_config(optimizer: Optimizer) -> dict[str, Any]:
