@@ -6,8 +6,8 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim import functional
-from optim.adaptive import AdaptiveOptimizer, common_defaults
-from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, get_convention, rule_amsgrad_mode
+from optim.adaptive import AdaptiveOptimizer
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, rule_amsgrad_mode
 from optim.optimizer import ParamsLike
 from optim.validation import check_bool, check_choice
 
@@ -85,7 +85,7 @@ class Adam(AdaptiveOptimizer):
     with AMSGrad, and ``step``, all on the parameter's device and dtype.
     """
 
-    fused_algorithm = "adam"
+    algorithm = "adam"
 
     def __init__(
         self,
@@ -105,17 +105,11 @@ class Adam(AdaptiveOptimizer):
         fused: bool | None = False,
         **options: Any,
     ) -> None:
-        rules = get_convention(convention)
-        self.lazy_default = rules.adam_lazy
-        options.setdefault("power_dtype", rules.power_dtype)
-        defaults = common_defaults(
-            rules, rules.adam_lr, rules.adam_eps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, step_counting=step_counting,
+        super().__init__(
+            params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+            amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+            step_counting=step_counting, epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode,
         )
-        defaults["amsgrad"] = amsgrad
-        defaults["epsilon_mode"] = rules.epsilon_mode if epsilon_mode is None else epsilon_mode
-        defaults["amsgrad_mode"] = rules.amsgrad_mode if amsgrad_mode is None else amsgrad_mode
-        super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""

@@ -6,8 +6,8 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim import functional
-from optim.adaptive import AdaptiveOptimizer, common_defaults
-from optim.conventions import ADAMAX_EPSILON_CHOICES, get_convention
+from optim.adaptive import AdaptiveOptimizer
+from optim.conventions import ADAMAX_EPSILON_CHOICES
 from optim.optimizer import ParamsLike
 from optim.validation import check_choice
 
@@ -84,7 +84,7 @@ class Adamax(AdaptiveOptimizer):
 
     corrected_betas = ("beta1",)  # u_t needs no bias correction
 
-    fused_algorithm = "adamax"
+    algorithm = "adamax"
 
     def __init__(
         self,
@@ -102,15 +102,11 @@ class Adamax(AdaptiveOptimizer):
         fused: bool | None = False,
         **options: Any,
     ) -> None:
-        rules = get_convention(convention)
-        self.lazy_default = rules.adamax_lazy
-        options.setdefault("power_dtype", rules.power_dtype)
-        defaults = common_defaults(
-            rules, rules.adamax_lr, rules.adamax_eps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+        super().__init__(
+            params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, step_counting=step_counting,
+            adamax_epsilon=adamax_epsilon,
         )
-        defaults["adamax_epsilon"] = rules.adamax_epsilon if adamax_epsilon is None else adamax_epsilon
-        super().__init__(params, self.validate_group(defaults), rules.name, fused=fused, **options)
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
         """Check every hyperparameter of a group (names the argument and value on failure)."""

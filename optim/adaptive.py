@@ -10,33 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim.conventions import STEP_COUNTING_CHOICES, Convention
+from optim.conventions import STEP_COUNTING_CHOICES, get_convention
 from optim.functional import bias_correction
 from optim.fused import FusedEngine
-from optim.optimizer import Optimizer
+from optim.optimizer import Optimizer, ParamsLike
 from optim.validation import check_betas, check_bool, check_choice, check_nonnegative
 
-__all__ = ["AdaptiveOptimizer", "common_defaults"]
-
-
-def common_defaults(
-    rules: Convention, lr_default: float | None, eps_default: float, *, lr: Any, betas: Any, eps: Any,
-    weight_decay: Any, maximize: Any, decoupled_weight_decay: Any, step_counting: Any,
-) -> dict[str, Any]:
-    """The shared hyperparameters, each from its argument or, when that is None, from the convention."""
-    if lr is None and lr_default is None:
-        raise ValueError(f"lr: the {rules.name} convention has no default learning rate; pass lr=, got None")
-    return {
-        "lr": lr_default if lr is None else lr,
-        "betas": rules.betas if betas is None else betas,
-        "eps": eps_default if eps is None else eps,
-        "weight_decay": weight_decay,
-        "maximize": maximize,
-        "decoupled_weight_decay": (
-            rules.decoupled_weight_decay if decoupled_weight_decay is None else decoupled_weight_decay
-        ),
-        "step_counting": rules.step_counting if step_counting is None else step_counting,
-    }
+__all__ = ["AdaptiveOptimizer"]
 
 
 class AdaptiveOptimizer(Optimizer):
@@ -44,8 +24,18 @@ class AdaptiveOptimizer(Optimizer):
 
     #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
     corrected_betas: tuple[str, ...] = ("beta1", "beta2")
-    #: Which rule the fused kernels run: "adam" (Adam and AMSGrad) or "adamax".
-    fused_algorithm: str = ""
+    #: The rule: "adam" (Adam and AMSGrad) or "adamax"; it picks the convention's defaults and the fused kernels.
+    algorithm: str = ""
+
+    def __init__(self, params: ParamsLike, convention: str, fused: bool | None, options: dict[str, Any],
+                 **hyperparameters: Any) -> None:
+        """Take every default from the convention (:meth:`~optim.conventions.Convention.settings`), then build."""
+        if "power_dtype" in options:  # given, even None (double precision): it overrides the convention's
+            hyperparameters["power_dtype"] = options.pop("power_dtype")
+        settings = get_convention(convention).settings(self.algorithm, **hyperparameters)
+        self.lazy_default = settings.lazy
+        super().__init__(params, self.validate_group(settings.group), convention, fused=fused,
+                         power_dtype=settings.power_dtype, **options)
 
     def _make_fused_engine(self) -> FusedEngine:
         """``fused=True``: the flat buffers and kernels of :mod:`optim.fused`, running this optimizer's rule."""

@@ -32,8 +32,11 @@ __all__ = [
     "AMSGRAD_MODE_CHOICES",
     "CONVENTIONS",
     "EPSILON_MODE_CHOICES",
+    "POWER_DTYPE_CHOICES",
+    "RULE_AMSGRAD_MODES",
     "STEP_COUNTING_CHOICES",
     "Convention",
+    "Settings",
     "get_convention",
     "rule_amsgrad_mode",
 ]
@@ -42,6 +45,32 @@ EPSILON_MODE_CHOICES = ("algorithm1", "epsilon_hat")
 AMSGRAD_MODE_CHOICES = ("max_raw_v", "max_corrected_v", "no_bias_correction", "ignored")
 ADAMAX_EPSILON_CHOICES = ("denominator", "inside_max")
 STEP_COUNTING_CHOICES = ("global", "per_parameter")
+POWER_DTYPE_CHOICES = (None, "float32", "param")
+#: The ``amsgrad_mode`` values :func:`optim.functional.adam_update` takes (None: plain Adam).
+RULE_AMSGRAD_MODES = (None, "max_raw_v", "max_corrected_v", "no_bias_correction")
+
+#: The keywords whose ``None`` means "the convention's value" (the others are taken as given).
+_FROM_CONVENTION_WHEN_NONE = ("lr", "betas", "eps", "decoupled_weight_decay", "step_counting", "epsilon_mode",
+                              "amsgrad_mode", "adamax_epsilon")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What a convention and the user's keywords give an optimizer (see :meth:`Convention.settings`).
+
+    Attributes
+    ----------
+    group : dict
+        The hyperparameters every parameter group starts from (not yet validated).
+    power_dtype : str or None
+        The optimizer-wide precision of :math:`\\beta^t`.
+    lazy : bool
+        Whether row-sparse gradients update lazily when the ``lazy`` option is not given.
+    """
+
+    group: dict[str, Any]
+    power_dtype: str | None
+    lazy: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +121,52 @@ class Convention:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dictionary (for tables and configs)."""
         return dataclasses.asdict(self)
+
+    def settings(self, algorithm: str, **given: Any) -> Settings:
+        """The one way from this convention and the user's keywords to an optimizer's hyperparameters.
+
+        Parameters
+        ----------
+        algorithm : {"adam", "adamax"}
+            Adam (AMSGrad too) or AdaMax: they differ in their default learning
+            rate and :math:`\\epsilon`, and in their formula choices.
+        **given
+            The constructor's keywords. For ``lr``, ``betas``, ``eps``,
+            ``decoupled_weight_decay``, ``step_counting`` and the formula choices,
+            ``None`` means the convention's value; ``power_dtype`` is the
+            convention's unless given (``None`` is a value of its own: double precision).
+
+        Returns
+        -------
+        Settings
+            The group hyperparameters, ``power_dtype`` and the ``lazy`` default.
+
+        >>> settings = CONVENTIONS["keras"].settings("adam", lr=0.01)
+        >>> settings.group["eps"], settings.group["epsilon_mode"], settings.power_dtype
+        (1e-07, 'epsilon_hat', 'param')
+        """
+        if algorithm == "adam":
+            defaults = {"lr": self.adam_lr, "eps": self.adam_eps, "amsgrad": False,
+                        "epsilon_mode": self.epsilon_mode, "amsgrad_mode": self.amsgrad_mode}
+            lazy = self.adam_lazy
+        elif algorithm == "adamax":
+            defaults = {"lr": self.adamax_lr, "eps": self.adamax_eps, "adamax_epsilon": self.adamax_epsilon}
+            lazy = self.adamax_lazy
+        else:
+            raise ValueError(f"algorithm: expected 'adam' or 'adamax', got {algorithm!r}")
+        defaults.update(betas=self.betas, weight_decay=0.0, maximize=False,
+                        decoupled_weight_decay=self.decoupled_weight_decay, step_counting=self.step_counting)
+        unknown = sorted(set(given) - set(defaults) - {"power_dtype"})
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {unknown} for {algorithm}")
+        if given.get("lr") is None and defaults["lr"] is None:
+            raise ValueError(f"lr: the {self.name} convention has no default learning rate; pass lr=, got None")
+        group = {}
+        for key, default in defaults.items():
+            value = given.get(key, default)
+            group[key] = default if value is None and key in _FROM_CONVENTION_WHEN_NONE else value
+        power_dtype = given["power_dtype"] if "power_dtype" in given else self.power_dtype
+        return Settings(group, power_dtype, lazy)
 
 
 CONVENTIONS: dict[str, Convention] = {

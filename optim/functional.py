@@ -23,6 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from optim.conventions import (
+    ADAMAX_EPSILON_CHOICES,
+    EPSILON_MODE_CHOICES,
+    POWER_DTYPE_CHOICES,
+    RULE_AMSGRAD_MODES,
+)
 from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
@@ -44,7 +50,7 @@ def _checked_scalars(step: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weigh
     try:
         valid = (type(step) is int and step >= 1 and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0
                  and 0.0 <= lr < math.inf and 0.0 <= eps < math.inf and 0.0 <= weight_decay < math.inf
-                 and power_dtype in (None, "float32", "param")
+                 and power_dtype in POWER_DTYPE_CHOICES
                  and {type(lr), type(beta1), type(beta2), type(eps), type(weight_decay)} <= _PLAIN_NUMBERS)
     except (TypeError, ValueError):  # not numbers: the named checks below say which
         valid = False
@@ -57,7 +63,7 @@ def _checked_scalars(step: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weigh
         beta2 = check_probability(beta2, "beta2")
         lr, eps, weight_decay = (check_nonnegative(value, name) for name, value in
                                  (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)))
-        check_choice(power_dtype, "power_dtype", (None, "float32", "param"))
+        check_choice(power_dtype, "power_dtype", POWER_DTYPE_CHOICES)
     _check_arrays(arrays)
     return step, lr, beta1, beta2, eps, weight_decay
 
@@ -201,8 +207,8 @@ def adam_update(
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
     """
-    check_choice(epsilon_mode, "epsilon_mode", ("algorithm1", "epsilon_hat"))
-    check_choice(amsgrad_mode, "amsgrad_mode", (None, "max_raw_v", "max_corrected_v", "no_bias_correction"))
+    check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
+    check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
@@ -294,7 +300,7 @@ def adamax_update(
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
     """
-    check_choice(adamax_epsilon, "adamax_epsilon", ("denominator", "inside_max"))
+    check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
     # The bias correction first: it refuses a beta1 that rounds to 1, before anything changes.

@@ -12,6 +12,7 @@ import dataclasses
 import re
 from typing import Any
 
+from optim.conventions import POWER_DTYPE_CHOICES
 from optim.validation import check_bool, check_choice, check_lr, check_nonnegative, plain_number
 
 __all__ = ["CLIP_OPTIONS", "NONFINITE_CHOICES", "ZERO_MEANS_OFF", "Options", "make_options"]
@@ -220,7 +221,7 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
     if options.ema_momentum > 1:
         raise ValueError(f"ema_momentum: expected a value in [0, 1], got {options.ema_momentum!r}")
-    if options.power_dtype not in (None, "float32", "param"):
+    if options.power_dtype not in POWER_DTYPE_CHOICES:
         raise ValueError(f"power_dtype: unknown value {options.power_dtype!r}; expected None, 'float32' or 'param'")
     # As in Keras 3.15.1 and tf_keras 2.21.0, a threshold counts as set when it is not None, 0 included.
     if convention_name == "tensorflow":

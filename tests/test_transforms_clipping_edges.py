@@ -4,8 +4,8 @@ Keras 3.15.1 (keras/src/optimizers/base_optimizer.py ``_clip_by_norm``) computes
 gradient's dtype; a threshold that rounds to 0 there (0 / 0) or to infinity, or a product g c beyond the dtype's
 range, gives NaN or infinity. The library keeps Keras's formula, bit for bit, where it holds and otherwise computes
 the same clipping in double precision. The gradients drawn here are finite and small enough that their squared
-norm fits the dtype (beyond that the norm itself overflows, as in Keras: a matter of the gradient, not of the
-threshold).
+norm fits the dtype (beyond that the norm itself overflows, and below it the squares underflow, as in Keras: a
+matter of the gradient, not of the threshold).
 """
 
 from __future__ import annotations
@@ -25,15 +25,25 @@ THRESHOLDS = st.floats(min_value=5e-324, max_value=1.7976931348623157e308, allow
 
 @st.composite
 def gradients(draw, count=1):
-    """``count`` finite gradients of one dtype, of at most 6 elements each, whose squared norm fits the dtype."""
+    """``count`` finite gradients of one dtype, of at most 6 elements each, whose squared norm fits the dtype:
+    each element 0 or with a square between the dtype's smallest normal number and its largest."""
     dtype = draw(st.sampled_from(DTYPES))
-    bound = float(np.sqrt(np.finfo(dtype).max)) / 8
-    elements = st.floats(-bound, bound, width=np.finfo(dtype).bits, allow_nan=False, allow_infinity=False)
+    info = np.finfo(dtype)
+    bound = float(np.sqrt(info.max)) / 8
+    floor = float(np.sqrt(info.tiny)) * 8  # a square below tiny underflows: the norm, as in Keras, loses it
+    width = info.bits
+    elements = st.one_of(st.just(0.0), st.floats(floor, bound, width=width), st.floats(-bound, -floor, width=width))
     return [draw(hnp.arrays(dtype, st.integers(1, 6), elements=elements)) for _ in range(count)]
 
 
 def _norm(array):
-    return math.sqrt(float((array.astype(np.float64) ** 2).sum()))
+    """The L2 norm in double precision, scaled by the largest magnitude so that squares of tiny values
+    (thresholds near the subnormal range) do not underflow and lose the digits being checked."""
+    wide = np.asarray(array, dtype=np.float64).ravel()
+    peak = float(np.abs(wide).max()) if wide.size else 0.0
+    if peak == 0:
+        return 0.0
+    return peak * math.sqrt(float(((wide / peak) ** 2).sum()))
 
 
 def _bound(dtype, threshold, size):
@@ -65,7 +75,7 @@ def test_clip_by_global_norm_is_finite_and_bounded(grads, threshold):
     """clip_by_global_norm of finite gradients: finite, dtypes kept, a joint norm at most the threshold (rounding)."""
     clipped = transforms.clip_by_global_norm(grads, threshold)
     assert all(c.dtype == g.dtype and np.isfinite(c).all() for c, g in zip(clipped, grads))
-    joint = math.sqrt(sum(_norm(c) ** 2 for c in clipped))
+    joint = _norm(np.concatenate([c.ravel() for c in clipped]))
     assert joint <= _bound(grads[0].dtype, threshold, sum(g.size for g in grads))
 
 

@@ -4,5 +4,6 @@
   (2018), Section 3, on which Adam fails to converge and AMSGrad does not;
 * :mod:`optim.experiments.digits`: an MLP trained on the bundled digits with each optimizer.
 
-Nothing here prints: :mod:`optim.cli.demo` does.
+Nothing here prints results (:mod:`optim.cli.demo` does); with ``progress=True`` a bar
+shows on a terminal's standard error when tqdm is installed (:mod:`optim.experiments.progress`).
 """

@@ -13,19 +13,18 @@ plain SGD is the baseline.
 from __future__ import annotations
 
 import functools
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 import minigrad as mg
 from minigrad import backend
 from minigrad.datasets import batches, load_digits, train_test_split
 from optim import SGD, Adam, Adamax, AMSGrad
+from optim.experiments.progress import Progress
 
 __all__ = ["LAYER_SIZES", "Digits", "TrainResult", "load_data", "run_training", "train_one", "training_optimizers"]
 
@@ -157,12 +156,11 @@ def train_one(
     batch_rng = np.random.default_rng(seed)
     losses = [evaluate(model, x_train, y_train)[0]]
     seconds = 0.0
-    hide = not progress or not sys.stderr.isatty()
-    bar = tqdm(range(epochs), desc=f"{name:>8}", unit="epoch", disable=hide)
+    bar = Progress(range(epochs), name, "epoch", show=progress)
     for _ in bar:
         seconds += train_epoch(model, optimizer, data, batch_size, batch_rng, device)
         losses.append(evaluate(model, x_train, y_train)[0])
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        bar.note(loss=f"{losses[-1]:.4f}")
     bar.close()
     x_test = mg.tensor(data.x_test, device=device)
     accuracy = evaluate(model, x_test, backend.to_device(data.y_test, device))[1]

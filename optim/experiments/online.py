@@ -25,16 +25,15 @@ True
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 import minigrad as mg
 from optim import Adam, AMSGrad
+from optim.experiments.progress import Progress
 
 __all__ = [
     "BETAS", "PERIOD", "OnlineResult", "InverseSqrtSchedule", "gradient_at", "loss_at",
@@ -180,8 +179,7 @@ def run_online_problem(
     iterates = np.empty(steps + 1)
     regrets = np.empty(steps)
     iterates[0] = x0
-    hide = not progress or not sys.stderr.isatty()
-    for t in tqdm(range(1, steps + 1), desc=f"{name:>8}", unit="round", disable=hide):
+    for t in Progress(range(1, steps + 1), name, "round", show=progress):
         x_t = iterates[t - 1]
         regrets[t - 1] = loss_at(t, x_t) - loss_at(t, OPTIMUM)
         grad = x.xp.full((1,), gradient_at(t), dtype=np.float64)

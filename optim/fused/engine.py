@@ -1,7 +1,7 @@
 """The fused engine of one optimizer: binding parameters into flat buffers, and the general fused step.
 
 See :mod:`optim.fused` for the design. The engine asks the optimizer for what it
-needs (its ``fused_algorithm``, the ``state_names`` of a group, the
+needs (its ``algorithm``, the ``state_names`` of a group, the
 per-parameter scalars) and never looks at the optimizer's class.
 """
 
@@ -43,7 +43,7 @@ class FusedEngine:
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
-        self.algorithm = optimizer.fused_algorithm  # "adam" (AMSGrad too) or "adamax": which kernels run
+        self.algorithm = optimizer.algorithm  # "adam" (AMSGrad too) or "adamax": which kernels run
         if optimizer.options.lazy:
             raise ValueError(
                 "lazy: the fused path updates every row of a row-sparse gradient; lazy=True cannot be combined "

@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from optim.conventions import rule_amsgrad_mode
+from optim.conventions import (
+    ADAMAX_EPSILON_CHOICES,
+    EPSILON_MODE_CHOICES,
+    RULE_AMSGRAD_MODES,
+    rule_amsgrad_mode,
+)
 from optim.functional import bias_correction
 
 __all__ = ["AdamScalars", "AdamaxScalars", "adam_scalars", "adamax_scalars", "for_group"]
@@ -76,9 +81,9 @@ def adam_scalars(*, dtype: Any, step: int, lr: float, beta1: float, beta2: float
                  decoupled_weight_decay: bool, maximize: bool, epsilon_mode: str, amsgrad_mode: str | None,
                  power_dtype: str | None) -> AdamScalars:
     """The scalars of one Adam step, computed in double precision exactly as ``adam_update`` does, then cast."""
-    if epsilon_mode not in ("algorithm1", "epsilon_hat"):
+    if epsilon_mode not in EPSILON_MODE_CHOICES:
         raise ValueError(f"epsilon_mode: unknown value {epsilon_mode!r}")
-    if amsgrad_mode not in (None, "max_raw_v", "max_corrected_v", "no_bias_correction"):
+    if amsgrad_mode not in RULE_AMSGRAD_MODES:
         raise ValueError(f"amsgrad_mode: unknown value {amsgrad_mode!r}")
     cast = _caster(dtype)
     bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
@@ -97,7 +102,7 @@ def adamax_scalars(*, dtype: Any, step: int, lr: float, beta1: float, beta2: flo
                    decoupled_weight_decay: bool, maximize: bool, adamax_epsilon: str,
                    power_dtype: str | None) -> AdamaxScalars:
     """The scalars of one AdaMax step, computed exactly as ``adamax_update`` does, then cast."""
-    if adamax_epsilon not in ("denominator", "inside_max"):
+    if adamax_epsilon not in ADAMAX_EPSILON_CHOICES:
         raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
     cast = _caster(dtype)
     bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
