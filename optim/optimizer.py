@@ -10,17 +10,19 @@ lives in :mod:`optim.pipeline`.
 from __future__ import annotations
 
 import contextlib
-import re
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from minigrad import backend
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import call_checks, pipeline
+from optim import call_checks, parameter_numbers, pipeline
+from optim.averages import WeightAverages
 from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
+from optim.parameter_numbers import ParameterScalars
 from optim.saving import state_dict as persistence
-from optim.validation import check_bool, check_lr, check_scheduled_lr
+from optim.validation import check_bool, check_lr
 
 __all__ = ["Optimizer"]
 
@@ -88,8 +90,8 @@ class Optimizer:
         self.weight_decay_exclusion_patterns: list[str] = []
         self._warned_unnamed = False
         self._warned_unnamed_for_patterns = False
-        self.accumulators: dict[Tensor, Any] = {}
-        self.averages: dict[Tensor, Any] = {}
+        self.pipeline = pipeline.GradientPipeline(self.options)  # steps 1-3, with the accumulators
+        self.weight_averages = WeightAverages(self.options)  # step 5, with the averages
         if params is not None:
             if isinstance(params, Tensor) or not isinstance(params, Iterable):
                 got = f"a single Tensor of shape {params.shape}" if isinstance(params, Tensor) else repr(params)
@@ -158,32 +160,20 @@ class Optimizer:
         the patterns are kept and also apply to parameters added later. A
         parameter without a name never matches (a warning says so once).
         """
-        self.excluded_from_weight_decay.update(id(var) for var in var_list)
-        for pattern in var_names:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise ValueError(f"var_names: invalid regular expression {pattern!r}: {error}") from None
-            self.weight_decay_exclusion_patterns.append(pattern)
+        parameter_numbers.exclude_from_weight_decay(self, var_list, var_names)
+
+    def label(self, param: Tensor) -> str:
+        """``parameter 3 ('0.weight')``: where ``param`` stands in the optimizer, and its name if it has one."""
+        return parameter_numbers.label(self, param)
 
     def _decays(self, param: Tensor) -> bool:
-        """Whether weight decay applies to ``param`` (not excluded by object or by name)."""
-        if id(param) in self.excluded_from_weight_decay:
-            return False
-        if not self.weight_decay_exclusion_patterns:
-            return True
-        name = self.names.get(id(param))
-        if name is None:
-            if not self._warned_unnamed:
-                warnings.warn(
-                    "exclude_from_weight_decay: a parameter of shape "
-                    f"{param.shape} has no name, so var_names cannot match it; pass (name, tensor) pairs, "
-                    "e.g. model.named_parameters()",
-                    stacklevel=3,
-                )
-                self._warned_unnamed = True
-            return True
-        return not any(re.search(pattern, name) for pattern in self.weight_decay_exclusion_patterns)
+        """Whether weight decay applies to ``param`` (see :func:`optim.parameter_numbers.decays`)."""
+        return parameter_numbers.decays(self, param)
+
+    def parameter_scalars(self, param: Tensor, group: dict[str, Any]) -> ParameterScalars:
+        """The learning rate, step :math:`t` and weight decay of ``param`` for this call, on every path
+        (see :func:`optim.parameter_numbers.parameter_scalars`)."""
+        return parameter_numbers.parameter_scalars(self, param, group)
 
     # ----------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -271,79 +261,78 @@ class Optimizer:
                 raise ValueError(f"grads_and_vars: a parameter of shape {shape} is not optimised by this optimizer")
             checked.append((param, owner[id(param)], pipeline.gradient_array(grad, param)))
         self.check_groups(group for _, group, _ in checked)
-        rates = {id(param): self._current_lr(param, group) for param, group, _ in checked}
+        scalars = {id(param): self.parameter_scalars(param, group) for param, group, _ in checked}
         self.check_call(checked)
-        ready = pipeline.prepare_gradients(self, checked)
+        ready = self.pipeline.prepare(checked, self.calls, self.lazy, self.label)
         if ready is pipeline.SKIPPED:  # nonfinite="skip": the call changes nothing but this count
             self.skipped_steps += 1
             return
         if ready is not None:
             if self._fused_engine is not None:  # fused=True: all the parameters at once
-                self._fused_engine.step(ready, rates)
+                self._fused_engine.step(ready, scalars)
             else:
                 for param, group, grad in ready:
-                    self._update_one(param, group, grad, rates[id(param)])
+                    self._update_one(param, group, grad, scalars[id(param)])
             self.iterations += 1
         self._after_update()
 
     def _after_update(self) -> None:
         """The end of every call that was not skipped: the moving averages, then the call count."""
-        pipeline.update_averages(self)
+        self.weight_averages.update(self.parameters(), self.calls)
         self.calls += 1
 
-    def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, lr: float) -> None:
+    def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, scalars: ParameterScalars) -> None:
+        """Step 4 on the reference path: the rule on the whole parameter, or lazily on the rows of a (coalesced)
+        row-sparse gradient, whose untouched rows keep their values and whose state does not decay there."""
         state = self.state.get(param)
         if state is None:
             state = self.state[param] = self.init_state(param, group)
         pipeline.follow_device(state, param)
         state["step"] += 1
-        step = state["step"] if group.get("step_counting") == "per_parameter" else self.iterations + 1
-        weight_decay = group.get("weight_decay", 0.0) if self._decays(param) else 0.0
-        pipeline.apply_rule(self, param, grad, state, group, lr, step, weight_decay, self.lazy)
+        lr, step, weight_decay = scalars
+        if not isinstance(grad, RowSparseGrad):
+            self.update(param.data, grad, state, group, lr, step, weight_decay)
+            return
+        rows = grad.indices  # gather the touched rows, run the same rule on them, write them back
+        arrays = {key: value for key, value in state.items() if backend.is_array(value)}
+        param_rows = param.data[rows]
+        state_rows = {**state, **{key: value[rows] for key, value in arrays.items()}}
+        self.update(param_rows, grad.values, state_rows, group, lr, step, weight_decay)
+        param.data[rows] = param_rows
+        for key, value in arrays.items():
+            value[rows] = state_rows[key]
+
+    @property
+    def accumulators(self) -> dict[Tensor, Any]:
+        """The gradient sums of the open accumulation window (kept by :attr:`pipeline`)."""
+        return self.pipeline.accumulators
+
+    @accumulators.setter
+    def accumulators(self, value: dict[Tensor, Any]) -> None:
+        self.pipeline.accumulators = value
+
+    @property
+    def averages(self) -> dict[Tensor, Any]:
+        """The moving averages of the weights (kept by :attr:`weight_averages`)."""
+        return self.weight_averages.averages
+
+    @averages.setter
+    def averages(self, value: dict[Tensor, Any]) -> None:
+        self.weight_averages.averages = value
 
     @property
     def lazy(self) -> bool:
         """Whether row-sparse gradients update only their rows: the ``lazy`` option, else the convention's."""
         return self.lazy_default if self.options.lazy is None else self.options.lazy
 
-    def _current_lr(self, param: Tensor, group: dict[str, Any]) -> float:
-        """The learning rate for ``param`` now: group (or matching pattern) value, schedule, legacy decay."""
-        lr, source = group["lr"], "lr"
-        name = self.names.get(id(param))
-        if self.options.pattern_lrs and name is None and not self._warned_unnamed_for_patterns:
-            warnings.warn(
-                f"pattern_lrs: a parameter of shape {param.shape} has no name, so no pattern can match it and it "
-                "keeps its group's lr; pass (name, tensor) pairs, e.g. model.named_parameters()",
-                stacklevel=4,
-            )
-            self._warned_unnamed_for_patterns = True
-        if name is not None:
-            for index, (patterns, pattern_lr) in enumerate(self.options.pattern_lrs):
-                if any(re.search(pattern, name) for pattern in patterns):
-                    lr, source = pattern_lr, f"pattern_lrs[{index}]['lr']"
-                    break
-        if callable(lr):
-            lr = check_scheduled_lr(lr(self.calls), name=f"{source}({self.calls})")
-        if self.options.decay > 0:
-            lr = lr / (1 + self.options.decay * self.iterations)
-        return lr
-
     # ----------------------------------------------------------------- moving average of the weights
     def finalize_variable_values(self) -> None:
         """Keras style: copy the moving averages into the parameters (with ``use_ema``)."""
-        for param, average in self.averages.items():
-            param.data[...] = average
+        self.weight_averages.finalize()
 
-    @contextlib.contextmanager
-    def swap_ema_weights(self) -> Iterator[None]:
+    def swap_ema_weights(self) -> contextlib.AbstractContextManager[None]:
         """Use the averaged weights inside the block (to evaluate), the trained ones again after it."""
-        saved = {param: param.data.copy() for param in self.averages}
-        self.finalize_variable_values()
-        try:
-            yield
-        finally:
-            for param, data in saved.items():
-                param.data[...] = data
+        return self.weight_averages.swapped()
 
     # ----------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:

@@ -6,9 +6,14 @@
    :math:`\\frac1k \\sum` of the last :math:`k` gradients.
 3. Clip (``clipvalue``, then ``clipnorm`` or ``global_clipnorm``).
 4. The update rule (weight decay included), densely, or lazily on the rows of
-   a row-sparse gradient.
+   a row-sparse gradient: the optimizer's own business (:mod:`optim.optimizer`).
 5. With ``use_ema``: update the moving average of the weights, and every
-   ``ema_overwrite_frequency`` updates copy it into the weights.
+   ``ema_overwrite_frequency`` updates copy it into the weights
+   (:class:`~optim.averages.WeightAverages`).
+
+Steps 1-3 are a :class:`GradientPipeline`, which owns what it keeps between
+calls (the accumulators) and returns gradients: it never calls back into the
+optimizer.
 
 Unless ``nonfinite="propagate"`` (the default), the gradients that steps 1-3
 produce (the accumulated sums, on a call that only accumulates) are checked
@@ -19,18 +24,17 @@ for NaN and infinity before anything is stored: ``"raise"`` raises a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from minigrad import backend
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 from optim import transforms
+from optim.options import Options
 
-if TYPE_CHECKING:
-    from optim.optimizer import Optimizer
-
-__all__ = ["SKIPPED", "apply_rule", "changes_gradients", "follow_device", "gradient_array", "prepare_gradients",
-           "update_averages", "zeroed_gradient"]
+__all__ = ["SKIPPED", "GradientPipeline", "changes_gradients", "follow_device", "gradient_array",
+           "zeroed_gradient"]
 
 Triple = tuple[Tensor, dict[str, Any], Any]
 
@@ -40,7 +44,7 @@ class _Skipped:
         return "SKIPPED"
 
 
-#: What :func:`prepare_gradients` returns when ``nonfinite="skip"`` drops a call: nothing may change.
+#: What :meth:`GradientPipeline.prepare` returns when ``nonfinite="skip"`` drops a call: nothing may change.
 SKIPPED = _Skipped()
 
 
@@ -93,66 +97,96 @@ def changes_gradients(options: Any) -> bool:
             or options.clipvalue is not None or options.clipnorm is not None or options.global_clipnorm is not None)
 
 
-def prepare_gradients(optimizer: Optimizer, triples: list[Triple]) -> list[Triple] | _Skipped | None:
-    """Steps 1-3 above; ``None`` when this call only accumulates, :data:`SKIPPED` when it is dropped.
+class GradientPipeline:
+    """Steps 1-3 above, with the accumulators of step 2.
 
-    Nothing is stored (the accumulators included) until the non-finite check
-    has passed, so a refused or skipped call leaves the optimizer as it was.
+    Parameters
+    ----------
+    options : Options
+        The optimizer-wide options (loss scale, accumulation, clipping, the non-finite policy).
+
+    Attributes
+    ----------
+    accumulators : dict
+        The running sum of the gradients of each parameter in the current
+        accumulation window (empty without ``gradient_accumulation_steps``).
     """
-    options = optimizer.options
-    lazy = optimizer.lazy
-    accumulate = options.gradient_accumulation_steps
-    prepared = []
-    for param, group, grad in triples:
-        if isinstance(grad, RowSparseGrad):
-            grad = grad.coalesce() if lazy and not accumulate else grad.to_dense()
-        if options.loss_scale_factor is not None:
-            grad = _divided(grad, options.loss_scale_factor)
-        prepared.append((param, group, grad))
 
-    if not accumulate:
-        ready = _clip(options, prepared)
-        return SKIPPED if _nonfinite(optimizer, ready, "gradient") else ready
-    totals = {}
-    for param, _, grad in prepared:
-        total = optimizer.accumulators.get(param)
-        totals[param] = grad.copy() if total is None else total + grad
-    if (optimizer.calls + 1) % accumulate != 0:
-        if _nonfinite(optimizer, [(param, None, totals[param]) for param, _, _ in prepared], "accumulated gradient"):
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.accumulators: dict[Tensor, Any] = {}
+
+    def prepare(self, triples: list[Triple], calls: int, lazy: bool,
+                label: Callable[[Tensor], str]) -> list[Triple] | _Skipped | None:
+        """The gradients of ``(param, group, gradient)`` triples after steps 1-3.
+
+        Parameters
+        ----------
+        triples : list of tuple
+            The checked gradients of this call.
+        calls : int
+            The number of calls before this one (the accumulation window's position).
+        lazy : bool
+            Whether a row-sparse gradient stays sparse (coalesced) for a lazy update.
+        label : callable
+            Names a parameter in the message of ``nonfinite="raise"``.
+
+        Returns
+        -------
+        list of tuple, None or SKIPPED
+            The gradients to apply; ``None`` when this call only accumulates;
+            :data:`SKIPPED` when ``nonfinite="skip"`` drops it. Nothing is stored
+            (the accumulators included) until the non-finite check has passed,
+            so a refused or skipped call leaves everything as it was.
+        """
+        options = self.options
+        accumulate = options.gradient_accumulation_steps
+        prepared = []
+        for param, group, grad in triples:
+            if isinstance(grad, RowSparseGrad):
+                grad = grad.coalesce() if lazy and not accumulate else grad.to_dense()
+            if options.loss_scale_factor is not None:
+                grad = _divided(grad, options.loss_scale_factor)
+            prepared.append((param, group, grad))
+
+        if not accumulate:
+            ready = _clip(options, prepared)
+            return SKIPPED if self._nonfinite(ready, "gradient", label) else ready
+        totals = {}
+        for param, _, grad in prepared:
+            total = self.accumulators.get(param)
+            totals[param] = grad.copy() if total is None else total + grad
+        if (calls + 1) % accumulate != 0:
+            sums = [(param, None, totals[param]) for param, _, _ in prepared]
+            if self._nonfinite(sums, "accumulated gradient", label):
+                return SKIPPED
+            self.accumulators.update(totals)
+            return None
+        ready = _clip(options, [(param, group, totals[param] / accumulate) for param, group, _ in prepared])
+        if self._nonfinite(ready, "accumulated gradient", label):
             return SKIPPED
-        optimizer.accumulators.update(totals)
-        return None
-    ready = _clip(options, [(param, group, totals[param] / accumulate) for param, group, _ in prepared])
-    if _nonfinite(optimizer, ready, "accumulated gradient"):
-        return SKIPPED
-    optimizer.accumulators.clear()
-    return ready
+        self.accumulators.clear()
+        return ready
 
-
-def _nonfinite(optimizer: Optimizer, triples: list[Triple], what: str) -> bool:
-    """Apply the ``nonfinite`` policy: ``True`` to skip the call; raise for ``"raise"``; never for ``"propagate"``.
-
-    One ``isfinite(g).all()`` per gradient, and only when the policy asks for it.
-    """
-    policy = optimizer.options.nonfinite
-    if policy == "propagate":
+    def _nonfinite(self, triples: list[Triple], what: str, label: Callable[[Tensor], str]) -> bool:
+        """Apply the ``nonfinite`` policy: ``True`` to skip the call; raise for ``"raise"``; never for
+        ``"propagate"``. One ``isfinite(g).all()`` per gradient, and only when the policy asks for it."""
+        policy = self.options.nonfinite
+        if policy == "propagate":
+            return False
+        for param, _, grad in triples:
+            values = _values(grad)
+            finite = backend.get_array_module(values).isfinite(values)
+            if bool(finite.all()):
+                continue
+            if policy == "skip":
+                return True
+            raise FloatingPointError(
+                f"nonfinite='raise': the {what} of {label(param)}, shape {param.shape}, holds "
+                f"{int(finite.size - finite.sum())} non-finite value(s) (NaN or infinity) out of {finite.size}; "
+                "nothing was changed"
+            )
         return False
-    for param, _, grad in triples:
-        values = _values(grad)
-        finite = backend.get_array_module(values).isfinite(values)
-        if bool(finite.all()):
-            continue
-        if policy == "skip":
-            return True
-        position = next(i for i, p in enumerate(optimizer.parameters()) if p is param)
-        name = optimizer.names.get(id(param))
-        label = f"parameter {position}" + (f" ({name!r})" if name is not None else "")
-        raise FloatingPointError(
-            f"nonfinite='raise': the {what} of {label}, shape {param.shape}, holds "
-            f"{int(finite.size - finite.sum())} non-finite value(s) (NaN or infinity) out of {finite.size}; "
-            "nothing was changed"
-        )
-    return False
 
 
 def _divided(grad: Any, factor: float) -> Any:
@@ -181,47 +215,6 @@ def _clip(options: Any, triples: list[Triple]) -> list[Triple]:
             values = RowSparseGrad(grad.indices, values, grad.dense_shape)
         clipped.append((param, group, values))
     return clipped
-
-
-def apply_rule(optimizer: Optimizer, param: Tensor, grad: Any, state: dict[str, Any], group: dict[str, Any],
-               lr: float, step: int, weight_decay: float, lazy: bool) -> None:
-    """Step 4: the rule on the whole parameter, or only on the rows of a (coalesced) sparse gradient.
-
-    The lazy update gathers the touched rows of the parameter and of its state,
-    runs the same rule on them, and writes them back; untouched rows keep
-    their values and their state does not decay. The bias correction still
-    uses the step count :math:`t` of the optimizer.
-    """
-    if not isinstance(grad, RowSparseGrad):
-        optimizer.update(param.data, grad, state, group, lr, step, weight_decay)
-        return
-    rows = grad.indices
-    arrays = {key: value for key, value in state.items() if backend.is_array(value)}
-    param_rows = param.data[rows]
-    state_rows = {**state, **{key: value[rows] for key, value in arrays.items()}}
-    optimizer.update(param_rows, grad.values, state_rows, group, lr, step, weight_decay)
-    param.data[rows] = param_rows
-    for key, value in arrays.items():
-        value[rows] = state_rows[key]
-
-
-def update_averages(optimizer: Optimizer) -> None:
-    """Step 5: the moving average of every parameter (Keras's ``use_ema``), after every call."""
-    options = optimizer.options
-    if not options.use_ema:
-        return
-    params = list(optimizer.parameters())
-    steps = options.gradient_accumulation_steps
-    updates_before = optimizer.calls // steps if steps else optimizer.calls
-    for param in params:
-        average = optimizer.averages.get(param)
-        if average is None:
-            average = optimizer.averages[param] = param.xp.zeros_like(param.data)
-        transforms.ema_update(average, param.data, options.ema_momentum, first=updates_before == 0)
-    frequency = options.ema_overwrite_frequency
-    if frequency and (updates_before + 1) % frequency == 0:
-        for param in params:
-            param.data[...] = optimizer.averages[param]
 
 
 def follow_device(state: dict[str, Any], param: Tensor) -> None:

@@ -189,14 +189,12 @@ class DirectPlan:
                 steps = list(map(_step, entries))
                 if steps.count(steps[0]) != len(steps):
                     return False  # the segment would need cutting into runs: the general path does that
-                step = steps[0] + 1
-            else:
-                step = optimizer.iterations + 1
-            lr = optimizer._current_lr(segment.slots[0].param, group)  # may raise: nothing has changed yet
+            # The same numbers as every parameter of the segment would get (no pattern_lrs or exclusions here);
+            # a schedule may refuse: nothing has changed yet.
+            lr, step, weight_decay = optimizer.parameter_scalars(segment.slots[0].param, group)
             # The scalars may raise too (a beta that rounds to 1 where power_dtype corrects the bias).
             scalars = fused_scalars.for_group(self.engine.algorithm, group, dtype=store.dtype, step=step, lr=lr,
-                                              weight_decay=group.get("weight_decay", 0.0),
-                                              power_dtype=optimizer.options.power_dtype)
+                                              weight_decay=weight_decay, power_dtype=optimizer.options.power_dtype)
             runs.append((segment, entries, scalars))
         pieces = []
         for segment, entries, scalars in runs:

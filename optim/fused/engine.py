@@ -179,16 +179,15 @@ class FusedEngine:
             self.plan = DirectPlan(self)
         return self.plan.step()
 
-    def step(self, ready: list[tuple[Tensor, dict[str, Any], Any]], rates: dict[int, float]) -> None:
+    def step(self, ready: list[tuple[Tensor, dict[str, Any], Any]], scalars: dict[int, Any]) -> None:
         """Update the parameters of ``ready`` (``(param, group, gradient array)``, after the pipeline).
 
-        ``rates`` maps ``id(param)`` to its learning rate for this call. The
-        step :math:`t` and the weight decay of each parameter are those of the
-        reference path (``Optimizer._update_one``).
+        ``scalars`` maps ``id(param)`` to its learning rate, step :math:`t` and
+        weight decay for this call, from :meth:`~optim.optimizer.Optimizer.parameter_scalars`,
+        the one function the reference path uses too.
         """
         self._check(ready)
-        optimizer, state, slots = self.optimizer, self.optimizer.state, self.slots
-        global_step = optimizer.iterations + 1
+        state, slots = self.optimizer.state, self.slots
         staged = self._staged_stores(ready)
         # runs[(store, group, t, lr, weight decay)] = spans [start, stop, slot, group] of consecutive slots;
         # `span` is the one the previous parameter extended, the `last_*` its key (compared without building
@@ -206,11 +205,7 @@ class FusedEngine:
             if entry is not slot.entry or replaced(entry, slot.views):
                 entry = self._entry(slot)
             entry["step"] += 1
-            step = entry["step"] if group.get("step_counting") == "per_parameter" else global_step
-            weight_decay = group.get("weight_decay", 0.0)
-            if weight_decay and not optimizer._decays(param):
-                weight_decay = 0.0
-            lr = rates[id(param)]
+            lr, step, weight_decay = scalars[id(param)]
             if (span is not None and span[1] == slot.start and store is last_store and group is last_group
                     and step == last_step and lr == last_lr and weight_decay == last_decay):
                 span[1] = slot.stop  # the common case: the next slot, with the same scalars
