@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from fused_helpers import CLASSES, DTYPES, SHAPES, make_params
+from fused_helpers import CLASSES, DTYPES, SHAPES, assert_identical, make_params, snapshot
 
 import minigrad as mg
 import optim
@@ -19,35 +19,6 @@ from optim.fused.direct import DirectPlan
 
 
 # --------------------------------------------------------------------------- helpers
-def snapshot(params, optimizer):
-    """Copies of everything a step may change: parameters, gradients, state, averages, counters."""
-    def copy(array):
-        return None if array is None else np.array(array, copy=True)
-
-    states = [optimizer.state.get(p) for p in params]
-    return {"params": [copy(p.data) for p in params], "grads": [copy(getattr(p.grad, "data", None)) for p in params],
-            "state": [None if s is None else {k: v if k == "step" else copy(v) for k, v in s.items()} for s in states],
-            "averages": [copy(optimizer.averages.get(p)) for p in params],
-            "counters": (optimizer.iterations, optimizer.calls, optimizer.skipped_steps)}
-
-
-def assert_identical(a, b, where="snapshot"):
-    """Bit-for-bit equality, recursively (same keys, same dtypes, same step counts and counters)."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), where
-        for index, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{index}]")
-    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype, where
-        np.testing.assert_array_equal(a, b, err_msg=where)
-    else:
-        assert a == b, where
-
-
 def spy(monkeypatch, optimizer):
     """Record what each ``direct_step`` returns (the method still runs); a ``False`` must have changed nothing."""
     engine = optimizer._fused_engine

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from fused_helpers import SHAPES, make_params
+from fused_helpers import SHAPES, assert_identical, make_params, snapshot
 
 import minigrad as mg
 import optim
@@ -33,35 +33,6 @@ BAD = {
 }
 CASES = [(name, key, value, error, needle) for name, table in BAD.items() for key, rows in table.items()
          for value, error, needle in rows]
-
-
-def snapshot(params, optimizer):
-    """Copies of everything a step may change."""
-    def copy(array):
-        return None if array is None else np.array(array, copy=True)
-
-    states = [optimizer.state.get(p) for p in params]
-    return {"params": [copy(p.data) for p in params], "grads": [copy(getattr(p.grad, "data", None)) for p in params],
-            "state": [None if s is None else {k: v if k == "step" else copy(v) for k, v in s.items()} for s in states],
-            "averages": [copy(optimizer.averages.get(p)) for p in params],
-            "counters": (optimizer.iterations, optimizer.calls, optimizer.skipped_steps)}
-
-
-def assert_identical(actual, expected, where="snapshot"):
-    """Bit-for-bit equality, recursively (same keys, dtypes, step counts and counters)."""
-    if isinstance(expected, dict):
-        assert actual.keys() == expected.keys(), where
-        for key in expected:
-            assert_identical(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list | tuple):
-        assert len(actual) == len(expected), where
-        for index, (got, want) in enumerate(zip(actual, expected)):
-            assert_identical(got, want, f"{where}[{index}]")
-    elif isinstance(expected, np.ndarray):
-        assert isinstance(actual, np.ndarray) and actual.dtype == expected.dtype, where
-        np.testing.assert_array_equal(actual, expected, err_msg=where)
-    else:
-        assert actual == expected, where
 
 
 def trained(cls, path, steps=2, **kwargs):
