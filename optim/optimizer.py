@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from minigrad import backend
+from minigrad.config import enable_grad
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 from optim import call_checks, parameter_numbers, pipeline
@@ -198,18 +199,32 @@ class Optimizer:
         for param in self.parameters():
             param.grad = None if set_to_none else pipeline.zeroed_gradient(param.grad, param)
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient (``p.grad is not None``).
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient (``p.grad is not None``); return ``closure()``'s loss.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            As in PyTorch: called first, with gradient recording on (even inside
+            ``no_grad``), to recompute the loss and its gradients; its value is
+            returned. Without it, ``step`` returns None.
 
         With ``fused=True``, and every gradient still the view of the flat
         buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
         straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
         """
+        loss = None
+        if closure is not None:
+            if not callable(closure):
+                raise TypeError(f"closure: expected a callable that returns the loss, got {closure!r}")
+            with enable_grad():
+                loss = closure()
         if self._fused_engine is not None and self._fused_engine.direct_step():
             self.iterations += 1
             self._after_update()
-            return
+            return loss
         self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
+        return loss
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
         """Keras style: update with explicit ``(gradient, parameter)`` pairs.

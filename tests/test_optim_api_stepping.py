@@ -214,3 +214,37 @@ def test_lr_callable_gets_the_number_of_updates_already_applied(device, name):
     assert xs[0] < 1.0
     assert xs[1] == xs[0]
     assert xs[2] < xs[1]
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_step_with_a_closure_records_gradients_and_returns_its_loss(fused):
+    """PyTorch's ``step(closure)``: the closure runs with recording on, even under ``no_grad``; ``step`` returns
+    its value, and the update is the one of the gradients it computed."""
+    x = mg.tensor(np.array([3.0, -2.0]), requires_grad=True)
+    y = mg.tensor(np.array([3.0, -2.0]), requires_grad=True)
+    with_closure, plain = optim.Adam([x], lr=0.1, fused=fused), optim.Adam([y], lr=0.1, fused=fused)
+
+    def closure():
+        with_closure.zero_grad()
+        loss = (x * x).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        expected_loss = float((x.data * x.data).sum())  # the loss at the parameters before the step
+        with mg.no_grad():
+            loss = with_closure.step(closure)
+        assert isinstance(loss, mg.Tensor) and float(loss.item()) == expected_loss
+        plain.zero_grad()
+        (y * y).sum().backward()
+        assert plain.step() is None
+        np.testing.assert_array_equal(x.data, y.data)
+
+
+def test_step_refuses_a_closure_that_is_not_callable():
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    opt = optim.Adam([x], lr=0.1)
+    x.grad = mg.tensor(np.array([1.0]))
+    with pytest.raises(TypeError, match="closure: expected a callable"):
+        opt.step(5)
+    np.testing.assert_array_equal(x.data, [1.0])
