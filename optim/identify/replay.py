@@ -68,14 +68,15 @@ class Tracker:
         self.max_ratio = max(self.max_ratio, largest / tau)
 
     def part(self, step: int, difference: np.ndarray, relative: np.ndarray, bad: np.ndarray, tau: float) -> None:
-        """Mark the replay as parted at ``step``, where the coordinates ``bad`` disagree."""
+        """Note that the coordinates ``bad`` disagree at ``step``; the first such step is where the replay parted."""
         ranked = np.where(bad, np.nan_to_num(relative, nan=np.inf), -1.0)
         index = int(np.argmax(ranked))
-        self.parted_at = step
-        self.parting_index = index
-        self.parting_abs = float(np.nan_to_num(difference[index], nan=np.inf))
-        self.parting_ratio = float(ranked[index]) / tau
-        self.record(step, np.nan_to_num(difference, nan=np.inf), ranked, tau)
+        if self.parted_at is None:
+            self.parted_at = step
+            self.parting_index = index
+            self.parting_abs = float(np.nan_to_num(difference[index], nan=np.inf))
+            self.parting_ratio = float(ranked[index]) / tau
+        self.record(step, np.nan_to_num(difference, nan=np.inf), np.fmax(ranked, relative), tau)
 
 
 class Replay:
