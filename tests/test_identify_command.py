@@ -145,6 +145,30 @@ def test_files_that_are_not_run_files_are_refused(tmp_path, capsys, run_arrays):
     assert "grads: holds" in capsys.readouterr().err
 
 
+def flip_byte(path, member: str, offset_from_end: int) -> None:
+    """Change one byte of a stored member's data in place, leaving its recorded CRC-32 as it was."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    data = bytearray(path.read_bytes())
+    with path.open("rb") as stream:
+        stream.seek(info.header_offset + 26)
+        name_length, extra_length = np.frombuffer(stream.read(4), "<u2")
+    start = info.header_offset + 30 + int(name_length) + int(extra_length)
+    data[start + info.compress_size - offset_from_end] ^= 1
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("member", ["initial.npy", "params.npy"])
+def test_a_damaged_archive_is_refused_with_status_2(tmp_path, capsys, run_arrays, member):
+    """A byte changed in a member (its CRC-32 no longer agrees) is refused: when initial is loaded, or when the
+    last step of params is read during the replay."""
+    path = write_run(tmp_path / "run.npz", *run_arrays, algorithm="adamax", lr=0.1)
+    flip_byte(path, member, offset_from_end=4)  # the low byte of the last float32
+    assert main([str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "Bad CRC-32" in captured.err and member in captured.err
+
+
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert "exit status" in capsys.readouterr().out.lower()

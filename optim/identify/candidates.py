@@ -18,7 +18,8 @@ With ``floatx="float32"`` the candidate rounds those hyperparameters to float32 
 uses them (and, for the last two, computes the powers as they do). On float32 data a learning
 rate held in float32 is below the data's rounding, so there only the betas are rounded. The recorded
 tf.keras legacy and MindSpore Adam runs agree with that candidate to about one unit in the last place
-per step, with the plain convention only to about 30.
+per step, with the plain convention only to about 30. No float64 run of those two is recorded; their
+floatx candidates assume the same variables there.
 
 A changed choice that computes exactly as its convention on the data at hand (the step count of one
 parameter that every step updates, decoupled decay without weight decay, ``power_dtype="param"`` on
@@ -244,11 +245,9 @@ def _make(convention: Convention, algorithm: str, given: Hyperparameters, dtype:
     keywords = {"class": ALGORITHMS[algorithm], "convention": convention.name, "lr": lr, "betas": (beta1, beta2),
                 "eps": eps, "weight_decay": given.weight_decay, "maximize": given.maximize}
     base = _base_choices(convention, algorithm)
-    for name, value in choices.items():
+    for name, value in {**choices, "power_dtype": power_dtype}.items():
         if value != base[name]:
             keywords[name] = value
-    if power_dtype != convention.power_dtype:
-        keywords["power_dtype"] = power_dtype
     return settings, keywords, defaults
 
 

@@ -108,7 +108,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Identify the run file of ``args``, print the table (or JSON), and return the exit status."""
     try:
         request = _prepare(args)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile) as error:
         return _error(error)
     try:
         report = run(request, progress=ProgressLine(sys.stderr), sample_size=args.sample_size)

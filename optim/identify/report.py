@@ -61,14 +61,20 @@ class CandidateResult:
     parting_abs_diff: float | None = None
     parting_ratio: float | None = None
 
-    def summary(self) -> str:
-        """One line: the candidate, and whether it matches or where it parts."""
+    def summary(self, name: str | None = None) -> str:
+        """One line: the candidate (or ``name``), and whether it matches or where it parts."""
+        name = self.description if name is None else name
         if self.matched:
-            return f"{self.description}: matches (largest difference {self.max_ratio:.2g} x tolerance)"
+            return f"{name}: matches (largest difference {self.max_ratio:.2g} x tolerance)"
         sample = f" (on a sample of {self.coordinates} coordinates)" if self.sampled else ""
-        agrees = "" if self.parted_at == 1 else f"agrees for {self.parted_at - 1} steps, "
-        return (f"{self.description}: {agrees}parts at step {self.parted_at} at coordinate {self.parting_index} by "
+        agreed = self.parted_at - 1
+        agrees = "" if agreed == 0 else f"agrees for {agreed} step{'s' if agreed > 1 else ''}, "
+        return (f"{name}: {agrees}parts at step {self.parted_at} at coordinate {self.parting_index} by "
                 f"{self.parting_abs_diff:.3g} ({self.parting_ratio:.3g} x tolerance){sample}")
+
+    def parting(self) -> tuple[Any, ...]:
+        """Where and by how much it parts: equal for candidates that part identically."""
+        return (self.parted_at, self.parting_index, self.parting_abs_diff, self.parting_ratio, self.sampled)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields, JSON-serialisable (non-finite numbers as the strings ``"inf"`` and ``"nan"``)."""
@@ -159,6 +165,20 @@ class IdentifyReport:
                          f"{ratio:>8.3g}")
         return lines
 
+    def _near_miss_lines(self, count: int = 3) -> list[str]:
+        """The closest non-matching candidates, those that part identically on one line, ``count`` lines."""
+        groups: list[list[CandidateResult]] = []
+        for result in self.results:
+            if result.matched:
+                continue
+            if groups and groups[-1][0].parting() == result.parting():
+                groups[-1].append(result)
+            elif len(groups) == count:
+                break
+            else:
+                groups.append([result])
+        return [_group_line(group) for group in groups]
+
     def _footer(self) -> list[str]:
         lines = [""]
         if self.matches:
@@ -168,13 +188,20 @@ class IdentifyReport:
             lines.append(f"reproduce with optim.{keywords.pop('class')}(params, "
                          + ", ".join(f"{name}={value!r}" for name, value in keywords.items()) + ")")
         lines.append("the closest that do not match:" if self.matches else "no candidate matches; the closest:")
-        lines += [f"  {result.summary()}" for result in self.near_misses]
+        lines += [f"  {line}" for line in self._near_miss_lines()]
         if self.unobservable:
             lines.append("not observable here (each computes exactly as its convention): "
                          + "; ".join(self.unobservable))
         if self.skipped:
             lines.append("not run: " + "; ".join(self.skipped))
         return lines
+
+
+def _group_line(group: list[CandidateResult]) -> str:
+    names = "; ".join(result.description for result in group[:2])
+    if len(group) > 2:
+        names += f" (and {len(group) - 2} more that part identically)"
+    return group[0].summary(names)
 
 
 def _plain(value: Any) -> Any:
