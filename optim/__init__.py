@@ -17,11 +17,12 @@ from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
 from optim.conventions import CONVENTIONS, Convention
+from optim.identify import identify
 from optim.optimizer import Optimizer
 from optim.saving.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from optim.sgd import SGD
 
 __all__ = [
     "CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "CheckpointError", "Convention", "Optimizer", "conventions",
-    "functional", "load_checkpoint", "save_checkpoint", "schedules",
+    "functional", "identify", "load_checkpoint", "save_checkpoint", "schedules",
 ]

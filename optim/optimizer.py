@@ -202,16 +202,16 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (``p.grad is not None``); return ``closure()``'s loss.
 
+        With ``fused=True``, and every gradient still the view of the flat
+        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
+        straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
+
         Parameters
         ----------
         closure : callable, optional
             As in PyTorch: called first, with gradient recording on (even inside
             ``no_grad``), to recompute the loss and its gradients; its value is
             returned. Without it, ``step`` returns None.
-
-        With ``fused=True``, and every gradient still the view of the flat
-        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
-        straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
         """
         loss = None
         if closure is not None:

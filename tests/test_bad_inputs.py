@@ -14,7 +14,8 @@ gradcheck; nn layers and modules; data sets; optimizer construction (types, rang
 NaN/inf hyperparameters, unknown keywords, choices); optimizer calls (gradients of
 the wrong shape, dtype or type, foreign parameters, non-finite gradients under
 ``nonfinite="raise"``); mismatched state (load_state_dict, from_config); the
-functional update rules; schedules; checkpoints. docs/reliability.md summarises it.
+functional update rules; schedules; checkpoints; optim.identify and its run files. docs/reliability.md
+summarises it.
 The rows live by topic in tests/bad_input_rows_*.py; the world and the row type in tests/bad_input_world.py.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import bad_input_rows_calls
 import bad_input_rows_construction
 import bad_input_rows_engine
+import bad_input_rows_identify
 import bad_input_rows_saving
 import pytest
 from bad_input_world import World
@@ -32,6 +34,7 @@ CATALOGUE = [
     *bad_input_rows_construction.ROWS,
     *bad_input_rows_calls.ROWS,
     *bad_input_rows_saving.ROWS,
+    *bad_input_rows_identify.ROWS,
 ]
 
 

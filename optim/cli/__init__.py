@@ -6,7 +6,9 @@ The work itself lives in the library (:mod:`optim.reference`, :mod:`optim.experi
 Each subcommand lives in its own module, which provides ``add_arguments(parser)``,
 ``main(args) -> int`` and, optionally, the plain-text ``DESCRIPTION`` and ``EPILOG`` of its help.
 This file only wires them into :mod:`argparse`: to add a subcommand, write such a module and list it
-in :data:`SUBCOMMANDS`. A subcommand that finds an option's value unusable after parsing raises
+in :data:`SUBCOMMANDS`. A subcommand listed in :data:`OWN_PARSERS` instead parses its own arguments:
+its module's ``main(argv) -> int`` gets everything after the subcommand's name. A subcommand that
+finds an option's value unusable after parsing raises
 :class:`optim.cli.types.OptionError`, reported here as argparse reports a bad value: the
 subcommand's usage, the message, exit status 2.
 
@@ -18,17 +20,23 @@ demo
 verify
     Compare the library with the frameworks' reference trajectories, print a table, and exit
     non-zero on any failure (:mod:`optim.cli.verify`).
+identify
+    Say which convention and choices reproduce a trajectory recorded in any framework
+    (:mod:`optim.cli.identify`, on :mod:`optim.identify`).
+bench
+    Time one optimizer step on every path against the memory floor and PyTorch (:mod:`optim.cli.bench`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
 from optim.cli.types import OptionError
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["OWN_PARSERS", "SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
     "bench": ("optim.cli.bench", "time one optimizer step: copy-bandwidth floor, reference, fused path, PyTorch"),
@@ -42,6 +50,11 @@ SUBCOMMANDS = {
     ),
 }
 """Subcommand name -> (module implementing it, one-line help)."""
+
+OWN_PARSERS = {
+    "identify": ("optim.cli.identify", "say which convention and choices reproduce a recorded trajectory"),
+}
+"""Subcommands whose module parses its own arguments: name -> (module with ``main(argv)``, one-line help)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,11 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         module.add_arguments(subparser)
         subparser.set_defaults(handler=module.main, command_parser=subparser)
+    for name, (_module, summary) in OWN_PARSERS.items():
+        subparsers.add_parser(name, help=summary, add_help=False)  # listed in the help; main() dispatches it
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (the process arguments by default), run the subcommand, return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in OWN_PARSERS:
+        return importlib.import_module(OWN_PARSERS[argv[0]][0]).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
