@@ -34,9 +34,8 @@ try:
 except ImportError:  # run from a checkout without installing it
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import minigrad as mg
-from optim.cli.types import positive_int
-
 import optim
+from optim.cli.types import positive_int
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 0
