@@ -1,4 +1,4 @@
-"""The update rules, once, as plain functions on backend arrays.
+"""The update rules as plain functions on backend arrays: the reference path.
 
 Each function takes the parameter, its gradient and its state as NumPy or
 CuPy arrays and updates them **in place**, line by line with the papers:
@@ -9,19 +9,23 @@ CuPy arrays and updates them **in place**, line by line with the papers:
 * :func:`adamax_update`: Kingma & Ba (2015), Algorithm 2 (AdaMax).
 * :func:`sgd_update`: plain gradient descent, the baseline.
 
-Arithmetic happens in the parameter's dtype; the bias corrections
-:math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` are Python floats (double
-precision) unless ``power_dtype`` asks for the lower precision some frameworks
-use. The optimizer classes in :mod:`optim` hold the state and call these
-functions; nothing else in the library computes an update.
+Each call checks its arguments (a bad call raises and changes nothing),
+computes the step's numbers with :func:`optim.step_scalars.step_scalars`, runs
+the elementwise rule of :mod:`optim.rules` on the whole arrays, and writes the
+new values back. Arithmetic happens in the parameter's dtype; the bias
+corrections :math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` are computed in
+double precision unless ``power_dtype`` asks for the lower precision some
+frameworks use (:func:`bias_correction`). The optimizer classes in
+:mod:`optim` hold the state and call these functions; the fused path
+(``fused=True``) runs the same rules, compiled or generated from them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from optim.conventions import (
     ADAMAX_EPSILON_CHOICES,
@@ -29,6 +33,8 @@ from optim.conventions import (
     POWER_DTYPE_CHOICES,
     RULE_AMSGRAD_MODES,
 )
+from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
+from optim.step_scalars import Scalars, bias_correction, step_scalars
 from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
@@ -77,66 +83,6 @@ def _check_arrays(arrays: tuple[tuple[str, Any], ...]) -> None:
                 f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
                 f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
             )
-
-
-def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None,
-                    name: str = "beta") -> float:
-    """:math:`1 - \\beta^t`, the factor that removes the bias of a zero-initialised average.
-
-    Parameters
-    ----------
-    beta : float
-        Decay rate of the exponential moving average.
-    step : int
-        :math:`t`, 1 at the first update.
-    power_dtype : {None, "float32", "param"}
-        ``None`` computes in double precision (PyTorch); ``"float32"`` computes
-        :math:`\\beta^t` and the difference in single precision (Optax,
-        MindSpore); ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow).
-    dtype : dtype, optional
-        The parameter's dtype, for ``power_dtype="param"``.
-    name : str
-        What to call ``beta`` in the error message ("beta1", "beta2").
-
-    Raises
-    ------
-    ValueError
-        When the factor is 0. In double precision :math:`1 - \\beta^t > 0` for
-        every :math:`\\beta < 1`; in single or half precision a :math:`\\beta`
-        close to 1 rounds to 1 (float16 from 0.99976 up), and the factor is 0
-        at every step: the step size would divide by zero.
-    """
-    if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
-        factor = float(np.float32(1) - np.float32(beta) ** np.float32(step))
-    elif power_dtype == "param" and np.dtype(dtype) == np.float16:
-        factor = float(np.float16(1) - np.float16(beta) ** np.float16(step))
-    else:
-        factor = 1.0 - beta**step
-    if factor == 0:
-        precision = "float32" if power_dtype == "float32" else str(np.dtype(dtype))
-        raise ValueError(
-            f"{name}: {beta!r} rounds to 1 in {precision}, where power_dtype={power_dtype!r} computes the bias "
-            f"correction 1 - {name}^t, which is then 0 at every step; use a smaller {name} or power_dtype=None"
-        )
-    return factor
-
-
-def _effective_gradient(
-    param: Any, grad: Any, lr: float, weight_decay: float, decoupled: bool, maximize: bool
-) -> Any:
-    """The gradient the rule uses: sign flipped for ``maximize``, then weight decay.
-
-    L2 adds :math:`\\lambda\\theta_{t-1}` to the gradient; decoupled decay
-    instead shrinks the parameter before the step,
-    :math:`\\theta \\leftarrow (1 - \\alpha\\lambda)\\theta`, and leaves the gradient alone.
-    """
-    g = -grad if maximize else grad
-    if weight_decay == 0:
-        return g
-    if decoupled:
-        param *= 1 - lr * weight_decay
-        return g
-    return g + weight_decay * param
 
 
 def adam_update(
@@ -213,43 +159,13 @@ def adam_update(
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
-    # The bias corrections first: they refuse a beta that rounds to 1, before anything changes.
-    bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
-    bias2 = bias_correction(beta2, step, power_dtype, param.dtype, "beta2")  # 1 - beta2^t
-    g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
-
-    m *= beta1
-    m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
-    v *= beta2
-    v += (1 - beta2) * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
-
-    xp_sqrt = _sqrt_of(param)
-
-    if amsgrad_mode == "max_corrected_v":
-        _maximum(v_max, v / bias2)  # v_max_t = max(v_max_{t-1}, v_hat_t)
-        param -= lr * (m / bias1) / (xp_sqrt(v_max) + eps)
-        return
-    if amsgrad_mode == "no_bias_correction":
-        _maximum(v_max, v)  # v_hat_t = max(v_hat_{t-1}, v_t)
-        param -= lr * m / (xp_sqrt(v_max) + eps)
-        return
-    if amsgrad_mode == "max_raw_v":
-        _maximum(v_max, v)
-        second = v_max
-    elif amsgrad_mode is None:
-        second = v
-    else:
-        raise ValueError(f"amsgrad_mode: unknown value {amsgrad_mode!r}")
-
-    if epsilon_mode == "algorithm1":
-        step_size = lr / bias1  # alpha / (1 - beta1^t)
-        denominator = xp_sqrt(second) / math.sqrt(bias2) + eps  # sqrt(v_hat_t) + eps
-        param -= step_size * m / denominator
-    elif epsilon_mode == "epsilon_hat":
-        alpha_t = lr * math.sqrt(bias2) / bias1  # alpha sqrt(1 - beta2^t) / (1 - beta1^t)
-        param -= alpha_t * m / (xp_sqrt(second) + eps)
-    else:
-        raise ValueError(f"epsilon_mode: unknown value {epsilon_mode!r}")
+    choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
+                           decoupled_weight_decay=decoupled_weight_decay, epsilon_mode=epsilon_mode,
+                           amsgrad_mode=amsgrad_mode)
+    # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
+    scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                           weight_decay=weight_decay, power_dtype=power_dtype)
+    _apply(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 
 def adamax_update(
@@ -303,26 +219,12 @@ def adamax_update(
     check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
-    # The bias correction first: it refuses a beta1 that rounds to 1, before anything changes.
-    bias1 = bias_correction(beta1, step, power_dtype, param.dtype, "beta1")  # 1 - beta1^t
-    g = _effective_gradient(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
-
-    m *= beta1
-    m += (1 - beta1) * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
-    u *= beta2
-    abs_g = abs(g)
-    if adamax_epsilon == "inside_max":
-        abs_g += eps
-        _maximum(u, abs_g)  # u_t = max(beta2 u_{t-1}, |g_t| + eps)
-        denominator = u
-    elif adamax_epsilon == "denominator":
-        _maximum(u, abs_g)  # u_t = max(beta2 u_{t-1}, |g_t|)
-        denominator = u + eps
-    else:
-        raise ValueError(f"adamax_epsilon: unknown value {adamax_epsilon!r}")
-
-    step_size = lr / bias1  # alpha / (1 - beta1^t)
-    param -= step_size * m / denominator
+    choices = adamax_choices(maximize=maximize, weight_decay=weight_decay,
+                             decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon)
+    # The numbers first: the bias correction refuses a beta1 that rounds to 1, before anything changes.
+    scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                           weight_decay=weight_decay, power_dtype=power_dtype)
+    _apply(choices, scalars, grad, (param, m, u))
 
 
 def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> None:
@@ -340,14 +242,22 @@ def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> N
         param -= lr * grad
 
 
-def _maximum(target: Any, other: Any) -> None:
-    """``target = max(target, other)`` elementwise, in place (NaN propagates, as in the frameworks)."""
-    xp = _module_of(target)
-    xp.maximum(target, other, out=target)
+def _apply(choices: AdamChoices | AdamaxChoices, scalars: Scalars, grad: Any, arrays: tuple[Any, ...]) -> None:
+    """Run the rule of ``choices`` on the whole arrays ``(param, *state)`` and write the new values back.
+
+    Nothing is written before the rule has computed every new value, so a
+    floating-point error that NumPy raises (``np.errstate``) leaves every array as it was.
+    """
+    rule = _array_rule(choices, _module_of(arrays[0]))
+    new_values = rule(scalars, arrays[0], grad, *arrays[1:])
+    for array, new_value in zip(arrays, new_values):
+        array[...] = new_value
 
 
-def _sqrt_of(array: Any) -> Any:
-    return _module_of(array).sqrt
+@functools.cache
+def _array_rule(choices: AdamChoices | AdamaxChoices, xp: Any) -> Callable[..., tuple[Any, ...]]:
+    """The rule of ``choices`` on whole arrays of the module ``xp`` (numpy or cupy), built once."""
+    return make_rule(choices, array_ops(xp))
 
 
 def _module_of(array: Any) -> Any:

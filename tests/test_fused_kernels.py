@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from kernel_helpers import DECAYS, STATE, assert_same_bits, make_arrays, rule_step
 
 from optim import functional
+from optim.conventions import RULE_AMSGRAD_MODES
 from optim.fused import cpu as fused_cpu
 from optim.fused import jit as fused_jit
 from optim.fused import ufunc as fused_ufunc
-from optim.fused.scalars import adam_scalars, adamax_scalars
 
 needs_numba = pytest.mark.skipif(not fused_jit.available(), reason="Numba is not installed (the 'fast' extra)")
 
@@ -24,34 +25,6 @@ DTYPES = [np.float32, np.float64]
 SIZES = (1, 7, 1023, 4099)
 STEPS = (1, 2, 1000)
 HOWS = ("compiled", "ufunc", "reference")
-STATE = {"adam": ("param", "m", "v"), "amsgrad": ("param", "m", "v", "v_max"), "adamax": ("param", "m", "u")}
-DECAYS = {"none": (0.0, False), "l2": (0.01, False), "decoupled": (0.01, True)}
-AMSGRAD_MODES = (None, "max_raw_v", "max_corrected_v", "no_bias_correction")
-
-
-# --------------------------------------------------------------------------- arrays
-def special_values(dtype, running_max=False):
-    """Signed zeros, NaN, infinities, huge values (their squares overflow), subnormals and ordinary numbers; for a
-    running maximum (v_max, u) only what it can hold: it starts at +0.0 and takes maxima with g^2 or |g|."""
-    huge = 1e30 if dtype == np.float32 else 1e300
-    tiny = float(np.finfo(dtype).smallest_subnormal)
-    if running_max:
-        return np.array([0.0, math.nan, math.inf, huge, tiny, 0.25, 4.0], dtype)
-    third = float(np.finfo(dtype).smallest_normal) / 3  # a subnormal too
-    return np.array([0.0, -0.0, math.nan, math.inf, -math.inf, huge, -huge, tiny, -third, 0.5, -1.5, 3e-3], dtype)
-
-
-def make_arrays(kind, dtype, size, rng):
-    """The gradient and the state of ``kind``; every (grad, m, v or u) triple of special values once size allows."""
-    values = special_values(dtype)
-    count = len(values)
-    cells = np.resize(rng.permutation(count**3), size)
-    grad = values[cells % count]
-    running_max = special_values(dtype, running_max=True)
-    state = {"param": rng.choice(values, size), "m": values[cells // count % count],
-             "v": values[cells // count**2 % count], "v_max": rng.choice(running_max, size),
-             "u": rng.choice(running_max, size)}
-    return grad, {name: state[name] for name in STATE[kind]}
 
 
 # --------------------------------------------------------------------------- one step, three ways
@@ -64,23 +37,10 @@ def take_step(how, kind, state, grad, step, options):
         update = functional.adamax_update if kind == "adamax" else functional.adam_update
         update(state["param"], grad, *moments, step=step, **options)
         return
-    scalars = adamax_scalars if kind == "adamax" else adam_scalars
     module = fused_jit if how == "compiled" else fused_ufunc
     kernel = module.adamax_chunk if kind == "adamax" else module.adam_chunk
     scratch = [np.empty_like(grad) for _ in range(3)] if how == "ufunc" else []  # the compiled pass needs none
-    kernel(state["param"], grad, *moments, scalars(dtype=grad.dtype, step=step, **options), *scratch)
-
-
-def assert_same_bits(actual, expected, what):
-    """NaN exactly where ``expected`` has NaN, and the same bit pattern at every other position."""
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
-    np.testing.assert_array_equal(actual, expected, err_msg=what)
-    unsigned = np.uint32 if actual.dtype == np.float32 else np.uint64
-    differ = (actual.view(unsigned) != expected.view(unsigned)) & ~np.isnan(expected)
-    if differ.any():
-        first = np.flatnonzero(differ)[:5]
-        raise AssertionError(f"{what}: {differ.sum()} values differ in their bits, first at {first.tolist()}: "
-                             f"{actual[first].tolist()} against {expected[first].tolist()}")
+    kernel(state["param"], grad, *moments, rule_step(kind, grad.dtype, step, options), *scratch)
 
 
 def check_steps(kind, options, grad, state, steps, rng=None):
@@ -110,7 +70,7 @@ def fixed_options(maximize, decay, **choices):
 @needs_numba
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("epsilon_mode", ["algorithm1", "epsilon_hat"])
-@pytest.mark.parametrize("amsgrad_mode", AMSGRAD_MODES)
+@pytest.mark.parametrize("amsgrad_mode", RULE_AMSGRAD_MODES)
 @pytest.mark.parametrize("decay", sorted(DECAYS))
 @pytest.mark.parametrize("maximize", [False, True])
 def test_adam_formula_choices(maximize, decay, amsgrad_mode, epsilon_mode, dtype):
@@ -141,7 +101,7 @@ def test_adamax_formula_choices(maximize, decay, adamax_epsilon, dtype):
 # -0.0: on the tie max(-0.0, +0.0) np.maximum keeps its second operand, and so must the compiled maximum.
 @needs_numba
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("choice", [*AMSGRAD_MODES[1:], "denominator", "inside_max"])
+@pytest.mark.parametrize("choice", [*RULE_AMSGRAD_MODES[1:], "denominator", "inside_max"])
 def test_negative_zero_in_the_running_maximum(choice, dtype):
     """A running maximum of -0.0 meets +0.0 (zero gradient, eps=0): the kernels keep what np.maximum keeps."""
     kind = "adamax" if choice in ("denominator", "inside_max") else "amsgrad"
@@ -182,7 +142,7 @@ def random_cases(draw):
         options["adamax_epsilon"] = draw(st.sampled_from(["denominator", "inside_max"]))
     else:
         options["epsilon_mode"] = draw(st.sampled_from(["algorithm1", "epsilon_hat"]))
-        options["amsgrad_mode"] = draw(st.sampled_from(AMSGRAD_MODES[1:] if kind == "amsgrad" else [None]))
+        options["amsgrad_mode"] = draw(st.sampled_from(RULE_AMSGRAD_MODES[1:] if kind == "amsgrad" else [None]))
     grad = draw(float_arrays(dtype, size))
     state = {name: draw(float_arrays(dtype, size, running_max=name in ("v_max", "u"))) for name in STATE[kind]}
     step = draw(st.integers(1, 10_000))

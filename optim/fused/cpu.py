@@ -5,11 +5,12 @@ the parameters, gradients and state of many tensors back to back. This module
 cuts the work into chunks and hands them to :func:`num_threads` threads (the
 kernels release the GIL), which take them from a shared queue. The kernels:
 
-* :mod:`optim.fused.ufunc`: the update rule as a short sequence of in-place
-  NumPy ufuncs per chunk of :data:`CHUNK_BYTES` per array, small enough that
-  the passes after the first find the chunk in the cache;
-* :mod:`optim.fused.jit`: the same operations compiled by Numba into one pass
-  over each chunk of :data:`COMPILED_CHUNK_BYTES`, when Numba is installed.
+* :mod:`optim.fused.ufunc`: the update rule of :mod:`optim.rules`, traced,
+  as a short sequence of in-place NumPy ufuncs per chunk of :data:`CHUNK_BYTES`
+  per array, small enough that the passes after the first find the chunk in
+  the cache;
+* :mod:`optim.fused.jit`: the same rule compiled by Numba into one pass over
+  each chunk of :data:`COMPILED_CHUNK_BYTES`, when Numba is installed.
 
 Both give the bits of the reference path; :func:`kernel` chooses, and
 :func:`set_kernels` overrides the choice.

@@ -1,17 +1,20 @@
-"""The fused GPU step: one CuPy kernel per flat buffer, with the arithmetic of :mod:`optim.functional`.
+"""The fused GPU step: one CuPy kernel per flat buffer, generated from the rules of :mod:`optim.rules`.
 
 Each element is independent, so a step is one :class:`cupy.ElementwiseKernel`
 launch over the whole flat buffers of a :class:`~optim.fused.store.FlatStore`
 (one per run of parameters that share their scalars; usually one). Every
 element is read once and written once: the step moves the minimum number of
-bytes. The kernels repeat the lines of
-:func:`~optim.functional.adam_update` and :func:`~optim.functional.adamax_update`
-operation by operation, in the parameter's precision, with the scalars
-computed on the host exactly as those functions compute them
-(:mod:`optim.fused.scalars`). They are compiled with
-``--fmad=false``, so that ``a * b + c`` is rounded twice, as the separate CuPy
-operations of the reference path round it, and ``max`` propagates NaN as
-``cupy.maximum`` does. Supported dtypes: float32 and float64.
+bytes. The kernel's source is not written by hand: :func:`kernel_source`
+generates it from the program that :func:`optim.rule_trace.trace` records
+from the rule (the function the reference path runs on whole arrays), one C
+statement per operation, in the rule's order and in the parameter's
+precision, with the formula choices fixed and the numbers of
+:func:`optim.step_scalars.step_scalars` computed on the host. The kernels are
+compiled with ``--fmad=false``, so that ``a * b + c`` is rounded twice, as the
+separate CuPy operations of the reference path round it, and ``max``
+propagates NaN as ``numpy.maximum`` does (:data:`PREAMBLE`). Supported dtypes:
+float32 and float64. Without a GPU, ``tests/test_rule_codegen.py`` compiles
+the same source as C++ and checks it bit for bit against the reference.
 
 CuPy is optional: without it this module imports, and has nothing to do
 (no parameter can live on a GPU).
@@ -19,132 +22,110 @@ CuPy is optional: without it this module imports, and has nothing to do
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad import backend
+from optim import rule_trace
+from optim.rules import AdamaxChoices, AdamChoices, state_names
+from optim.step_scalars import RuleStep
 
-__all__ = ["KERNELS", "adam_launch", "adamax_launch", "run_pieces", "zeros"]
+__all__ = ["KERNELS", "PREAMBLE", "KernelSource", "adam_launch", "adamax_launch", "kernel_source", "run_pieces",
+           "zeros"]
 
 _OPTIONS = ("--fmad=false",)
 
-_PREAMBLE = """
-template <typename T> __device__ T nan_max(T a, T b) {  // numpy.maximum: NaN wins
-    return (a != a || a >= b) ? a : b;
+#: Defined before every kernel: ``numpy.maximum`` for float32 and float64 (NaN wins; on a tie of -0.0 and +0.0
+#: the second operand, as NumPy keeps it for these dtypes).
+PREAMBLE = """
+template <typename T> __device__ T nan_max(T a, T b) {
+    return (a != a || a > b) ? a : b;
 }
 """
 
-_SCALARS = "T beta1, T one_minus_beta1, T beta2, T eps, T weight_decay, T decay_factor, T step_size, int32 maximize, " \
-    "int32 decay_mode"
-
-# functional._effective_gradient: g = -grad if maximize else grad, then the weight decay.
-_GRADIENT = """
-T g = maximize ? -grad : grad;
-if (decay_mode == 1) { param = param * decay_factor; }  // param *= 1 - lr * weight_decay (decoupled)
-if (decay_mode == 2) { g = g + weight_decay * param; }  // g + weight_decay * param (L2)
-m = m * beta1;                                          // m *= beta1
-m = m + one_minus_beta1 * g;                            // m += (1 - beta1) * g
-"""
-
-_MOMENTS = _GRADIENT + """
-v = v * beta2;                                          // v *= beta2
-v = v + one_minus_beta2 * g * g;                        // v += (1 - beta2) * g * g
-"""
-
-_ADAM = _MOMENTS + """
-if (epsilon_hat) {
-    param = param - alpha_t * m / (sqrt(v) + eps);
-} else {                                                // "algorithm1"
-    param = param - step_size * m / (sqrt(v) / sqrt_bias2 + eps);
-}
-"""
-
-_AMSGRAD = _MOMENTS + """
-if (amsgrad_mode == 2) {                                // "max_corrected_v"
-    v_max = nan_max(v_max, v / bias2);
-    param = param - lr * (m / bias1) / (sqrt(v_max) + eps);
-} else if (amsgrad_mode == 3) {                         // "no_bias_correction"
-    v_max = nan_max(v_max, v);
-    param = param - lr * m / (sqrt(v_max) + eps);
-} else {                                                // "max_raw_v": v_max takes the place of v
-    v_max = nan_max(v_max, v);
-    if (epsilon_hat) {
-        param = param - alpha_t * m / (sqrt(v_max) + eps);
-    } else {
-        param = param - step_size * m / (sqrt(v_max) / sqrt_bias2 + eps);
-    }
-}
-"""
-
-_ADAMAX = _GRADIENT + """
-u = u * beta2;                                          // u *= beta2
-T abs_g = fabs(g);
-if (inside_max) {
-    abs_g = abs_g + eps;                                // abs_g += eps
-    u = nan_max(u, abs_g);                              // u = max(beta2 u, |g| + eps)
-    param = param - step_size * m / u;
-} else {
-    u = nan_max(u, abs_g);                              // u = max(beta2 u, |g|)
-    param = param - step_size * m / (u + eps);
-}
-"""
-
-_AMSGRAD_CODES = {None: 0, "max_raw_v": 1, "max_corrected_v": 2, "no_bias_correction": 3}
-_kernels: dict[str, Any] = {}
+#: The C form of each operation of :data:`optim.rule_trace.OPERATIONS`; the operands are names.
+_C_FORMS = {"add": "{} + {}", "subtract": "{} - {}", "multiply": "{} * {}", "divide": "{} / {}",
+            "negative": "-{}", "absolute": "fabs({})", "sqrt": "sqrt({})", "maximum": "nan_max({}, {})"}
 
 
-def _kernel(name: str) -> Any:
-    """The compiled kernel ``name`` ("adam", "amsgrad" or "adamax"), built on first use."""
-    kernel = _kernels.get(name)
+@dataclasses.dataclass(frozen=True)
+class KernelSource:
+    """The parts of the :class:`cupy.ElementwiseKernel` of one rule, generated from its traced program.
+
+    ``in_params`` are the gradient and then the numbers the rule reads, in the
+    order of ``scalars``; ``out_params`` the arrays it updates, read and
+    written in place; ``body`` one statement per operation, each rounded to
+    ``T`` (float or double), then the new values stored.
+    """
+
+    name: str
+    in_params: str
+    out_params: str
+    body: str
+    scalars: tuple[str, ...]
+
+
+@functools.cache
+def kernel_source(choices: AdamChoices | AdamaxChoices) -> KernelSource:
+    """The CUDA C of the rule of ``choices``: its traced program (:func:`optim.rule_trace.trace`), one
+    operation per line, in order."""
+    program = rule_trace.trace(choices)
+    lines = [f"T {operation.result} = {_C_FORMS[operation.name].format(*operation.operands)};"
+             for operation in program.operations]
+    lines += [f"{name} = {result};" for name, result in zip(program.updated, program.results) if result != name]
+    read_only = [name for name in program.arrays if name not in program.updated]
+    return KernelSource(
+        name="_".join(str(value).lower() for value in ("optim", _rule_name(choices), *choices)),
+        in_params=", ".join(f"T {name}" for name in (*read_only, *program.scalars)),
+        out_params=", ".join(f"T {name}" for name in program.updated),
+        body="\n".join(lines),
+        scalars=program.scalars,
+    )
+
+
+def _rule_name(choices: AdamChoices | AdamaxChoices) -> str:
+    return "adamax" if isinstance(choices, AdamaxChoices) else "adam"
+
+
+_kernels: dict[Any, Any] = {}
+
+
+def _kernel(choices: AdamChoices | AdamaxChoices) -> Any:
+    """The :class:`cupy.ElementwiseKernel` of the rule of ``choices``, built on first use (CuPy compiles it
+    for each dtype on its first launch), with ``--fmad=false``: ``a * b + c`` is rounded twice, as the
+    separate CuPy operations of the reference path round it."""
+    kernel = _kernels.get(choices)
     if kernel is not None:
         return kernel
     cupy = backend._cupy
     if cupy is None:
         raise RuntimeError("fused=True on a GPU needs CuPy; install the 'gpu' extra")
-    adam_scalars = f"T grad, {_SCALARS}, T one_minus_beta2, T lr, T bias1, T bias2, T sqrt_bias2, T alpha_t, " \
-        "int32 amsgrad_mode, int32 epsilon_hat"
-    if name == "adam":
-        kernel = cupy.ElementwiseKernel(adam_scalars, "T param, T m, T v", _ADAM, "optim_fused_adam",
-                                        preamble=_PREAMBLE, options=_OPTIONS, no_return=True)
-    elif name == "amsgrad":
-        kernel = cupy.ElementwiseKernel(adam_scalars, "T param, T m, T v, T v_max", _AMSGRAD, "optim_fused_amsgrad",
-                                        preamble=_PREAMBLE, options=_OPTIONS, no_return=True)
-    else:
-        kernel = cupy.ElementwiseKernel(
-            f"T grad, {_SCALARS}, int32 inside_max", "T param, T m, T u", _ADAMAX, "optim_fused_adamax",
-            preamble=_PREAMBLE, options=_OPTIONS, no_return=True,
-        )
-    _kernels[name] = kernel
+    source = kernel_source(choices)
+    kernel = cupy.ElementwiseKernel(source.in_params, source.out_params, source.body, source.name,
+                                    preamble=PREAMBLE, options=_OPTIONS, no_return=True)
+    _kernels[choices] = kernel
     return kernel
 
 
-def _scalar(value: np.ndarray) -> Any:
-    """A 0-d array of :mod:`optim.fused.scalars` as a NumPy scalar of its dtype, for the kernel's ``T``."""
-    return value[()]
+def _launch(step: RuleStep, grad: Any, arrays: tuple[Any, ...]) -> None:
+    """One launch of the kernel of ``step.choices`` over the flat slices ``arrays`` (the parameter, then the
+    state), with the numbers of ``step`` as NumPy scalars of the parameter's dtype (the kernel's ``T``)."""
+    numbers = [getattr(step.scalars, name) for name in kernel_source(step.choices).scalars]
+    _kernel(step.choices)(grad, *numbers, *arrays)
 
 
-def _common(s: Any) -> tuple[Any, ...]:
-    decay_mode = 0 if not s.decays else (1 if s.decoupled else 2)
-    values = (s.beta1, s.one_minus_beta1, s.beta2, s.eps, s.weight_decay, s.decay_factor, s.step_size)
-    return (*(_scalar(value) for value in values), np.int32(s.maximize), np.int32(decay_mode))
+def adam_launch(param: Any, grad: Any, m: Any, v: Any, v_max: Any | None, step: RuleStep) -> None:
+    """One Adam/AMSGrad kernel launch over the flat slices (``v_max`` is ignored without AMSGrad)."""
+    _launch(step, grad, (param, m, v, v_max)[:1 + len(state_names(step.choices))])
 
 
-def adam_launch(param: Any, grad: Any, m: Any, v: Any, v_max: Any | None, s: Any) -> None:
-    """One Adam/AMSGrad kernel launch over the flat slices (``s``: :class:`~optim.fused.scalars.AdamScalars`)."""
-    adam_only = (s.one_minus_beta2, s.lr, s.bias1, s.bias2, s.sqrt_bias2, s.alpha_t)
-    scalars = (grad, *_common(s), *(_scalar(value) for value in adam_only),
-               np.int32(_AMSGRAD_CODES[s.amsgrad_mode]), np.int32(s.epsilon_mode == "epsilon_hat"))
-    if s.amsgrad_mode is None:  # plain Adam (an AMSGrad store with amsgrad_mode "ignored" leaves v_max alone)
-        _kernel("adam")(*scalars, param, m, v)
-    else:
-        _kernel("amsgrad")(*scalars, param, m, v, v_max)
-
-
-def adamax_launch(param: Any, grad: Any, m: Any, u: Any, s: Any) -> None:
-    """One AdaMax kernel launch over the flat slices (``s``: :class:`~optim.fused.scalars.AdamaxScalars`)."""
-    _kernel("adamax")(grad, *_common(s), np.int32(s.adamax_epsilon == "inside_max"), param, m, u)
+def adamax_launch(param: Any, grad: Any, m: Any, u: Any, step: RuleStep) -> None:
+    """One AdaMax kernel launch over the flat slices."""
+    _launch(step, grad, (param, m, u))
 
 
 KERNELS = {"adam": adam_launch, "adamax": adamax_launch}

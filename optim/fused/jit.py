@@ -1,21 +1,23 @@
-"""The fused CPU step in one pass: the rules of :mod:`optim.functional` compiled by Numba, element by element.
+"""The fused CPU step in one pass: the rules of :mod:`optim.rules` compiled by Numba, element by element.
 
-The ufunc kernels of :mod:`optim.fused.cpu` make about a dozen passes over a
+The ufunc kernels of :mod:`optim.fused.ufunc` make about a dozen passes over a
 cache-sized chunk, one per operation, because a NumPy ufunc does one
-operation. This module writes the same operations as one loop over the
-elements, compiled by `Numba <https://numba.readthedocs.io>`_ into vectorised
-machine code: each element of the parameter, the gradient and the state is
-read once and written once, so a step streams memory once and runs close to
-the machine's memory bandwidth.
+operation. This module has `Numba <https://numba.readthedocs.io>`_ compile
+the rule itself, the function that the reference path
+(:mod:`optim.functional`) runs on whole arrays, into one loop over the
+elements, in vectorised machine code: each element of the parameter, the
+gradient and the state is read once and written once, so a step streams
+memory once and runs close to the machine's memory bandwidth. The module has
+no arithmetic of its own: it provides the rule's operations on numbers
+(``np.sqrt``, and ``np.maximum``'s rule for NaN and ties) and the loop.
 
-The loops are the lines of :func:`optim.functional.adam_update` and
-:func:`~optim.functional.adamax_update`, in the same order and the same dtype,
-with the scalars of :mod:`optim.fused.scalars`: IEEE arithmetic rounds each
-operation the same way in a loop as in a ufunc, and Numba (without
-``fastmath``) neither reorders nor fuses operations, so the kernels give the
-same bits as the reference path (``tests/test_fused.py`` checks it). The
-functions are compiled for float32 and float64 on first use and cached on
-disk; float16 stays on the ufunc kernels.
+The rule's formula choices are constants of the compiled code and its numbers
+(:func:`optim.step_scalars.step_scalars`) are scalars of the parameter's
+dtype: IEEE arithmetic rounds each operation the same way in a loop as in a
+ufunc, and Numba (without ``fastmath``) neither reorders nor fuses operations,
+so the kernels give the same bits as the reference path
+(``tests/test_fused_kernels.py`` checks it). The loops are compiled for
+float32 and float64 on first use; float16 stays on the ufunc kernels.
 
 Numba is optional (the ``fast`` extra). :func:`available` says whether it is
 installed; :mod:`optim.fused.cpu` picks these kernels when it is. A compiled
@@ -33,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from optim.fused.scalars import AdamaxScalars, AdamScalars
+from optim import rule_trace, rules
+from optim.step_scalars import RuleStep
 
 try:
     import numba
@@ -52,7 +55,8 @@ def available() -> bool:
 
 
 def _nan_maximum(a: Any, b: Any) -> Any:
-    """``np.maximum(a, b)`` for two numbers: the larger one, or NaN if either is NaN."""
+    """``np.maximum(a, b)`` for two float32 or float64 numbers: the larger one, NaN if either is NaN, and on a
+    tie (``-0.0`` and ``+0.0``) the second, as NumPy keeps it for these dtypes."""
     if a != a or a > b:
         return a
     return b
@@ -62,79 +66,28 @@ if numba is not None:
     _nan_maximum = numba.njit(inline="always")(_nan_maximum)
 
 
-def _effective_gradient(maximize: bool, decay: str) -> Callable[..., tuple[Any, Any]]:
-    """``(g, param)`` for one element as ``functional._effective_gradient`` makes them: ``-grad`` to maximize,
-    then weight decay, L2 (into the gradient) or decoupled (into the parameter); compiled to be inlined."""
-
-    def effective(grad, param, weight_decay, decay_factor):  # pragma: no cover - compiled by Numba
-        g = grad
-        if maximize:
-            g = -g
-        if decay == "decoupled":
-            param = param * decay_factor  # param *= 1 - lr * weight_decay
-        elif decay == "l2":
-            g = g + param * weight_decay  # g + weight_decay * param
-        return g, param
-
-    return numba.njit(inline="always")(effective)
+def _ops() -> rules.Ops:
+    """The rules' operations on one element: ``np.sqrt`` (float32 stays float32), ``np.maximum``'s rule, and
+    helpers compiled to be inlined into the loop."""
+    return rules.Ops(sqrt=np.sqrt, maximum=_nan_maximum, inline=numba.njit(inline="always"))
 
 
-def _adam_loop(maximize: bool, decay: str, amsgrad_mode: str | None, epsilon_mode: str) -> Callable[..., None]:
-    """The compiled loop of ``adam_update`` for one set of formula choices.
+def _loop_over_two(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., None]:
+    """The compiled one-pass loop of a rule with two state arrays (Adam: m, v; AdaMax: m, u)."""
 
-    The choices are constants of the closure, so the compiler removes the
-    branches not taken and vectorises what is left; each line is one ufunc of
-    :func:`optim.fused.ufunc.adam_chunk`.
-    """
-    effective = _effective_gradient(maximize, decay)
-
-    def loop(param, grad, m, v, v_max, weight_decay, decay_factor, beta1, one_minus_beta1, beta2,
-             one_minus_beta2, eps, lr, bias1, bias2, step_size, sqrt_bias2, alpha_t):  # pragma: no cover
+    def loop(s, param, grad, a, b):  # pragma: no cover - compiled by Numba
         for i in range(param.size):
-            g, p = effective(grad[i], param[i], weight_decay, decay_factor)
-            m_i = m[i] * beta1 + g * one_minus_beta1  # m = beta1 m + (1 - beta1) g
-            v_i = v[i] * beta2 + (g * one_minus_beta2) * g  # v = beta2 v + (1 - beta2) g g
-            m[i] = m_i
-            v[i] = v_i
-            if amsgrad_mode == "max_corrected_v":
-                v_max_i = _nan_maximum(v_max[i], v_i / bias2)  # v_max = max(v_max, v / bias2)
-                v_max[i] = v_max_i
-                param[i] = p - ((m_i / bias1) * lr) / (np.sqrt(v_max_i) + eps)
-            elif amsgrad_mode == "no_bias_correction":
-                v_max_i = _nan_maximum(v_max[i], v_i)  # v_max = max(v_max, v)
-                v_max[i] = v_max_i
-                param[i] = p - (m_i * lr) / (np.sqrt(v_max_i) + eps)
-            else:
-                second = v_i
-                if amsgrad_mode == "max_raw_v":
-                    second = _nan_maximum(v_max[i], v_i)  # v_max = max(v_max, v)
-                    v_max[i] = second
-                if epsilon_mode == "algorithm1":  # alpha / (1 - beta1^t) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-                    param[i] = p - (m_i * step_size) / (np.sqrt(second) / sqrt_bias2 + eps)
-                else:  # "epsilon_hat": alpha_t m / (sqrt(v) + eps)
-                    param[i] = p - (m_i * alpha_t) / (np.sqrt(second) + eps)
+            param[i], a[i], b[i] = rule(s, param[i], grad[i], a[i], b[i])
 
     return _compile(loop)
 
 
-def _adamax_loop(maximize: bool, decay: str, inside_max: bool) -> Callable[..., None]:
-    """The compiled loop of ``adamax_update`` for one set of formula choices (see :func:`_adam_loop`)."""
-    effective = _effective_gradient(maximize, decay)
+def _loop_over_three(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., None]:
+    """The compiled one-pass loop of a rule with three state arrays (AMSGrad: m, v, v_max)."""
 
-    def loop(param, grad, m, u, weight_decay, decay_factor, beta1, one_minus_beta1, beta2, eps,
-             step_size):  # pragma: no cover
+    def loop(s, param, grad, a, b, c):  # pragma: no cover - compiled by Numba
         for i in range(param.size):
-            g, p = effective(grad[i], param[i], weight_decay, decay_factor)
-            m_i = m[i] * beta1 + g * one_minus_beta1  # m = beta1 m + (1 - beta1) g
-            if inside_max:
-                u_i = _nan_maximum(u[i] * beta2, abs(g) + eps)  # u = max(beta2 u, |g| + eps)
-                denominator = u_i
-            else:
-                u_i = _nan_maximum(u[i] * beta2, abs(g))  # u = max(beta2 u, |g|)
-                denominator = u_i + eps
-            m[i] = m_i
-            u[i] = u_i
-            param[i] = p - (m_i * step_size) / denominator
+            param[i], a[i], b[i], c[i] = rule(s, param[i], grad[i], a[i], b[i], c[i])
 
     return _compile(loop)
 
@@ -146,39 +99,31 @@ def _compile(function: Callable[..., None]) -> Callable[..., None]:
     return numba.njit(nogil=True, cache=True, error_model="numpy")(function)
 
 
+_loops: dict[rule_trace.Program, Callable[..., None]] = {}
+
+
 @functools.cache
-def _loop(algorithm: str, choices: tuple[Any, ...]) -> Callable[..., None]:
-    """The compiled loop for ``algorithm`` and its choices, built once per process."""
-    return _adam_loop(*choices) if algorithm == "adam" else _adamax_loop(*choices)
-
-
-def _decay(s: AdamScalars | AdamaxScalars) -> str:
-    if not s.decays:
-        return "none"
-    return "decoupled" if s.decoupled else "l2"
-
-
-def _scalar(value: Any) -> Any:
-    """A 0-d array of :mod:`optim.fused.scalars` as a NumPy scalar of the same dtype, as Numba takes it."""
-    return value[()]
+def _loop(choices: rules.AdamChoices | rules.AdamaxChoices) -> Callable[..., None]:
+    """The compiled loop of the rule of ``choices``, built once per process (Numba compiles it per dtype on first
+    use). Choice sets whose rules trace to the same program (AMSGrad's "max_corrected_v" ignores
+    ``epsilon_mode``, for one) do the same arithmetic, and share one loop."""
+    program = rule_trace.trace(choices)
+    loop = _loops.get(program)
+    if loop is None:
+        rule = rules.make_rule(choices, _ops())
+        loop = _loop_over_two(rule) if len(rules.state_names(choices)) == 2 else _loop_over_three(rule)
+        _loops[program] = loop
+    return loop
 
 
 def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None,
-               s: AdamScalars, *unused_scratch: Any) -> None:
+               step: RuleStep, *unused_scratch: Any) -> None:
     """:func:`optim.fused.ufunc.adam_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
-    amsgrad_mode = s.amsgrad_mode
-    epsilon_mode = None if amsgrad_mode in ("max_corrected_v", "no_bias_correction") else s.epsilon_mode
-    loop = _loop("adam", (s.maximize, _decay(s), amsgrad_mode, epsilon_mode))
-    if v_max is None:
-        v_max = v  # never read or written without AMSGrad; an array of the same type keeps one signature
-    loop(param, grad, m, v, v_max, s.weight_decay[()], s.decay_factor[()], s.beta1[()], s.one_minus_beta1[()],
-         s.beta2[()], s.one_minus_beta2[()], s.eps[()], s.lr[()], s.bias1[()], s.bias2[()], s.step_size[()],
-         s.sqrt_bias2[()], s.alpha_t[()])
+    state = (m, v, v_max)[:len(rules.state_names(step.choices))]
+    _loop(step.choices)(step.scalars, param, grad, *state)
 
 
-def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, s: AdamaxScalars,
+def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, step: RuleStep,
                  *unused_scratch: Any) -> None:
     """:func:`optim.fused.ufunc.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
-    loop = _loop("adamax", (s.maximize, _decay(s), s.adamax_epsilon == "inside_max"))
-    loop(param, grad, m, u, s.weight_decay[()], s.decay_factor[()], s.beta1[()], s.one_minus_beta1[()],
-         s.beta2[()], s.eps[()], s.step_size[()])
+    _loop(step.choices)(step.scalars, param, grad, m, u)

@@ -1,128 +1,147 @@
-"""The fused CPU kernels as NumPy ufuncs: the rules of :mod:`optim.functional`, one in-place ufunc per operation.
+"""The fused CPU kernels as NumPy ufuncs: the traced rules of :mod:`optim.rules`, one in-place ufunc per operation.
 
 :mod:`optim.fused.cpu` runs a kernel on chunks of the flat buffers of the
-fused path, a few hundred kilobytes per array. The kernels :func:`adam_chunk`
-and :func:`adamax_chunk` mirror :func:`optim.functional.adam_update` and
-:func:`~optim.functional.adamax_update` line by line, operation by operation,
-in the same order and the same dtype, with the scalars of
-:mod:`optim.fused.scalars`, computed exactly as those functions compute them:
-the fused path gives the same bits as the reference. Each operation is a ufunc
-with ``out=``: the first pass over a chunk brings it from memory, the next
-ones find it in the cache, and it goes back to memory once. About a dozen
-passes per chunk still cost more than one pass over memory; the compiled
-kernels of :mod:`optim.fused.jit` do the same in one.
+fused path, a few hundred kilobytes per array. The kernels execute the
+program that :func:`optim.rule_trace.trace` records from the rule (the same
+function the reference path runs on whole arrays): each operation is a ufunc
+with ``out=``, in the rule's order, in the parameter's dtype, with the numbers
+of :func:`optim.step_scalars.step_scalars`, so the fused path gives the same
+bits as the reference. :func:`compile_program` assigns each intermediate
+value a place: the array it updates when it is that array's new value, an
+array whose old value is no longer needed, or one of a few scratch buffers.
+The first pass over a chunk brings it from memory, the next ones find it in
+the cache, and it goes back to memory once. About a dozen passes per chunk
+still cost more than one pass over memory; the compiled kernels of
+:mod:`optim.fused.jit` do the same in one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import functools
 
 import numpy as np
 
-from optim.fused.scalars import AdamaxScalars, AdamScalars
+from optim import rule_trace
+from optim.rules import AdamaxChoices, AdamChoices
+from optim.step_scalars import RuleStep, Scalars
 
-__all__ = ["adam_chunk", "adamax_chunk"]
+__all__ = ["UFUNCS", "UfuncProgram", "adam_chunk", "adamax_chunk", "compile_program", "run_program"]
+
+#: The ufunc of each operation of :data:`optim.rule_trace.OPERATIONS`.
+UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+          "negative": np.negative, "absolute": np.absolute, "sqrt": np.sqrt, "maximum": np.maximum}
 
 
-def _effective_gradient(param: np.ndarray, grad: np.ndarray, s: Any, g_out: np.ndarray,
-                        scratch: np.ndarray) -> np.ndarray:
-    """``functional._effective_gradient``: ``-grad`` for maximize, then weight decay; ``grad`` is never written."""
-    g = grad
-    if s.maximize:
-        g = np.negative(grad, out=g_out)  # g = -grad
-    if not s.decays:
-        return g
-    if s.decoupled:
-        np.multiply(param, s.decay_factor, out=param)  # param *= 1 - lr * weight_decay
-        return g
-    np.multiply(param, s.weight_decay, out=scratch)  # weight_decay * param
-    return np.add(g, scratch, out=g_out)  # g + weight_decay * param
+@dataclasses.dataclass(frozen=True)
+class UfuncProgram:
+    """A traced rule as ufunc calls on places: the first ``arrays`` arrays of the rule (in its order), then
+    ``scratch`` scratch buffers, then the fields of a :class:`~optim.step_scalars.Scalars`. Each step is
+    ``(ufunc, operand place, second operand place or None, out place)``; ``copies`` move a new value that could
+    not be computed in its array, ``(from place, to place)``, at the end."""
+
+    steps: tuple[tuple[np.ufunc, int, int | None, int], ...]
+    copies: tuple[tuple[int, int], ...]
+    arrays: int
+    scratch: int
+
+
+def compile_program(program: rule_trace.Program) -> UfuncProgram:
+    """Assign every value of ``program`` a place, reusing places whose value is no longer needed.
+
+    An array's new value is computed in the array itself when the array's old
+    value (and whatever else was put there) is no longer needed; otherwise in a
+    scratch buffer, and copied at the end. Other values go where an operand
+    that is not needed afterwards was (an in-place ufunc), else to a free
+    scratch buffer. The gradient is never written.
+    """
+    arrays = program.arrays
+    target = dict(zip(program.results, (arrays.index(name) for name in program.updated)))
+    produced = {operation.result for operation in program.operations}
+    for name, result in zip(program.updated, program.results):
+        computed_or_unchanged = result in produced or result == name
+        if not computed_or_unchanged or program.results.count(result) > 1:
+            raise ValueError(f"the program must give {name} a value of its own, got {result!r}")
+    kept = set(program.results)  # needed at the end, in their array or for the copy there
+    last_use = {}
+    for index, operation in enumerate(program.operations):
+        for operand in operation.operands:
+            last_use[operand] = index
+    place = {name: index for index, name in enumerate(arrays)}
+    holder: list[str | None] = list(arrays)  # the value each place holds; None when free
+    writable = {arrays.index(name) for name in program.updated}
+    scratch: list[int] = []  # the scratch places, beyond the arrays
+    steps = []
+    for index, operation in enumerate(program.operations):
+        dying = [place[name] for name in operation.operands
+                 if name in place and last_use[name] == index and name not in kept]
+        for freed in dying:
+            holder[freed] = None
+        out = _choose_place(target.get(operation.result), dying, holder, writable, scratch)
+        holder[out] = operation.result
+        place[operation.result] = out
+        steps.append((operation, out))
+        if operation.result not in last_use and operation.result not in kept:
+            holder[out] = None  # a value nothing reads
+    copies = tuple((place[result], target[result]) for result in program.results
+                   if result in produced and place[result] != target[result])
+    scalar_place = {name: len(holder) + index for index, name in enumerate(Scalars._fields)}
+    resolved = []
+    for operation, out in steps:
+        operands = [place[name] if name in place else scalar_place[name] for name in operation.operands]
+        resolved.append((UFUNCS[operation.name], operands[0], operands[1] if len(operands) == 2 else None, out))
+    return UfuncProgram(tuple(resolved), copies, len(arrays), len(scratch))
+
+
+def _choose_place(target: int | None, dying: list[int], holder: list[str | None], writable: set[int],
+                  scratch: list[int]) -> int:
+    """The place for a new value: its array if it is an array's new value and the array is free, else a
+    writable place of a dying operand (not for an array's new value: it must not take another array's
+    place), else a free scratch buffer, else a new one."""
+    if target is not None and holder[target] is None:
+        return target
+    if target is None:
+        for candidate in dying:
+            if candidate in writable or candidate in scratch:
+                return candidate
+    for candidate in scratch:
+        if holder[candidate] is None:
+            return candidate
+    holder.append(None)
+    scratch.append(len(holder) - 1)
+    return scratch[-1]
+
+
+def run_program(program: UfuncProgram, arrays: tuple[np.ndarray | None, ...], scalars: Scalars,
+                scratch: tuple[np.ndarray, ...]) -> None:
+    """Run ``program`` in place on the first ``program.arrays`` of ``arrays`` (the rule's, in its order), with
+    ``scratch`` buffers of their length and the numbers ``scalars``."""
+    if len(scratch) < program.scratch:
+        raise ValueError(f"scratch: the program needs {program.scratch} buffers, got {len(scratch)}")
+    places = (*arrays[:program.arrays], *scratch[:program.scratch], *scalars)
+    for ufunc, first, second, out in program.steps:
+        if second is None:
+            ufunc(places[first], out=places[out])
+        else:
+            ufunc(places[first], places[second], out=places[out])
+    for source, destination in program.copies:
+        np.copyto(places[destination], places[source])
+
+
+@functools.cache
+def _program(choices: AdamChoices | AdamaxChoices) -> UfuncProgram:
+    """The ufunc program of the rule of ``choices``, compiled once per process."""
+    return compile_program(rule_trace.trace(choices))
 
 
 def adam_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None,
-               s: AdamScalars, g_out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """:func:`optim.functional.adam_update` on one chunk, in place; ``g_out``, ``a``, ``b`` are scratch.
-
-    Each line is the ufunc form of the line of ``adam_update`` quoted in its
-    comment, so the result is the same to the last bit:
-
-    .. math::
-
-        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t, \\quad
-        v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2, \\quad
-        \\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}
-                    \\frac{m_t}{\\sqrt{v_t}/\\sqrt{1-\\beta_2^t} + \\epsilon}
-    """
-    g = _effective_gradient(param, grad, s, g_out, a)
-    np.multiply(m, s.beta1, out=m)  # m *= beta1
-    np.multiply(g, s.one_minus_beta1, out=a)  # (1 - beta1) * g
-    np.add(m, a, out=m)  # m += (1 - beta1) * g
-    np.multiply(v, s.beta2, out=v)  # v *= beta2
-    np.multiply(g, s.one_minus_beta2, out=a)  # (1 - beta2) * g
-    np.multiply(a, g, out=a)  # (1 - beta2) * g * g
-    np.add(v, a, out=v)  # v += (1 - beta2) * g * g
-
-    if s.amsgrad_mode == "max_corrected_v":
-        np.divide(v, s.bias2, out=a)  # v / bias2
-        np.maximum(v_max, a, out=v_max)  # v_max = max(v_max, v / bias2)
-        np.divide(m, s.bias1, out=a)  # m / bias1
-        np.multiply(a, s.lr, out=a)  # lr * (m / bias1)
-        np.sqrt(v_max, out=b)  # sqrt(v_max)
-        np.add(b, s.eps, out=b)  # sqrt(v_max) + eps
-        np.divide(a, b, out=a)
-        np.subtract(param, a, out=param)  # param -= lr * (m / bias1) / (sqrt(v_max) + eps)
-        return
-    if s.amsgrad_mode == "no_bias_correction":
-        np.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        np.multiply(m, s.lr, out=a)  # lr * m
-        np.sqrt(v_max, out=b)  # sqrt(v_max)
-        np.add(b, s.eps, out=b)  # sqrt(v_max) + eps
-        np.divide(a, b, out=a)
-        np.subtract(param, a, out=param)  # param -= lr * m / (sqrt(v_max) + eps)
-        return
-    second = v
-    if s.amsgrad_mode == "max_raw_v":
-        np.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        second = v_max
-
-    np.sqrt(second, out=b)  # sqrt(second)
-    if s.epsilon_mode == "algorithm1":
-        np.divide(b, s.sqrt_bias2, out=b)  # sqrt(second) / sqrt(bias2)
-        np.add(b, s.eps, out=b)  # denominator = sqrt(second) / sqrt(bias2) + eps
-        np.multiply(m, s.step_size, out=a)  # step_size * m
-    else:  # "epsilon_hat"
-        np.add(b, s.eps, out=b)  # sqrt(second) + eps
-        np.multiply(m, s.alpha_t, out=a)  # alpha_t * m
-    np.divide(a, b, out=a)
-    np.subtract(param, a, out=param)  # param -= step * m / denominator
+               step: RuleStep, *scratch: np.ndarray) -> None:
+    """The Adam or AMSGrad rule of ``step.choices`` on one chunk, in place; ``scratch`` are scratch buffers
+    (three suffice for every rule). ``v_max`` is ignored without AMSGrad."""
+    run_program(_program(step.choices), (param, grad, m, v, v_max), step.scalars, scratch)
 
 
-def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, s: AdamaxScalars,
-                 g_out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    """:func:`optim.functional.adamax_update` on one chunk, in place; ``g_out``, ``a``, ``b`` are scratch.
-
-    .. math::
-
-        m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t, \\quad
-        u_t = \\max(\\beta_2 u_{t-1}, |g_t|), \\quad
-        \\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}\\frac{m_t}{u_t + \\epsilon}
-
-    (with ``adamax_epsilon="inside_max"``: :math:`u_t = \\max(\\beta_2 u_{t-1}, |g_t| + \\epsilon)`
-    and the step divides by :math:`u_t`).
-    """
-    g = _effective_gradient(param, grad, s, g_out, a)
-    np.multiply(m, s.beta1, out=m)  # m *= beta1
-    np.multiply(g, s.one_minus_beta1, out=a)  # (1 - beta1) * g
-    np.add(m, a, out=m)  # m += (1 - beta1) * g
-    np.multiply(u, s.beta2, out=u)  # u *= beta2
-    np.absolute(g, out=a)  # abs_g = abs(g)
-    if s.adamax_epsilon == "inside_max":
-        np.add(a, s.eps, out=a)  # abs_g += eps
-        np.maximum(u, a, out=u)  # u = max(beta2 u, |g| + eps)
-        denominator = u
-    else:  # "denominator"
-        np.maximum(u, a, out=u)  # u = max(beta2 u, |g|)
-        denominator = np.add(u, s.eps, out=b)  # u + eps
-    np.multiply(m, s.step_size, out=a)  # step_size * m
-    np.divide(a, denominator, out=a)
-    np.subtract(param, a, out=param)  # param -= step_size * m / denominator
+def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarray, step: RuleStep,
+                 *scratch: np.ndarray) -> None:
+    """The AdaMax rule of ``step.choices`` on one chunk, in place; ``scratch`` are scratch buffers."""
+    run_program(_program(step.choices), (param, grad, m, u), step.scalars, scratch)

@@ -1,0 +1,138 @@
+"""The numbers of one step, computed once for every execution path.
+
+The rules of :mod:`optim.rules` take their numbers (the bias corrections
+:math:`1-\\beta_1^t` and :math:`1-\\beta_2^t`, the step sizes, :math:`1-\\beta`,
+the decay factor...) from :func:`step_scalars`. Each is computed in double
+precision, as a Python float (or in the lower precision ``power_dtype`` asks
+for, through :func:`bias_correction`), then rounded once to the parameter's
+dtype: the rounding NumPy and CuPy apply to a Python float where it meets an
+array (NEP 50). The reference path (:mod:`optim.functional`) and the fused
+kernels (:mod:`optim.fused.cpu`, :mod:`optim.fused.gpu`) use the same numbers,
+so they compute the same bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from optim import rule_trace
+from optim.rules import AdamaxChoices, AdamChoices
+
+__all__ = ["RuleStep", "Scalars", "bias_correction", "step_scalars"]
+
+
+class Scalars(NamedTuple):
+    """Every number a rule reads, each a NumPy scalar of the parameter's dtype.
+
+    A number the rule of the step's choices does not read is 0 (it is not
+    converted, so that a value the rule never uses cannot overflow the dtype).
+    """
+
+    weight_decay: Any  # lambda, for the L2 term g + lambda theta
+    decay_factor: Any  # 1 - alpha lambda, for decoupled decay
+    beta1: Any
+    one_minus_beta1: Any
+    beta2: Any
+    one_minus_beta2: Any
+    eps: Any
+    lr: Any  # alpha
+    bias1: Any  # 1 - beta1^t
+    bias2: Any  # 1 - beta2^t
+    step_size: Any  # alpha / (1 - beta1^t)
+    sqrt_bias2: Any  # sqrt(1 - beta2^t)
+    alpha_t: Any  # alpha sqrt(1 - beta2^t) / (1 - beta1^t)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleStep:
+    """What a kernel needs besides the arrays: the formula choices (which rule) and the numbers."""
+
+    choices: AdamChoices | AdamaxChoices
+    scalars: Scalars
+
+
+def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtype: Any = None,
+                    name: str = "beta") -> float:
+    """:math:`1 - \\beta^t`, the factor that removes the bias of a zero-initialised average.
+
+    Parameters
+    ----------
+    beta : float
+        Decay rate of the exponential moving average.
+    step : int
+        :math:`t`, 1 at the first update.
+    power_dtype : {None, "float32", "param"}
+        ``None`` computes in double precision (PyTorch); ``"float32"`` computes
+        :math:`\\beta^t` and the difference in single precision (Optax,
+        MindSpore); ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow).
+    dtype : dtype, optional
+        The parameter's dtype, for ``power_dtype="param"``.
+    name : str
+        What to call ``beta`` in the error message ("beta1", "beta2").
+
+    Raises
+    ------
+    ValueError
+        When the factor is 0. In double precision :math:`1 - \\beta^t > 0` for
+        every :math:`\\beta < 1`; in single or half precision a :math:`\\beta`
+        close to 1 rounds to 1 (float16 from 0.99976 up), and the factor is 0
+        at every step: the step size would divide by zero.
+    """
+    if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
+        factor = float(np.float32(1) - np.float32(beta) ** np.float32(step))
+    elif power_dtype == "param" and np.dtype(dtype) == np.float16:
+        factor = float(np.float16(1) - np.float16(beta) ** np.float16(step))
+    else:
+        factor = 1.0 - beta**step
+    if factor == 0:
+        precision = "float32" if power_dtype == "float32" else str(np.dtype(dtype))
+        raise ValueError(
+            f"{name}: {beta!r} rounds to 1 in {precision}, where power_dtype={power_dtype!r} computes the bias "
+            f"correction 1 - {name}^t, which is then 0 at every step; use a smaller {name} or power_dtype=None"
+        )
+    return factor
+
+
+def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int, lr: float, beta1: float,
+                 beta2: float, eps: float, weight_decay: float, power_dtype: str | None) -> Scalars:
+    """The numbers of one step of the rule of ``choices``, in ``dtype``.
+
+    Parameters
+    ----------
+    choices : AdamChoices or AdamaxChoices
+        Which rule (:func:`optim.rules.adam_choices`, :func:`~optim.rules.adamax_choices`).
+    dtype : dtype
+        The parameter's.
+    step, lr, beta1, beta2, eps, weight_decay, power_dtype
+        As :func:`optim.functional.adam_update` takes them (already checked).
+
+    Raises
+    ------
+    ValueError
+        From :func:`bias_correction`, for a beta that rounds to 1 where
+        ``power_dtype`` computes the bias correction: before anything changes.
+        AdaMax needs no :math:`1-\\beta_2^t` and computes only :math:`1-\\beta_1^t`.
+    """
+    dtype = np.dtype(dtype)
+    bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
+    bias2 = 1.0 if isinstance(choices, AdamaxChoices) else bias_correction(beta2, step, power_dtype, dtype, "beta2")
+    numbers = Scalars(
+        weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
+        beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
+        bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
+        alpha_t=lr * math.sqrt(bias2) / bias1,
+    )
+    convert, zero = dtype.type, dtype.type(0)
+    return Scalars._make(convert(number) if read else zero for number, read in zip(numbers, _read_by(choices)))
+
+
+@functools.cache
+def _read_by(choices: AdamChoices | AdamaxChoices) -> tuple[bool, ...]:
+    """For each field of :class:`Scalars`, whether the rule of ``choices`` reads it (from its traced program)."""
+    read = rule_trace.trace(choices).scalars
+    return tuple(name in read for name in Scalars._fields)
