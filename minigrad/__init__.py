@@ -22,12 +22,18 @@ from minigrad.functions import (
     add,
     astype,
     broadcast_to,
+    clip,
     concatenate,
     cross_entropy,
     div,
     embedding,
+    equal,
     exp,
     getitem,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
     linear,
     log,
     log_softmax,
@@ -36,9 +42,11 @@ from minigrad.functions import (
     maximum,
     mean,
     min,
+    minimum,
     mse_loss,
     mul,
     neg,
+    not_equal,
     pow,
     relu,
     reshape,
@@ -52,6 +60,7 @@ from minigrad.functions import (
     tanh,
     to_device,
     transpose,
+    where,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.interop import from_dlpack
@@ -61,10 +70,10 @@ from minigrad.tensor import Tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add",
-    "astype", "autograd", "broadcast_to", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
-    "embedding", "enable_grad", "exp", "from_dlpack", "getitem", "gradcheck", "is_grad_enabled", "linear",
-    "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "mse_loss", "mul", "neg", "nn",
-    "no_grad", "pow", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
-    "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose",
+    "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add", "astype",
+    "autograd", "broadcast_to", "clip", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
+    "embedding", "enable_grad", "equal", "exp", "from_dlpack", "getitem", "gradcheck", "greater", "greater_equal",
+    "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mse_loss", "mul", "neg", "nn", "no_grad", "not_equal", "pow", "relu", "reshape", "set_grad_enabled",
+    "sigmoid", "softmax", "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose", "where",
 ]

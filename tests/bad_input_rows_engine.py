@@ -79,6 +79,7 @@ ROWS = [
          "requires_grad_", "leaf"),
     case("astype-dtype", lambda w: w.x.astype("int99"), TypeError, "dtype", "'int99'"),
     case("to-device", lambda w: w.x.to("tpu"), ValueError, "device", "'tpu'"),
+    case("less-str", lambda w: w.x < "abc", TypeError, "operand", "'abc'"),
     # ----------------------------------------------------------------- functions and losses
     case("cross-entropy-logits", lambda w: mg.cross_entropy(np.ones((2, 3)), [0, 1]), TypeError,
          "logits", "ndarray"),
@@ -110,6 +111,11 @@ ROWS = [
         mg.RowSparseGrad(np.array([0]), np.ones((1, 2)), (3, 2)), copy=False), ValueError, "RowSparseGrad",
         "copy=False"),
     case("from-dlpack", lambda w: mg.from_dlpack(5), TypeError, "from_dlpack", "int"),
+    case("where-condition-float", lambda w: mg.where(w.x, w.x, 0.0), TypeError, "condition", "float64"),
+    case("where-condition-str", lambda w: mg.where("yes", w.x, 0.0), TypeError, "condition", "<U3"),
+    case("where-no-tensor", lambda w: mg.where([True], 1.0, 2.0), TypeError, "where", "Tensor"),
+    case("clip-no-bound", lambda w: mg.clip(w.x), ValueError, "min", "max", "None"),
+    case("clip-bound-str", lambda w: w.x.clip("a"), TypeError, "operand", "'a'"),
     # ----------------------------------------------------------------- gradcheck
     case("gradcheck-fn", lambda w: mg.gradcheck(5, w.x), TypeError, "fn", "5"),
     case("gradcheck-eps", lambda w: mg.gradcheck(mg.tanh, w.x, eps=0.0), ValueError, "eps", "0.0"),

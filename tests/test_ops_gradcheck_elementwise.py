@@ -41,6 +41,7 @@ BINARY = {
     "div": (lambda a, b: a / b, "nonzero_b"),
     "pow": (lambda a, b: a**b, "positive_a"),
     "maximum": (mg.maximum, "untied"),
+    "minimum": (mg.minimum, "untied"),
 }
 
 
@@ -52,7 +53,7 @@ def test_binary_op_broadcasting(device, rng, name, sa, sb):
 
     With :math:`\\partial(a+b) = (1, 1)`, :math:`\\partial(a-b) = (1, -1)`, :math:`\\partial(ab) = (b, a)`,
     :math:`\\partial(a/b) = (1/b, -a/b^2)`, :math:`\\partial(a^b) = (b a^{b-1}, a^b \\ln a)`,
-    :math:`\\partial \\max(a, b) = ([a > b], [b > a])`.
+    :math:`\\partial \\max(a, b) = ([a > b], [b > a])`, :math:`\\partial \\min(a, b) = ([a < b], [b < a])`.
     """
     fn, kind = BINARY[name]
     a, b = binary_values(kind, rng, sa, sb)

@@ -65,6 +65,9 @@ SECOND_ORDER = {
     "stack": (lambda a, b: mg.stack([a, b]) ** 3, "standard"),
     "broadcast": (lambda a, b: mg.broadcast_to(a[0], (2, 3, 4)) * mg.sum_to(b * b, (1, 4)), "standard"),
     "astype": (lambda a, b: a.astype(np.float64) ** 2 * b, "standard"),
+    "minimum": (lambda a, b: mg.minimum(a, b) * a, "untied"),
+    "where": (lambda a, b: mg.where(a > b, a * b, b * b), "untied"),
+    "clip": (lambda a, b: mg.clip(a * b, -0.5, b * b) * a, "untied"),
 }
 
 
