@@ -143,7 +143,9 @@ class Tensor(TensorMethods):
             When ``grad`` has the wrong shape or device.
         RuntimeError
             When ``self`` does not require gradients, ``grad`` is omitted for
-            a result with several elements, or the graph was already freed.
+            a result with several elements, the graph was already freed, or
+            a value in it was changed by item assignment since it was recorded
+            (see :mod:`minigrad.assignment`); nothing is changed then.
         """
         from minigrad.autograd import run_backward
 

@@ -1,4 +1,5 @@
-"""The methods of :class:`~minigrad.Tensor` beyond arithmetic: the comparisons, and ``clip``.
+"""The methods of :class:`~minigrad.Tensor` beyond arithmetic: comparisons, Python numbers, item assignment and
+``clip``.
 
 Comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) are elementwise, as
 in PyTorch and NumPy: they give a boolean tensor, which records no gradient.
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.assignment import assign_items
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -38,7 +40,7 @@ def _is_comparable(value: Any) -> bool:
 
 
 class TensorMethods:
-    """Comparison operators and ``clip`` of a Tensor."""
+    """Comparison operators, ``float``/``int``/``format``, item assignment and ``clip`` of a Tensor."""
 
     __slots__ = ()
 
@@ -78,6 +80,45 @@ class TensorMethods:
         from minigrad import functions as F
 
         return F.greater_equal(self, other)
+
+    # ----------------------------------------------------------------- Python numbers
+    def _one_value(self, caller: str) -> Any:
+        if self.size != 1:
+            raise ValueError(f"{caller}: only one-element tensors convert to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        """``float(x)`` for a one-element real tensor."""
+        value = self._one_value("float()")
+        if isinstance(value, complex):
+            raise TypeError(f"float(): a complex tensor has no float value, got {value!r}")
+        return float(value)
+
+    def __int__(self) -> int:
+        """``int(x)`` for a one-element real tensor; a float value is truncated toward 0, as ``int(2.7) == 2``."""
+        value = self._one_value("int()")
+        if isinstance(value, complex):
+            raise TypeError(f"int(): a complex tensor has no integer value, got {value!r}")
+        return int(value)
+
+    def __format__(self, format_spec: str) -> str:
+        """``format(x, ".3f")`` formats the value of a one-element tensor; ``f"{x}"`` of a 0-d tensor is its value
+        and of any other tensor its ``str``, as in PyTorch."""
+        if self.size == 1 and (format_spec or self.ndim == 0):
+            return format(self.data.item(), format_spec)
+        if not format_spec:
+            return str(self)
+        raise TypeError(
+            f"format(): the format spec {format_spec!r} applies to one-element tensors, got shape {self.shape}"
+        )
+
+    # ----------------------------------------------------------------- item assignment
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value`` in place; under :class:`~minigrad.no_grad` for a tensor that requires gradients.
+
+        See :func:`minigrad.assignment.assign_items` for the rules and the errors.
+        """
+        assign_items(self, index, value)
 
     # ----------------------------------------------------------------- selection
     def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - NumPy's and PyTorch's names

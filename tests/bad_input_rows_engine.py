@@ -19,6 +19,18 @@ async def async_step() -> None:
     """An async function, which the grad-mode decorators refuse."""
 
 
+def assign_without_recording(tensor: mg.Tensor, index: object, value: object) -> None:
+    """``tensor[index] = value`` under ``no_grad``, where item assignment is allowed."""
+    with mg.no_grad():
+        tensor[index] = value
+
+
+def record_then_assign(w: object) -> None:
+    """Record a loss of the world's table, then assign into the table: the loss's backward must refuse."""
+    w.loss = (w.table * w.table).sum()
+    assign_without_recording(w.table, 0, 5.0)
+
+
 ROWS = [
     # ----------------------------------------------------------------- tensor creation
     case("tensor-str", lambda w: mg.tensor("abc"), TypeError, "data", "'abc'"),
@@ -79,7 +91,22 @@ ROWS = [
          "requires_grad_", "leaf"),
     case("astype-dtype", lambda w: w.x.astype("int99"), TypeError, "dtype", "'int99'"),
     case("to-device", lambda w: w.x.to("tpu"), ValueError, "device", "'tpu'"),
+    case("float-many", lambda w: float(w.x), ValueError, "float()", "(2, 3)"),
+    case("int-many", lambda w: int(w.x[0]), ValueError, "int()", "(3,)"),
+    case("format-many", lambda w: format(w.x, ".2f"), TypeError, "format()", "'.2f'", "(2, 3)"),
+    case("float-complex", lambda w: float(mg.tensor([1 + 2j], device=w.device)), TypeError, "float()", "(1+2j)"),
     case("less-str", lambda w: w.x < "abc", TypeError, "operand", "'abc'"),
+    case("setitem-recording", lambda w: w.x.__setitem__(0, 1.0), RuntimeError, "item assignment", "(2, 3)",
+         "no_grad"),
+    case("setitem-value-str", lambda w: assign_without_recording(w.x, 0, "abc"), TypeError, "value", "'abc'"),
+    case("setitem-value-complex", lambda w: assign_without_recording(w.x, 0, 1j), TypeError, "value",
+         "complex128", "float64"),
+    case("setitem-value-requires-grad", lambda w: mg.tensor(np.zeros(3), device=w.device).__setitem__(
+        slice(None), w.x[0]), RuntimeError, "value", "requires gradients"),
+    case("setitem-index", lambda w: assign_without_recording(w.x, (0, 7), 1.0), IndexError, "7"),
+    case("setitem-broadcast", lambda w: assign_without_recording(w.x, 0, [1.0, 2.0]), ValueError, "(2,)", "(3,)"),
+    case("backward-after-assignment", lambda w: w.loss.backward(), RuntimeError, "item assignment", "Mul",
+         setup=record_then_assign),
     # ----------------------------------------------------------------- functions and losses
     case("cross-entropy-logits", lambda w: mg.cross_entropy(np.ones((2, 3)), [0, 1]), TypeError,
          "logits", "ndarray"),

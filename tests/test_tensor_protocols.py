@@ -1,4 +1,4 @@
-"""Tensor and Python's protocols: hashing by identity next to an elementwise ``==``.
+"""Tensor and Python's protocols: ``float``/``int``/``format``, hashing by identity next to an elementwise ``==``.
 
 ``==`` compares values, so the engine and the optimizers must find tensors by identity (dictionaries and sets,
 ``id``, ``is``), never with ``x in list`` or ``list.index``; the optimizer round trips below run on parameters
@@ -13,6 +13,41 @@ import pytest
 import minigrad as mg
 import optim
 from minigrad import nn
+
+
+# ----------------------------------------------------------------- Python numbers
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)], ids=str)
+def test_float_int_and_format_of_one_element(device, shape):
+    """``float``, ``int`` (truncating toward 0) and ``format`` with a spec read the one value, any shape."""
+    x = mg.tensor(np.full(shape, -2.75), requires_grad=True, device=device)
+    assert float(x) == -2.75 and type(float(x)) is float
+    assert int(x) == -2 and type(int(x)) is int
+    assert format(x, ".3f") == "-2.750" and f"{x:+.1e}" == "-2.8e+00"
+    assert int(mg.tensor(np.array([7], dtype=np.int32), device=device)) == 7
+    assert float(mg.tensor([True], device=device)) == 1.0
+
+
+def test_format_without_spec_is_the_value_of_a_0d_tensor_and_the_str_of_others(device):
+    """As PyTorch: ``f"{x}"`` of a 0-d tensor is its value, of any other tensor its ``str``."""
+    assert f"{mg.tensor(2.5, device=device)}" == "2.5"
+    x = mg.tensor([1.0, 2.0], device=device)
+    assert f"{x}" == str(x) and f"{x[:1]}" == str(x[:1])
+
+
+@pytest.mark.parametrize("convert", [float, int, lambda t: format(t, ".2f")], ids=["float", "int", "format"])
+def test_several_values_do_not_convert_to_one_number(device, convert):
+    """Two or zero values: a ``ValueError`` (``TypeError`` for ``format``, Python's rule) naming the shape."""
+    for shape in [(2,), (0,), (2, 1)]:
+        with pytest.raises((ValueError, TypeError), match=str(shape).replace("(", r"\(").replace(")", r"\)")):
+            convert(mg.tensor(np.ones(shape), device=device))
+
+
+def test_a_complex_value_is_no_float_or_int(device):
+    """``float(1+2j)`` would drop the imaginary part: refused, naming the value."""
+    x = mg.tensor(np.array([1 + 2j]), device=device)
+    for convert in (float, int):
+        with pytest.raises(TypeError, match=r"complex tensor.*\(1\+2j\)"):
+            convert(x)
 
 
 # ----------------------------------------------------------------- identity: hashing, membership
