@@ -20,6 +20,7 @@ from minigrad.function import DeviceMismatchError, Function
 from minigrad.functions import (
     abs,
     add,
+    argmax,
     astype,
     broadcast_to,
     clip,
@@ -37,6 +38,7 @@ from minigrad.functions import (
     linear,
     log,
     log_softmax,
+    logsumexp,
     matmul,
     max,
     maximum,
@@ -54,12 +56,14 @@ from minigrad.functions import (
     softmax,
     sqrt,
     stack,
+    std,
     sub,
     sum,
     sum_to,
     tanh,
     to_device,
     transpose,
+    var,
     where,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
@@ -70,10 +74,11 @@ from minigrad.tensor import Tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add", "astype",
-    "autograd", "broadcast_to", "clip", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
+    "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add", "argmax",
+    "astype", "autograd", "broadcast_to", "clip", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
     "embedding", "enable_grad", "equal", "exp", "from_dlpack", "getitem", "gradcheck", "greater", "greater_equal",
-    "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mse_loss", "mul", "neg", "nn", "no_grad", "not_equal", "pow", "relu", "reshape", "set_grad_enabled",
-    "sigmoid", "softmax", "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "tensor", "to_device", "transpose", "where",
+    "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mse_loss", "mul", "neg", "nn", "no_grad", "not_equal", "pow", "relu", "reshape",
+    "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "std", "sub", "sum", "sum_to", "tanh", "tensor",
+    "to_device", "transpose", "var", "where",
 ]

@@ -1,5 +1,5 @@
 """The methods of :class:`~minigrad.Tensor` beyond arithmetic: comparisons, Python numbers, item assignment and
-``clip``.
+the statistics a PyTorch user calls as methods.
 
 Comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) are elementwise, as
 in PyTorch and NumPy: they give a boolean tensor, which records no gradient.
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TensorMethods"]
 
+Axis = int | tuple[int, ...] | None
+
 
 def _is_comparable(value: Any) -> bool:
     """Whether ``==`` can compare a tensor with ``value``: a Tensor, an array, or numbers."""
@@ -40,7 +42,7 @@ def _is_comparable(value: Any) -> bool:
 
 
 class TensorMethods:
-    """Comparison operators, ``float``/``int``/``format``, item assignment and ``clip`` of a Tensor."""
+    """Comparison operators, ``float``/``int``/``format``, item assignment and reduction methods of a Tensor."""
 
     __slots__ = ()
 
@@ -120,7 +122,31 @@ class TensorMethods:
         """
         assign_items(self, index, value)
 
-    # ----------------------------------------------------------------- selection
+    # ----------------------------------------------------------------- reductions
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the maximum along ``axis`` (of the flattened tensor by default); see :func:`minigrad.argmax`."""
+        from minigrad import functions as F
+
+        return F.argmax(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """:math:`\\ln \\sum_i e^{x_i}` over ``axis``; see :func:`minigrad.logsumexp`."""
+        from minigrad import functions as F
+
+        return F.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Axis = None, correction: float = 1, keepdims: bool = False) -> Tensor:
+        """Variance over ``axis`` (unbiased by default, as PyTorch); see :func:`minigrad.var`."""
+        from minigrad import functions as F
+
+        return F.var(self, axis=axis, correction=correction, keepdims=keepdims)
+
+    def std(self, axis: Axis = None, correction: float = 1, keepdims: bool = False) -> Tensor:
+        """Standard deviation over ``axis`` (unbiased by default, as PyTorch); see :func:`minigrad.std`."""
+        from minigrad import functions as F
+
+        return F.std(self, axis=axis, correction=correction, keepdims=keepdims)
+
     def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - NumPy's and PyTorch's names
         """The values limited to ``[min, max]``; see :func:`minigrad.clip`."""
         from minigrad import functions as F

@@ -68,6 +68,9 @@ SECOND_ORDER = {
     "minimum": (lambda a, b: mg.minimum(a, b) * a, "untied"),
     "where": (lambda a, b: mg.where(a > b, a * b, b * b), "untied"),
     "clip": (lambda a, b: mg.clip(a * b, -0.5, b * b) * a, "untied"),
+    "logsumexp": (lambda a, b: mg.logsumexp(a * b, axis=1), "standard"),
+    "var": (lambda a, b: mg.var(a * b, axis=0) * a.sum(), "standard"),
+    "std": (lambda a, b: mg.std(a * b, axis=1, correction=0), "standard"),
 }
 
 

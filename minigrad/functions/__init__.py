@@ -10,7 +10,7 @@ from minigrad.functions.elementwise import abs, exp, log, maximum, minimum, relu
 from minigrad.functions.embedding import embedding
 from minigrad.functions.linalg import linear, matmul
 from minigrad.functions.loss import cross_entropy, log_softmax, mse_loss, softmax
-from minigrad.functions.reduction import broadcast_to, max, mean, min, sum, sum_to
+from minigrad.functions.reduction import argmax, broadcast_to, logsumexp, max, mean, min, sum, sum_to
 from minigrad.functions.selection import (
     clip,
     equal,
@@ -22,10 +22,12 @@ from minigrad.functions.selection import (
     where,
 )
 from minigrad.functions.shape import concatenate, getitem, reshape, stack, transpose
+from minigrad.functions.statistics import std, var
 
 __all__ = [
-    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cross_entropy", "div", "embedding", "equal", "exp",
-    "getitem", "greater", "greater_equal", "less", "less_equal", "linear", "log", "log_softmax", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "not_equal", "pow", "relu", "reshape", "sigmoid",
-    "softmax", "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "to_device", "transpose", "where",
+    "abs", "add", "argmax", "astype", "broadcast_to", "clip", "concatenate", "cross_entropy", "div", "embedding",
+    "equal", "exp", "getitem", "greater", "greater_equal", "less", "less_equal", "linear", "log", "log_softmax",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "not_equal", "pow",
+    "relu", "reshape", "sigmoid", "softmax", "sqrt", "stack", "std", "sub", "sum", "sum_to", "tanh", "to_device",
+    "transpose", "var", "where",
 ]
