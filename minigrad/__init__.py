@@ -30,6 +30,7 @@ from minigrad.functions import (
     embedding,
     equal,
     exp,
+    gelu,
     getitem,
     greater,
     greater_equal,
@@ -76,9 +77,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Device", "DeviceMismatchError", "RowSparseGrad", "Function", "GradcheckError", "Tensor", "abs", "add", "argmax",
     "astype", "autograd", "broadcast_to", "clip", "concatenate", "cross_entropy", "cuda_available", "datasets", "div",
-    "embedding", "enable_grad", "equal", "exp", "from_dlpack", "getitem", "gradcheck", "greater", "greater_equal",
-    "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum",
-    "mean", "min", "minimum", "mse_loss", "mul", "neg", "nn", "no_grad", "not_equal", "pow", "relu", "reshape",
-    "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "std", "sub", "sum", "sum_to", "tanh", "tensor",
-    "to_device", "transpose", "var", "where",
+    "embedding", "enable_grad", "equal", "exp", "from_dlpack", "gelu", "getitem", "gradcheck", "greater",
+    "greater_equal", "is_grad_enabled", "less", "less_equal", "linear", "log", "log_softmax", "logsumexp", "matmul",
+    "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "nn", "no_grad", "not_equal", "pow", "relu",
+    "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "std", "sub", "sum", "sum_to", "tanh",
+    "tensor", "to_device", "transpose", "var", "where",
 ]

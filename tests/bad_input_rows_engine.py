@@ -157,6 +157,8 @@ ROWS = [
     case("std-correction-nan", lambda w: mg.std(w.x, correction=NAN), ValueError, "correction", "nan"),
     case("std-keepdims", lambda w: w.x.std(keepdims="no"), TypeError, "keepdims", "'no'"),
     case("var-list", lambda w: mg.var([1.0, 2.0]), TypeError, "x", "list"),
+    case("gelu-approximate", lambda w: mg.gelu(w.x, approximate="exact"), ValueError, "approximate", "'exact'"),
+    case("gelu-complex", lambda w: mg.gelu(mg.tensor([1j], device=w.device)), TypeError, "x", "complex128"),
     # ----------------------------------------------------------------- gradcheck
     case("gradcheck-fn", lambda w: mg.gradcheck(5, w.x), TypeError, "fn", "5"),
     case("gradcheck-eps", lambda w: mg.gradcheck(mg.tanh, w.x, eps=0.0), ValueError, "eps", "0.0"),
@@ -190,6 +192,7 @@ ROWS = [
         {**w.model.state_dict(), "2.bias": np.ones(2)}), ValueError, "2.bias", "float64"),
     case("module-load-type", lambda w: w.model.load_state_dict([1, 2]), TypeError, "state", "list"),
     case("module-to", lambda w: w.model.to("tpu"), ValueError, "device", "'tpu'"),
+    case("gelu-layer-approximate", lambda w: nn.GELU("exact"), ValueError, "approximate", "'exact'"),
     # ----------------------------------------------------------------- data sets
     case("split-fraction", lambda w: train_test_split(np.ones((4, 2)), np.ones(4), test_fraction=1.5), ValueError,
          "test_fraction", "1.5"),

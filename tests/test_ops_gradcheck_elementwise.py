@@ -115,6 +115,8 @@ UNARY = {
     "sigmoid": (mg.sigmoid, "wide"),
     "relu": (mg.relu, "nonzero"),
     "neg": (mg.neg, "any"),
+    "gelu": (mg.gelu, "wide"),
+    "gelu_tanh": (lambda x: mg.gelu(x, approximate="tanh"), "wide"),
 }
 
 
@@ -123,7 +125,8 @@ UNARY = {
 def test_unary_elementwise(device, rng, name, shape):
     """:math:`(e^x)' = e^x`, :math:`(\\ln x)' = 1/x`, :math:`(\\sqrt x)' = 1/(2\\sqrt x)`,
     :math:`|x|' = \\operatorname{sign} x`,
-    :math:`\\tanh' = 1 - \\tanh^2`, :math:`\\sigma' = \\sigma(1-\\sigma)`, :math:`\\operatorname{relu}'(x) = [x > 0]`.
+    :math:`\\tanh' = 1 - \\tanh^2`, :math:`\\sigma' = \\sigma(1-\\sigma)`, :math:`\\operatorname{relu}'(x) = [x > 0]`,
+    :math:`\\operatorname{gelu}' = \\Phi + x \\varphi` (and its tanh form).
     """
     fn, domain = UNARY[name]
     values = {"any": rng.standard_normal(shape), "positive": rng.uniform(0.2, 3.0, size=shape),

@@ -71,6 +71,8 @@ SECOND_ORDER = {
     "logsumexp": (lambda a, b: mg.logsumexp(a * b, axis=1), "standard"),
     "var": (lambda a, b: mg.var(a * b, axis=0) * a.sum(), "standard"),
     "std": (lambda a, b: mg.std(a * b, axis=1, correction=0), "standard"),
+    "gelu": (lambda a, b: mg.gelu(a * b), "standard"),
+    "gelu_tanh": (lambda a, b: mg.gelu(a * b, approximate="tanh"), "standard"),
 }
 
 

@@ -4,6 +4,7 @@ Each operation is a :class:`~minigrad.function.Function` subclass (the math,
 forward and backward) plus a lower-case function that applies it.
 """
 
+from minigrad.functions.activation import gelu
 from minigrad.functions.arithmetic import add, div, mul, neg, pow, sub
 from minigrad.functions.conversion import astype, to_device
 from minigrad.functions.elementwise import abs, exp, log, maximum, minimum, relu, sigmoid, sqrt, tanh
@@ -26,7 +27,7 @@ from minigrad.functions.statistics import std, var
 
 __all__ = [
     "abs", "add", "argmax", "astype", "broadcast_to", "clip", "concatenate", "cross_entropy", "div", "embedding",
-    "equal", "exp", "getitem", "greater", "greater_equal", "less", "less_equal", "linear", "log", "log_softmax",
+    "equal", "exp", "gelu", "getitem", "greater", "greater_equal", "less", "less_equal", "linear", "log", "log_softmax",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "not_equal", "pow",
     "relu", "reshape", "sigmoid", "softmax", "sqrt", "stack", "std", "sub", "sum", "sum_to", "tanh", "to_device",
     "transpose", "var", "where",

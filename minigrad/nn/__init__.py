@@ -1,8 +1,9 @@
 """Neural-network building blocks: ``Module``, ``Parameter`` and common layers."""
 
 from minigrad.nn import init
+from minigrad.nn.activations import GELU, Sigmoid
 from minigrad.nn.layers import MLP, Embedding, Linear, ReLU, Sequential, Tanh
 from minigrad.nn.module import Module, Parameter, StateDictKeyError
 
-__all__ = ["MLP", "Embedding", "Linear", "Module", "Parameter", "ReLU", "Sequential", "StateDictKeyError", "Tanh",
-           "init"]
+__all__ = ["GELU", "MLP", "Embedding", "Linear", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid",
+           "StateDictKeyError", "Tanh", "init"]
