@@ -73,6 +73,13 @@ SECOND_ORDER = {
     "std": (lambda a, b: mg.std(a * b, axis=1, correction=0), "standard"),
     "gelu": (lambda a, b: mg.gelu(a * b), "standard"),
     "gelu_tanh": (lambda a, b: mg.gelu(a * b, approximate="tanh"), "standard"),
+    "cross_entropy options": (lambda a, b: mg.cross_entropy(a * b, np.array([0, -100, 3]), weight=np.arange(1.0, 5.0),
+                                                            label_smoothing=0.2, reduction="none"), "standard"),
+    "cross_entropy probabilities": (lambda a, b: mg.cross_entropy(a, mg.softmax(b, axis=1)), "standard"),
+    "nll_loss": (lambda a, b: mg.nll_loss(mg.log_softmax(a * b, axis=1), np.array([1, 2, 0])), "standard"),
+    "binary_cross_entropy": (lambda a, b: mg.binary_cross_entropy(mg.sigmoid(a), mg.sigmoid(b)), "standard"),
+    "bce_with_logits": (lambda a, b: mg.binary_cross_entropy_with_logits(a * b, mg.sigmoid(b), pos_weight=2.0),
+                        "standard"),
 }
 
 
