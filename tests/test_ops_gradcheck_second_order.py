@@ -80,6 +80,8 @@ SECOND_ORDER = {
     "binary_cross_entropy": (lambda a, b: mg.binary_cross_entropy(mg.sigmoid(a), mg.sigmoid(b)), "standard"),
     "bce_with_logits": (lambda a, b: mg.binary_cross_entropy_with_logits(a * b, mg.sigmoid(b), pos_weight=2.0),
                         "standard"),
+    "layer_norm": (lambda a, b: mg.nn.LayerNorm(4, eps=0.1, elementwise_affine=False, dtype=np.float64)(a * b),
+                   "standard"),
 }
 
 
