@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.assignment import check_versions
 from minigrad.checks import check_flag
 from minigrad.config import set_grad_enabled
 from minigrad.sparse import RowSparseGrad
@@ -84,6 +85,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
             _accumulate(root, seed, create_graph, assigned)
         return
     functions = topological_order(root.creator)
+    check_versions(functions)
     pending: dict[Tensor, Tensor] = {root: seed}
     with set_grad_enabled(create_graph):
         for function in reversed(functions):

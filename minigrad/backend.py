@@ -11,6 +11,7 @@ is visible, :func:`cuda_available` is ``False`` and every request for a
 
 from __future__ import annotations
 
+import math
 import types
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "as_device",
     "cuda_available",
     "device_of",
+    "erf",
     "get_array_module",
     "is_array",
     "python_scalar_dtype",
@@ -210,6 +212,27 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
         _cupyx.scatter_add(target, index, values)
     else:
         np.add.at(target, index, values)
+
+
+_MATH_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(array: Any) -> Any:
+    """The error function :math:`\\operatorname{erf}(x) = \\frac{2}{\\sqrt\\pi} \\int_0^x e^{-t^2} dt`, elementwise.
+
+    NumPy has no ``erf``: on the CPU each element goes through Python's
+    ``math.erf`` (the C library's, within about one unit in the last place of float64) and the result
+    is cast back to the array's floating-point dtype (float64 for integers and bools, as NumPy's ufuncs
+    promote them); CuPy spells it ``cupyx.scipy.special.erf``. Complex arrays are refused (``TypeError``).
+    """
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"erf: expected real numbers, got dtype {array.dtype}")
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        import cupyx.scipy.special  # imported on first use: a GPU-only dependency
+
+        return cupyx.scipy.special.erf(array)
+    dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+    return np.asarray(_MATH_ERF(array.astype(np.float64)), dtype=np.float64).astype(dtype, copy=False)
 
 
 def from_dlpack(obj: Any) -> Any:

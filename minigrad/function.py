@@ -24,6 +24,7 @@ import weakref
 from typing import Any
 
 from minigrad import backend
+from minigrad.assignment import versions_of
 from minigrad.backend import device_of, get_array_module, is_array, same_device
 from minigrad.config import is_grad_enabled
 from minigrad.tensor import Tensor
@@ -55,11 +56,16 @@ class Function:
     output_specs : list of (shape, dtype)
         What each output looked like, so that backward can give a zero
         gradient to an output that was dropped without being used.
+    versions : tuple of int or None
+        How many item assignments had written the memory of each input, then
+        each output, when the operation ran (``None``: none ever had), so that
+        backward can refuse values changed since (see :mod:`minigrad.assignment`).
     """
 
     inputs: tuple[Tensor, ...] | None
     outputs: list[weakref.ReferenceType[Tensor]]
     output_specs: list[tuple[tuple[int, ...], Any]]
+    versions: tuple[int, ...] | None
 
     def __call__(self, *operands: Any) -> Any:
         inputs = _as_tensors(operands)
@@ -73,6 +79,7 @@ class Function:
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
             self.output_specs = [(out.shape, out.dtype) for out in outputs]
+            self.versions = versions_of([*inputs, *outputs])
             for out in outputs:
                 out.creator = self
         return tuple(outputs) if isinstance(arrays, tuple) else outputs[0]

@@ -10,6 +10,7 @@ import numpy as np
 from minigrad import backend
 from minigrad.backend import Device
 from minigrad.checks import check_flag
+from minigrad.tensor_methods import TensorMethods
 
 if TYPE_CHECKING:
     from minigrad.function import Function
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["Tensor"]
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that can record how it was computed.
+
+    The comparison operators and the other methods of :class:`~minigrad.tensor_methods.TensorMethods` come
+    from that base class.
 
     Parameters
     ----------
@@ -139,7 +143,9 @@ class Tensor:
             When ``grad`` has the wrong shape or device.
         RuntimeError
             When ``self`` does not require gradients, ``grad`` is omitted for
-            a result with several elements, or the graph was already freed.
+            a result with several elements, the graph was already freed, or
+            a value in it was changed by item assignment since it was recorded
+            (see :mod:`minigrad.assignment`); nothing is changed then.
         """
         from minigrad.autograd import run_backward
 

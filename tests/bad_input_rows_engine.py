@@ -19,6 +19,18 @@ async def async_step() -> None:
     """An async function, which the grad-mode decorators refuse."""
 
 
+def assign_without_recording(tensor: mg.Tensor, index: object, value: object) -> None:
+    """``tensor[index] = value`` under ``no_grad``, where item assignment is allowed."""
+    with mg.no_grad():
+        tensor[index] = value
+
+
+def record_then_assign(w: object) -> None:
+    """Record a loss of the world's table, then assign into the table: the loss's backward must refuse."""
+    w.loss = (w.table * w.table).sum()
+    assign_without_recording(w.table, 0, 5.0)
+
+
 ROWS = [
     # ----------------------------------------------------------------- tensor creation
     case("tensor-str", lambda w: mg.tensor("abc"), TypeError, "data", "'abc'"),
@@ -79,6 +91,22 @@ ROWS = [
          "requires_grad_", "leaf"),
     case("astype-dtype", lambda w: w.x.astype("int99"), TypeError, "dtype", "'int99'"),
     case("to-device", lambda w: w.x.to("tpu"), ValueError, "device", "'tpu'"),
+    case("float-many", lambda w: float(w.x), ValueError, "float()", "(2, 3)"),
+    case("int-many", lambda w: int(w.x[0]), ValueError, "int()", "(3,)"),
+    case("format-many", lambda w: format(w.x, ".2f"), TypeError, "format()", "'.2f'", "(2, 3)"),
+    case("float-complex", lambda w: float(mg.tensor([1 + 2j], device=w.device)), TypeError, "float()", "(1+2j)"),
+    case("less-str", lambda w: w.x < "abc", TypeError, "operand", "'abc'"),
+    case("setitem-recording", lambda w: w.x.__setitem__(0, 1.0), RuntimeError, "item assignment", "(2, 3)",
+         "no_grad"),
+    case("setitem-value-str", lambda w: assign_without_recording(w.x, 0, "abc"), TypeError, "value", "'abc'"),
+    case("setitem-value-complex", lambda w: assign_without_recording(w.x, 0, 1j), TypeError, "value",
+         "complex128", "float64"),
+    case("setitem-value-requires-grad", lambda w: mg.tensor(np.zeros(3), device=w.device).__setitem__(
+        slice(None), w.x[0]), RuntimeError, "value", "requires gradients"),
+    case("setitem-index", lambda w: assign_without_recording(w.x, (0, 7), 1.0), IndexError, "7"),
+    case("setitem-broadcast", lambda w: assign_without_recording(w.x, 0, [1.0, 2.0]), ValueError, "(2,)", "(3,)"),
+    case("backward-after-assignment", lambda w: w.loss.backward(), RuntimeError, "item assignment", "Mul",
+         setup=record_then_assign),
     # ----------------------------------------------------------------- functions and losses
     case("cross-entropy-logits", lambda w: mg.cross_entropy(np.ones((2, 3)), [0, 1]), TypeError,
          "logits", "ndarray"),
@@ -110,6 +138,67 @@ ROWS = [
         mg.RowSparseGrad(np.array([0]), np.ones((1, 2)), (3, 2)), copy=False), ValueError, "RowSparseGrad",
         "copy=False"),
     case("from-dlpack", lambda w: mg.from_dlpack(5), TypeError, "from_dlpack", "int"),
+    case("where-condition-float", lambda w: mg.where(w.x, w.x, 0.0), TypeError, "condition", "float64"),
+    case("where-condition-str", lambda w: mg.where("yes", w.x, 0.0), TypeError, "condition", "<U3"),
+    case("where-no-tensor", lambda w: mg.where([True], 1.0, 2.0), TypeError, "where", "Tensor"),
+    case("clip-no-bound", lambda w: mg.clip(w.x), ValueError, "min", "max", "None"),
+    case("clip-bound-str", lambda w: w.x.clip("a"), TypeError, "operand", "'a'"),
+    case("argmax-axis", lambda w: mg.argmax(w.x, axis=2), ValueError, "axis", "2"),
+    case("argmax-axis-tuple", lambda w: w.x.argmax(axis=(0, 1)), ValueError, "axis", "(0, 1)"),
+    case("argmax-keepdims", lambda w: mg.argmax(w.x, keepdims="yes"), TypeError, "keepdims", "'yes'"),
+    case("argmax-empty", lambda w: mg.argmax(w.x[:0]), ValueError, "x", "(0, 3)"),
+    case("argmax-list", lambda w: mg.argmax([1.0, 2.0]), TypeError, "x", "list"),
+    case("logsumexp-axis", lambda w: mg.logsumexp(w.x, axis=3), ValueError, "axis", "3"),
+    case("logsumexp-keepdims", lambda w: w.x.logsumexp(keepdims=1), TypeError, "keepdims", "1"),
+    case("var-no-freedom", lambda w: mg.var(w.x, axis=0, correction=2), ValueError, "correction", "2",
+         "N - correction = 0"),
+    case("var-correction-negative", lambda w: w.x.var(correction=-1), ValueError, "correction", "-1"),
+    case("var-correction-str", lambda w: mg.var(w.x, correction="1"), TypeError, "correction", "'1'"),
+    case("std-correction-nan", lambda w: mg.std(w.x, correction=NAN), ValueError, "correction", "nan"),
+    case("std-keepdims", lambda w: w.x.std(keepdims="no"), TypeError, "keepdims", "'no'"),
+    case("var-list", lambda w: mg.var([1.0, 2.0]), TypeError, "x", "list"),
+    case("gelu-approximate", lambda w: mg.gelu(w.x, approximate="exact"), ValueError, "approximate", "'exact'"),
+    case("gelu-complex", lambda w: mg.gelu(mg.tensor([1j], device=w.device)), TypeError, "x", "complex128"),
+    case("cross-entropy-reduction", lambda w: mg.cross_entropy(w.x, [0, 1], reduction="avg"), ValueError,
+         "reduction", "'avg'"),
+    case("cross-entropy-ignore-index", lambda w: mg.cross_entropy(w.x, [0, 1], ignore_index=1.5), TypeError,
+         "ignore_index", "1.5"),
+    case("cross-entropy-smoothing", lambda w: mg.cross_entropy(w.x, [0, 1], label_smoothing=1.5), ValueError,
+         "label_smoothing", "1.5"),
+    case("cross-entropy-smoothing-str", lambda w: mg.cross_entropy(w.x, [0, 1], label_smoothing="0.1"), TypeError,
+         "label_smoothing", "'0.1'"),
+    case("cross-entropy-weight-shape", lambda w: mg.cross_entropy(w.x, [0, 1], weight=np.ones(2)), ValueError,
+         "weight", "(3,)", "(2,)"),
+    case("cross-entropy-weight-grad", lambda w: mg.cross_entropy(w.x, [0, 1], weight=w.x[0]), ValueError, "weight",
+         "requires gradients"),
+    case("cross-entropy-weight-str", lambda w: mg.cross_entropy(w.x, [0, 1], weight="abc"), TypeError, "weight",
+         "'abc'"),
+    case("cross-entropy-probabilities-ignore", lambda w: mg.cross_entropy(w.x, np.full((2, 3), 1 / 3),
+                                                                          ignore_index=0), ValueError,
+         "ignore_index", "probabilities"),
+    case("cross-entropy-0d-logits", lambda w: mg.cross_entropy(w.x[0, 0], 0), ValueError, "logits", "()"),
+    case("cross-entropy-negative-target", lambda w: mg.cross_entropy(w.x, [0, -5]), ValueError, "targets", "-5",
+         "ignore_index"),
+    case("nll-targets", lambda w: mg.nll_loss(w.x, [0, 3]), ValueError, "targets", "[0, 3)"),
+    case("nll-input", lambda w: mg.nll_loss(np.ones((2, 3)), [0, 1]), TypeError, "log_probabilities", "ndarray"),
+    case("nll-reduction", lambda w: mg.nll_loss(w.x, [0, 1], reduction=None), ValueError, "reduction", "None"),
+    case("bce-range", lambda w: mg.binary_cross_entropy(w.x, np.zeros((2, 3))), ValueError, "probabilities",
+         "[0, 1]", "2.0"),
+    case("bce-nan", lambda w: mg.binary_cross_entropy(mg.tensor([0.5, NAN], device=w.device), [0.0, 1.0]),
+         ValueError, "probabilities", "nan"),
+    case("bce-targets-shape", lambda w: mg.binary_cross_entropy(mg.sigmoid(w.x), np.zeros(3)), ValueError,
+         "targets", "(3,)", "(2, 3)"),
+    case("bce-weight-shape", lambda w: mg.binary_cross_entropy(mg.sigmoid(w.x), np.zeros((2, 3)),
+                                                               weight=np.ones(2)), ValueError, "weight", "(2,)"),
+    case("bce-logits-pos-weight", lambda w: mg.binary_cross_entropy_with_logits(
+        w.x, np.zeros((2, 3)), pos_weight=np.ones(4)), ValueError, "pos_weight", "(4,)"),
+    case("bce-logits-targets-str", lambda w: mg.binary_cross_entropy_with_logits(w.x, "abc"), TypeError,
+         "targets", "'abc'"),
+    case("bce-logits-reduction", lambda w: mg.binary_cross_entropy_with_logits(w.x, np.zeros((2, 3)),
+                                                                               reduction="mean "), ValueError,
+         "reduction", "'mean '"),
+    case("bce-logits-list", lambda w: mg.binary_cross_entropy_with_logits([0.0], [1.0]), TypeError, "logits",
+         "list"),
     # ----------------------------------------------------------------- gradcheck
     case("gradcheck-fn", lambda w: mg.gradcheck(5, w.x), TypeError, "fn", "5"),
     case("gradcheck-eps", lambda w: mg.gradcheck(mg.tanh, w.x, eps=0.0), ValueError, "eps", "0.0"),
@@ -143,6 +232,19 @@ ROWS = [
         {**w.model.state_dict(), "2.bias": np.ones(2)}), ValueError, "2.bias", "float64"),
     case("module-load-type", lambda w: w.model.load_state_dict([1, 2]), TypeError, "state", "list"),
     case("module-to", lambda w: w.model.to("tpu"), ValueError, "device", "'tpu'"),
+    case("dropout-p", lambda w: nn.Dropout(1.5), ValueError, "p", "1.5"),
+    case("dropout-p-str", lambda w: nn.Dropout("0.5"), TypeError, "p", "'0.5'"),
+    case("dropout-rng", lambda w: nn.Dropout(0.5, rng="seed"), TypeError, "rng", "'seed'"),
+    case("dropout-input", lambda w: nn.Dropout(0.5, rng=0)([1.0]), TypeError, "x", "list"),
+    case("layer-norm-shape", lambda w: nn.LayerNorm(0), ValueError, "normalized_shape", "0"),
+    case("layer-norm-shape-str", lambda w: nn.LayerNorm("4"), ValueError, "normalized_shape", "'4'"),
+    case("layer-norm-eps", lambda w: nn.LayerNorm(4, eps=-1.0), ValueError, "eps", "-1.0"),
+    case("layer-norm-affine-flag", lambda w: nn.LayerNorm(4, elementwise_affine="yes"), TypeError,
+         "elementwise_affine", "'yes'"),
+    case("layer-norm-int-dtype", lambda w: nn.LayerNorm(4, dtype=np.int32), ValueError, "dtype", "int32"),
+    case("layer-norm-input", lambda w: nn.LayerNorm(4, dtype=np.float64, device=w.device)(w.x), ValueError, "x",
+         "(4,)", "(2, 3)"),
+    case("gelu-layer-approximate", lambda w: nn.GELU("exact"), ValueError, "approximate", "'exact'"),
     # ----------------------------------------------------------------- data sets
     case("split-fraction", lambda w: train_test_split(np.ones((4, 2)), np.ones(4), test_fraction=1.5), ValueError,
          "test_fraction", "1.5"),

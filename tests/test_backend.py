@@ -31,3 +31,19 @@ def test_python_scalar_dtype_follows_nep50(dtype: str) -> None:
 def test_same_device_for_numpy_arrays() -> None:
     """Two NumPy arrays are always on one device."""
     assert backend.same_device(np.zeros(2), np.ones(3))
+
+
+def test_erf_is_the_c_library_erf_in_the_array_dtype(device, xp) -> None:
+    """``erf`` gives ``math.erf`` elementwise (exactly in float64), keeps a float dtype, gives float64 for integers,
+    and refuses complex numbers naming the dtype."""
+    import math
+
+    values = [-3.0, -0.5, 0.0, 1e-8, 0.75, 2.0, float("inf"), float("nan")]
+    result = backend.to_numpy(backend.erf(xp.asarray(values)))
+    expected = [math.erf(v) for v in values]
+    rtol = 0.0 if device == "cpu" else 1e-15  # CuPy has its own implementation
+    np.testing.assert_allclose(result, expected, rtol=rtol, atol=0.0)
+    assert backend.erf(xp.asarray(values, dtype=np.float32)).dtype == np.float32
+    assert backend.erf(xp.asarray([1, 2])).dtype == np.float64
+    with pytest.raises(TypeError, match="erf: expected real numbers, got dtype complex128"):
+        backend.erf(xp.asarray([1j]))

@@ -21,6 +21,9 @@ The rows live by topic in tests/bad_input_rows_*.py; the world and the row type 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import bad_input_rows_calls
 import bad_input_rows_construction
 import bad_input_rows_engine
@@ -36,6 +39,15 @@ CATALOGUE = [
     *bad_input_rows_saving.ROWS,
     *bad_input_rows_identify.ROWS,
 ]
+
+
+def test_the_reliability_page_counts_the_catalogue():
+    """docs/reliability.md states the catalogue's size, and its table's categories add up to it."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()
+    stated = {int(n) for n in re.findall(r"test_bad_inputs.py` \((\d+) cases\)|a table of (\d+) bad calls", page)
+              for n in n if n}
+    categories = [int(n) for n in re.findall(r"^\| [a-z][^|]* \| (\d+) \|", page, flags=re.M)]
+    assert stated == {len(CATALOGUE)} and sum(categories) == len(CATALOGUE)
 
 
 def test_the_catalogue_is_large_and_unique():

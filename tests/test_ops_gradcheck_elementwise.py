@@ -41,6 +41,7 @@ BINARY = {
     "div": (lambda a, b: a / b, "nonzero_b"),
     "pow": (lambda a, b: a**b, "positive_a"),
     "maximum": (mg.maximum, "untied"),
+    "minimum": (mg.minimum, "untied"),
 }
 
 
@@ -52,7 +53,7 @@ def test_binary_op_broadcasting(device, rng, name, sa, sb):
 
     With :math:`\\partial(a+b) = (1, 1)`, :math:`\\partial(a-b) = (1, -1)`, :math:`\\partial(ab) = (b, a)`,
     :math:`\\partial(a/b) = (1/b, -a/b^2)`, :math:`\\partial(a^b) = (b a^{b-1}, a^b \\ln a)`,
-    :math:`\\partial \\max(a, b) = ([a > b], [b > a])`.
+    :math:`\\partial \\max(a, b) = ([a > b], [b > a])`, :math:`\\partial \\min(a, b) = ([a < b], [b < a])`.
     """
     fn, kind = BINARY[name]
     a, b = binary_values(kind, rng, sa, sb)
@@ -114,6 +115,8 @@ UNARY = {
     "sigmoid": (mg.sigmoid, "wide"),
     "relu": (mg.relu, "nonzero"),
     "neg": (mg.neg, "any"),
+    "gelu": (mg.gelu, "wide"),
+    "gelu_tanh": (lambda x: mg.gelu(x, approximate="tanh"), "wide"),
 }
 
 
@@ -122,7 +125,8 @@ UNARY = {
 def test_unary_elementwise(device, rng, name, shape):
     """:math:`(e^x)' = e^x`, :math:`(\\ln x)' = 1/x`, :math:`(\\sqrt x)' = 1/(2\\sqrt x)`,
     :math:`|x|' = \\operatorname{sign} x`,
-    :math:`\\tanh' = 1 - \\tanh^2`, :math:`\\sigma' = \\sigma(1-\\sigma)`, :math:`\\operatorname{relu}'(x) = [x > 0]`.
+    :math:`\\tanh' = 1 - \\tanh^2`, :math:`\\sigma' = \\sigma(1-\\sigma)`, :math:`\\operatorname{relu}'(x) = [x > 0]`,
+    :math:`\\operatorname{gelu}' = \\Phi + x \\varphi` (and its tanh form).
     """
     fn, domain = UNARY[name]
     values = {"any": rng.standard_normal(shape), "positive": rng.uniform(0.2, 3.0, size=shape),

@@ -65,6 +65,23 @@ SECOND_ORDER = {
     "stack": (lambda a, b: mg.stack([a, b]) ** 3, "standard"),
     "broadcast": (lambda a, b: mg.broadcast_to(a[0], (2, 3, 4)) * mg.sum_to(b * b, (1, 4)), "standard"),
     "astype": (lambda a, b: a.astype(np.float64) ** 2 * b, "standard"),
+    "minimum": (lambda a, b: mg.minimum(a, b) * a, "untied"),
+    "where": (lambda a, b: mg.where(a > b, a * b, b * b), "untied"),
+    "clip": (lambda a, b: mg.clip(a * b, -0.5, b * b) * a, "untied"),
+    "logsumexp": (lambda a, b: mg.logsumexp(a * b, axis=1), "standard"),
+    "var": (lambda a, b: mg.var(a * b, axis=0) * a.sum(), "standard"),
+    "std": (lambda a, b: mg.std(a * b, axis=1, correction=0), "standard"),
+    "gelu": (lambda a, b: mg.gelu(a * b), "standard"),
+    "gelu_tanh": (lambda a, b: mg.gelu(a * b, approximate="tanh"), "standard"),
+    "cross_entropy options": (lambda a, b: mg.cross_entropy(a * b, np.array([0, -100, 3]), weight=np.arange(1.0, 5.0),
+                                                            label_smoothing=0.2, reduction="none"), "standard"),
+    "cross_entropy probabilities": (lambda a, b: mg.cross_entropy(a, mg.softmax(b, axis=1)), "standard"),
+    "nll_loss": (lambda a, b: mg.nll_loss(mg.log_softmax(a * b, axis=1), np.array([1, 2, 0])), "standard"),
+    "binary_cross_entropy": (lambda a, b: mg.binary_cross_entropy(mg.sigmoid(a), mg.sigmoid(b)), "standard"),
+    "bce_with_logits": (lambda a, b: mg.binary_cross_entropy_with_logits(a * b, mg.sigmoid(b), pos_weight=2.0),
+                        "standard"),
+    "layer_norm": (lambda a, b: mg.nn.LayerNorm(4, eps=0.1, elementwise_affine=False, dtype=np.float64)(a * b),
+                   "standard"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu and maximum.
+"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu, maximum and minimum.
 
 Each class docstring states the function and its derivative. Where a
 derivative can be written with the output :math:`y` (``exp``, ``tanh``,
@@ -13,7 +13,7 @@ from minigrad.backend import get_array_module
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 
-__all__ = ["abs", "exp", "log", "maximum", "relu", "sigmoid", "sqrt", "tanh"]
+__all__ = ["abs", "exp", "log", "maximum", "minimum", "relu", "sigmoid", "sqrt", "tanh"]
 
 
 class Exp(Function):
@@ -134,6 +134,33 @@ class Maximum(Function):
         )
 
 
+class Minimum(Function):
+    """:math:`y = \\min(a, b)` elementwise, broadcasting; the mirror of :class:`Maximum`.
+
+    .. math::
+
+        \\bar a = \\bar y \\left([\\lnot(a > b)] - \\tfrac12 [a = b]\\right), \\qquad
+        \\bar b = \\bar y \\left([\\lnot(b > a)] - \\tfrac12 [a = b]\\right),
+
+    so the smaller side gets :math:`\\bar y` and a tie shares it equally, as ``torch.minimum``; where
+    either side is NaN, both get the whole :math:`\\bar y`, as ``torch.minimum`` too.
+    """
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return get_array_module(a).minimum(a, b)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.inputs
+        dtype = gy.dtype
+        tie = (a.data == b.data).astype(dtype) * 0.5
+        ga = gy * ((~(a.data > b.data)).astype(dtype) - tie) if a.requires_grad else None
+        gb = gy * ((~(b.data > a.data)).astype(dtype) - tie) if b.requires_grad else None
+        return (
+            None if ga is None else sum_to(ga, a.shape),
+            None if gb is None else sum_to(gb, b.shape),
+        )
+
+
 def exp(x: Any) -> Tensor:
     """Elementwise :math:`e^x`."""
     return Exp()(x)
@@ -174,4 +201,25 @@ def maximum(a: Any, b: Any) -> Tensor:
     return Maximum()(a, b)
 
 
-from minigrad.functions.reduction import sum_to  # noqa: E402  (Maximum.backward uses it)
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum of ``a`` and ``b`` (broadcasting); ties share the gradient.
+
+    .. math::
+
+        y = \\min(a, b), \\qquad \\bar a = \\bar y\\, [a < b], \\quad \\bar b = \\bar y\\, [b < a]
+
+    with a tie giving each side :math:`\\bar y / 2` (see :class:`Minimum`).
+
+    >>> import minigrad as mg
+    >>> a = mg.tensor([1.0, 5.0, 2.0], requires_grad=True)
+    >>> y = mg.minimum(a, 2.0)
+    >>> y.tolist()
+    [1.0, 2.0, 2.0]
+    >>> y.sum().backward()
+    >>> a.grad.tolist()
+    [1.0, 0.0, 0.5]
+    """
+    return Minimum()(a, b)
+
+
+from minigrad.functions.reduction import sum_to  # noqa: E402  (Maximum.backward and Minimum.backward use it)

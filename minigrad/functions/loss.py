@@ -1,4 +1,7 @@
-"""Softmax, log-softmax and the two losses: cross-entropy (integer targets) and mean squared error.
+"""Softmax, log-softmax and two losses: cross-entropy (with PyTorch's options) and mean squared error.
+
+The negative log-likelihood behind cross-entropy's options is in :mod:`minigrad.functions.nll`, the binary
+losses in :mod:`minigrad.functions.binary_loss`.
 
 Both softmax forms subtract the maximum before exponentiating, so no
 exponential overflows:
@@ -19,6 +22,15 @@ from minigrad import backend
 from minigrad.checks import check_axis
 from minigrad.config import is_grad_enabled
 from minigrad.function import Function
+from minigrad.functions.loss_arguments import (
+    check_ignore_index,
+    check_label_smoothing,
+    check_reduction,
+    class_rows,
+    class_targets,
+    class_weights,
+    scores_tensor,
+)
 from minigrad.functions.reduction import mean, sum
 from minigrad.tensor import Tensor
 
@@ -67,7 +79,8 @@ class LogSoftmax(Function):
 
 
 class CrossEntropy(Function):
-    """Mean negative log-likelihood of integer class targets under a softmax.
+    """Mean negative log-likelihood of integer class targets under a softmax, in one pass: the form
+    :func:`cross_entropy` takes without weights, ignored targets or label smoothing, with the mean.
 
     For logits :math:`X \\in \\mathbb{R}^{N \\times C}` and targets :math:`t \\in \\{0..C-1\\}^N`,
 
@@ -112,38 +125,86 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     return LogSoftmax(axis)(x)
 
 
-def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
-    """Mean cross-entropy between ``logits`` of shape ``(N, C)`` and integer ``targets`` of shape ``(N,)``.
+def cross_entropy(
+    logits: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between ``logits`` and class ``targets``, as ``torch.nn.functional.cross_entropy``.
+
+    With :math:`p_n = \\operatorname{softmax}(\\text{logits}_n)` over the classes, the loss of sample :math:`n`
+    and its gradient are
+
+    .. math::
+
+        \\ell_n = -w_{t_n} \\log p_{n, t_n}, \\qquad
+        \\frac{\\partial \\ell_n}{\\partial \\text{logits}_n} = w_{t_n} (p_n - \\operatorname{onehot}(t_n)),
+
+    and the mean is :math:`\\sum_n \\ell_n / \\sum_n w_{t_n}` over the samples not ignored (:math:`w = 1`
+    without ``weight``). Label smoothing :math:`\\varepsilon` mixes in the loss of the uniform target:
+    :math:`(1 - \\varepsilon) \\ell_n + \\frac{\\varepsilon}{C} \\sum_c -w_c \\log p_{n, c}`. Class-probability
+    targets :math:`q` (the logits' shape, floating point) give
+    :math:`\\ell_n = -\\sum_c w_c q_{n,c} \\log p_{n,c}`, with gradient :math:`p_n \\sum_c w_c q_{n,c} - w \\odot q_n`.
 
     Parameters
     ----------
     logits : Tensor
-        Unnormalised class scores, one row per sample.
-    targets : array_like of int
-        The class of each row, in ``[0, C)``.
+        Unnormalised class scores, shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (classes on axis 1).
+    targets : array_like or Tensor
+        Integer classes in ``[0, C)`` (or ``ignore_index``), one per sample: shape ``()``, ``(N,)`` or
+        ``(N, d1, ...)``; or class probabilities of the logits' shape (a Tensor of them may require gradients).
+    weight : array_like, optional
+        One weight per class, shape ``(C,)``; a constant.
+    ignore_index : int, default -100
+        Integer targets equal to it add nothing, to the loss or to the mean's denominator. Probability targets
+        take no ``ignore_index``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        ``"none"`` gives one loss per sample (ignored ones 0).
+    label_smoothing : float in [0, 1], default 0
+        :math:`\\varepsilon`.
 
     Returns
     -------
     Tensor
-        A scalar: :math:`-\\frac1N \\sum_n \\log \\operatorname{softmax}(\\text{logits}_n)_{t_n}`.
+        A scalar, or one loss per sample. With every target ignored the mean is NaN, as in PyTorch.
+
+    >>> import minigrad as mg
+    >>> logits = mg.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 2.0]], requires_grad=True)
+    >>> round(mg.cross_entropy(logits, [0, 2]).item(), 6)
+    0.239545
+    >>> [round(v, 6) for v in mg.cross_entropy(logits, [0, -100], reduction="none").tolist()]
+    [0.239545, 0.0]
+    >>> round(mg.cross_entropy(logits, [0, 2], label_smoothing=0.1).item(), 6)
+    0.372878
     """
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"logits: expected a Tensor, got {type(logits).__name__}")
-    if logits.ndim != 2:
-        raise ValueError(f"logits: expected shape (N, C), got {logits.shape}")
-    if isinstance(targets, Tensor):
-        targets = targets.data
-    targets = backend.to_device(np.asarray(targets) if not backend.is_array(targets) else targets, logits.device)
-    if targets.dtype.kind not in "iu":
-        raise TypeError(f"targets: expected integer class indices, got dtype {targets.dtype}")
-    if targets.shape != logits.shape[:1]:
-        raise ValueError(f"targets: expected shape {logits.shape[:1]}, got {targets.shape}")
-    if targets.size and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[1]):
-        raise ValueError(
-            f"targets: class indices must lie in [0, {logits.shape[1]}), "
-            f"got values from {int(targets.min())} to {int(targets.max())}"
-        )
-    return CrossEntropy(targets)(logits)
+    logits = scores_tensor("logits", logits)
+    reduction = check_reduction(reduction)
+    ignore_index = check_ignore_index(ignore_index)
+    label_smoothing = check_label_smoothing(label_smoothing)
+    weights = class_weights(weight, logits)
+    if _are_probabilities(targets, logits):
+        if ignore_index != -100:
+            raise ValueError(
+                f"ignore_index: applies to class-index targets only, got {ignore_index} with class probabilities"
+            )
+        return cross_entropy_of_probabilities(logits, targets, weights, reduction, label_smoothing)
+    flat_targets = class_targets(targets, logits, ignore_index)
+    plain = weights is None and not label_smoothing and reduction == "mean"
+    if plain and not bool((flat_targets == ignore_index).any()):
+        return CrossEntropy(flat_targets)(class_rows(logits))  # the one-pass form, as before the options
+    return cross_entropy_of_classes(logits, flat_targets, weights, ignore_index, reduction, label_smoothing)
+
+
+def _are_probabilities(targets: Any, logits: Tensor) -> bool:
+    """Whether ``targets`` are class probabilities: floating point, with the logits' shape."""
+    if isinstance(targets, Tensor) or backend.is_array(targets):
+        dtype, shape = targets.dtype, targets.shape
+    else:
+        try:
+            values = np.asarray(targets)
+        except (TypeError, ValueError):
+            return False
+        dtype, shape = values.dtype, values.shape
+    return dtype.kind == "f" and tuple(shape) == logits.shape
 
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
@@ -160,3 +221,7 @@ def mse_loss(prediction: Tensor, target: Any) -> Tensor:
 
 
 from minigrad.functions.elementwise import exp  # noqa: E402  (LogSoftmax.backward uses it)
+from minigrad.functions.nll import (  # noqa: E402  (cross_entropy uses them; nll uses log_softmax)
+    cross_entropy_of_classes,
+    cross_entropy_of_probabilities,
+)

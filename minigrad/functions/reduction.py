@@ -1,4 +1,5 @@
-"""Reductions (``sum``, ``mean``, ``max``, ``min``) and the broadcasting pair ``sum_to`` / ``broadcast_to``.
+"""Reductions (``sum``, ``mean``, ``max``, ``min``, ``logsumexp``, ``argmax``) and the broadcasting pair
+``sum_to`` / ``broadcast_to``.
 
 ``sum_to`` and ``broadcast_to`` are each other's gradient, which makes every
 broadcasting binary operation differentiable to any order:
@@ -19,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from minigrad.backend import get_array_module
-from minigrad.checks import check_flag
+from minigrad.checks import check_axis, check_flag
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 
-__all__ = ["broadcast_to", "max", "mean", "min", "sum", "sum_to"]
+__all__ = ["argmax", "broadcast_to", "logsumexp", "max", "mean", "min", "sum", "sum_to"]
 
 Axis = int | tuple[int, ...] | None
 
@@ -120,6 +121,44 @@ class Min(Max):
         return x.min(axis=self.axes, keepdims=self.keepdims)
 
 
+class LogSumExp(Function):
+    """:math:`y = \\ln \\sum_{i \\in \\text{axis}} e^{x_i}`; :math:`\\bar x = \\bar y\\, e^{x - y}`
+    (the softmax of :math:`x` over the axes).
+
+    Computed as :math:`m + \\ln \\sum_i e^{x_i - m}` with :math:`m = \\max_i x_i`, so no exponential
+    overflows; an infinite :math:`m` is the result itself (:math:`-\\infty` when every element is, and
+    over no element at all), as ``torch.logsumexp``.
+    """
+
+    def __init__(self, axis: Axis, keepdims: bool) -> None:
+        self.axis = axis
+        self.keepdims = check_flag("keepdims", keepdims)
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        kept_shape = _keepdims_shape(x.shape, self.axes)
+        if any(x.shape[a] == 0 for a in self.axes):
+            y = xp.full(kept_shape, -np.inf, dtype=xp.result_type(x.dtype, np.float16))
+        else:
+            m = x.max(axis=self.axes, keepdims=True)
+            finite = xp.isfinite(m)
+            shift = xp.where(finite, m, 0)
+            with np.errstate(over="ignore", divide="ignore"):  # only in slices whose result is m or -inf
+                y = xp.where(finite, xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift, m)
+        return y if self.keepdims else y.reshape(tuple(n for i, n in enumerate(kept_shape) if i not in self.axes))
+
+    def backward(self, gy: Tensor) -> Tensor:
+        x = self.inputs[0]
+        y = self.output()
+        if not self.keepdims:
+            shape = _keepdims_shape(x.shape, self.axes)
+            gy, y = reshape(gy, shape), reshape(y, shape)
+        # x - y: NaN where both are one infinity, -inf where it overflows (its exponential is 0), as torch.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return gy * exp(x - y)
+
+
 class SumTo(Function):
     """Sum ``x`` down to ``shape`` (undo a broadcast); the gradient is ``broadcast_to``."""
 
@@ -168,6 +207,68 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Min(axis, keepdims)(x)
 
 
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """:math:`\\ln \\sum_i e^{x_i}` over ``axis`` (all elements by default), computed without overflow.
+
+    .. math::
+
+        y = m + \\ln \\sum_i e^{x_i - m}, \\quad m = \\max_i x_i, \\qquad
+        \\bar x_i = \\bar y\\, e^{x_i - y} = \\bar y \\operatorname{softmax}(x)_i .
+
+    Parameters
+    ----------
+    x : Tensor
+    axis : int, tuple of int or None
+        The axes to reduce (``torch.logsumexp``'s ``dim``); None reduces all.
+    keepdims : bool, default False
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([1000.0, 1000.0], requires_grad=True)
+    >>> y = mg.logsumexp(x)
+    >>> round(y.item(), 6)
+    1000.693147
+    >>> y.backward()
+    >>> [round(g, 6) for g in x.grad.tolist()]
+    [0.5, 0.5]
+    """
+    return LogSumExp(axis, keepdims)(x)
+
+
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """The index of the largest value along ``axis``, or in the flattened tensor when ``axis`` is None.
+
+    :math:`y = \\operatorname{arg\\,max}_i x_i`, the first such index on ties; a NaN counts as the largest
+    value (its first index is the result), as in NumPy and PyTorch. An int64 tensor with no gradient
+    (the index is piecewise constant).
+
+    Parameters
+    ----------
+    x : Tensor
+        At least one element along ``axis``.
+    axis : int or None, default None
+    keepdims : bool, default False
+        Keep the reduced axis (all axes when ``axis`` is None) with length 1.
+
+    Raises
+    ------
+    ValueError
+        When ``axis`` is out of range or there is no element to choose from.
+
+    >>> import minigrad as mg
+    >>> logits = mg.tensor([[0.1, 2.0, 0.3], [5.0, 1.0, 5.0]])
+    >>> mg.argmax(logits, axis=1).tolist()
+    [1, 0]
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x: expected a Tensor, got {type(x).__name__}")
+    keepdims = check_flag("keepdims", keepdims)
+    if axis is not None:
+        axis = check_axis(axis, x.ndim)
+    if x.size == 0:
+        raise ValueError(f"x: argmax needs at least one value to choose from, got shape {x.shape}")
+    return Tensor(x.xp.asarray(x.data.argmax(axis=axis, keepdims=keepdims), dtype=np.int64))
+
+
 def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
     """Sum ``x`` over broadcast axes so that the result has ``shape``."""
     if isinstance(x, Tensor) and x.shape == tuple(shape):
@@ -182,4 +283,5 @@ def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
     return BroadcastTo(shape)(x)
 
 
+from minigrad.functions.elementwise import exp  # noqa: E402  (LogSumExp.backward uses it)
 from minigrad.functions.shape import reshape  # noqa: E402  (Sum.backward uses it)
