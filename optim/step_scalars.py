@@ -118,7 +118,18 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
         ``power_dtype`` computes the bias correction: before anything changes.
         AdaMax needs no :math:`1-\\beta_2^t` and computes only :math:`1-\\beta_1^t`.
     """
-    dtype = np.dtype(dtype)
+    # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
+    # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
+    key = (choices, np.dtype(dtype), step, power_dtype,
+           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay)))
+    return _computed_numbers(key)
+
+
+@functools.lru_cache(maxsize=32)  # one step's groups and dtypes; t changes every step
+def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
+    """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
+    choices, dtype, step, power_dtype, *hexes = key
+    lr, beta1, beta2, eps, weight_decay = (float.fromhex(text) for text in hexes)
     bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
     bias2 = 1.0 if isinstance(choices, AdamaxChoices) else bias_correction(beta2, step, power_dtype, dtype, "beta2")
     numbers = Scalars(
