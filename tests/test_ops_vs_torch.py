@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from torch_helpers import ATOL, RTOL, compare
 
 import minigrad as mg
 
@@ -30,30 +31,6 @@ for _a in SHAPES:
         except ValueError:
             continue
         SHAPE_PAIRS.append((_a, _b))
-
-RTOL, ATOL = 1e-10, 1e-12
-
-
-def compare(device, mg_fn, torch_fn, *arrays, rng=None, grads_for=None):
-    """Run ``mg_fn`` and ``torch_fn`` on ``arrays``; assert equal values and equal input gradients."""
-    rng = rng or np.random.default_rng(0)
-    grads_for = range(len(arrays)) if grads_for is None else grads_for
-    mg_in = [mg.tensor(np.asarray(a, dtype=np.float64), requires_grad=i in grads_for, device=device)
-             for i, a in enumerate(arrays)]
-    t_in = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=i in grads_for) for i, a in enumerate(arrays)]
-    out, t_out = mg_fn(*mg_in), torch_fn(*t_in)
-    assert out.shape == tuple(t_out.shape)
-    assert out.dtype == np.float64
-    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=RTOL, atol=ATOL)
-    upstream = rng.standard_normal(out.shape)
-    out.backward(mg.tensor(upstream, device=device))
-    t_out.backward(torch.tensor(upstream))
-    for i in grads_for:
-        assert mg_in[i].grad is not None, f"input {i} got no gradient"
-        assert mg_in[i].grad.shape == mg_in[i].shape
-        np.testing.assert_allclose(mg_in[i].grad.numpy(), t_in[i].grad.numpy(), rtol=RTOL, atol=ATOL,
-                                   err_msg=f"gradient of input {i}")
-
 
 # ----------------------------------------------------------------- arithmetic and broadcasting
 BINARY = {

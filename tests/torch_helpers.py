@@ -1,4 +1,4 @@
-"""Shared by the tests that compare new operations with PyTorch (the pinned 2.13.0 CPU wheel) in float64.
+"""Shared by the tests that compare operations with PyTorch (the pinned 2.13.0 CPU wheel) in float64.
 
 :func:`compare` runs one function in both libraries on the same float64 inputs,
 compares the outputs, back-propagates the same random upstream gradient
