@@ -4,6 +4,7 @@ and compare (float64 to a relative 1e-12, float32 to 2 units in the last place).
 from __future__ import annotations
 
 import numpy as np
+from kernel_helpers import assert_same_bits
 
 import minigrad as mg
 import optim
@@ -102,7 +103,8 @@ def snapshot(params, optimizer):
 
 
 def assert_identical(a, b, where="snapshot"):
-    """Bit-for-bit equality, recursively (same keys, same dtypes, same step counts and counters)."""
+    """Bit-for-bit equality, recursively (same keys, same dtypes, same step counts and counters); arrays hold the
+    same bits everywhere but where both have NaN (so -0.0 and 0.0 differ)."""
     if isinstance(a, dict):
         assert a.keys() == b.keys(), where
         for key in a:
@@ -112,7 +114,7 @@ def assert_identical(a, b, where="snapshot"):
         for index, (x, y) in enumerate(zip(a, b)):
             assert_identical(x, y, f"{where}[{index}]")
     elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype, where
-        np.testing.assert_array_equal(a, b, err_msg=where)
+        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), where
+        assert_same_bits(a, b, where)
     else:
         assert a == b, where

@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from fused_helpers import make_params
+from fused_helpers import assert_identical, make_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,33 +174,12 @@ def run(scenario, fused):
     return trace
 
 
-def assert_same_bits(actual, expected, where="trace"):
-    """Recursively equal; arrays with the same dtype, shape and bits (NaN where the other has NaN)."""
-    if isinstance(expected, dict):
-        assert actual.keys() == expected.keys(), where
-        for key in expected:
-            assert_same_bits(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list | tuple):
-        assert len(actual) == len(expected), where
-        for index, (a, b) in enumerate(zip(actual, expected)):
-            assert_same_bits(a, b, f"{where}[{index}]")
-    elif isinstance(expected, np.ndarray):
-        assert isinstance(actual, np.ndarray), where
-        assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape), where
-        nan = np.isnan(expected)
-        assert np.array_equal(np.isnan(actual), nan), where
-        unsigned = f"u{expected.dtype.itemsize}"
-        assert np.array_equal(actual[~nan].view(unsigned), expected[~nan].view(unsigned)), where
-    else:
-        assert actual == expected, where
-
-
 # --------------------------------------------------------------------------- the property
 @settings(max_examples=120, deadline=None)
 @given(scenarios())
 def test_fused_matches_the_reference_for_every_gradient_pattern(scenario):
     """Random configuration x random gradient-presence pattern and way of calling: the same bits after each call."""
-    assert_same_bits(run(scenario, fused=True), run(scenario, fused=False))
+    assert_identical(run(scenario, fused=True), run(scenario, fused=False))
 
 
 # --------------------------------------------------------------------------- the reported case
@@ -260,5 +239,5 @@ def test_checkpoint_in_the_middle_of_a_gradient_pattern(tmp_path, fused):
 
     expected = snapshot(list(straight.parameters()), straight_optimizer)
     actual = snapshot(list(resumed.parameters()), resumed_optimizer)
-    assert_same_bits(actual, expected)
+    assert_identical(actual, expected)
     assert [s["step"] for s in actual["state"]] == [3, 2, 4, 3]
