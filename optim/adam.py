@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim import functional
 from optim.adaptive import AdaptiveOptimizer
-from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, rule_amsgrad_mode
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES
 from optim.optimizer import ParamsLike
 from optim.validation import check_bool, check_choice
 
@@ -130,15 +129,3 @@ class Adam(AdaptiveOptimizer):
         if group["amsgrad"]:
             state["v_max"] = xp.zeros_like(param.data)
         return state
-
-    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
-               weight_decay: float) -> None:
-        """Call :func:`optim.functional.adam_update` with this group's hyperparameters."""
-        beta1, beta2 = group["betas"]
-        functional.adam_update(
-            param, grad, state["m"], state["v"], state.get("v_max"),
-            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
-            maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
-            amsgrad_mode=rule_amsgrad_mode(group), power_dtype=self.options.power_dtype,
-        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim import functional
 from optim.adaptive import AdaptiveOptimizer
 from optim.conventions import ADAMAX_EPSILON_CHOICES
 from optim.optimizer import ParamsLike
@@ -122,15 +121,3 @@ class Adamax(AdaptiveOptimizer):
         """``m`` and ``u`` as zeros like the parameter."""
         xp = param.xp
         return {"step": 0, "m": xp.zeros_like(param.data), "u": xp.zeros_like(param.data)}
-
-    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
-               weight_decay: float) -> None:
-        """Call :func:`optim.functional.adamax_update` with this group's hyperparameters."""
-        beta1, beta2 = group["betas"]
-        functional.adamax_update(
-            param, grad, state["m"], state["u"],
-            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
-            maximize=group["maximize"], adamax_epsilon=group["adamax_epsilon"],
-            power_dtype=self.options.power_dtype,
-        )

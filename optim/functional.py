@@ -8,6 +8,9 @@ CuPy arrays and updates them **in place**, line by line with the papers:
   Kumar 2018, Algorithm 2) and the frameworks' variants of it.
 * :func:`adamax_update`: Kingma & Ba (2015), Algorithm 2 (AdaMax).
 * :func:`sgd_update`: plain gradient descent, the baseline.
+* :func:`update_parameter`: the optimizers' step 4: one of the above with a
+  parameter group's hyperparameters, on a whole parameter or on the rows of a
+  row-sparse gradient.
 
 Each call checks its arguments (a bad call raises and changes nothing),
 computes the step's numbers with :func:`optim.step_scalars.step_scalars`, runs
@@ -16,7 +19,7 @@ new values back. Arithmetic happens in the parameter's dtype; the bias
 corrections :math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` are computed in
 double precision unless ``power_dtype`` asks for the lower precision some
 frameworks use (:func:`bias_correction`). The optimizer classes in
-:mod:`optim` hold the state and call these functions; the fused path
+:mod:`optim` hold the state and call :func:`update_parameter`; the fused path
 (``fused=True``) runs the same rules, compiled or generated from them.
 """
 
@@ -27,17 +30,20 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from minigrad.backend import is_array
+from minigrad.sparse import RowSparseGrad
 from optim.conventions import (
     ADAMAX_EPSILON_CHOICES,
     EPSILON_MODE_CHOICES,
     POWER_DTYPE_CHOICES,
     RULE_AMSGRAD_MODES,
+    rule_amsgrad_mode,
 )
 from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
 from optim.step_scalars import Scalars, bias_correction, step_scalars
 from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
 
-__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
+__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
 
 
 _PLAIN_NUMBERS = {int, float}
@@ -240,6 +246,62 @@ def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> N
         param += lr * grad
     else:
         param -= lr * grad
+
+
+def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
+                     lr: float, step: int, weight_decay: float, power_dtype: str | None = None) -> None:
+    """One parameter's update, in place, with its group's hyperparameters: the optimizers' step 4.
+
+    ``algorithm`` (``"adam"``, ``"adamax"`` or ``"sgd"``) picks :func:`adam_update`
+    (AMSGrad when ``group["amsgrad"]``), :func:`adamax_update` or :func:`sgd_update`;
+    ``state`` holds its arrays by name (``m``, ``v``, ``v_max``; ``m``, ``u``).
+    ``lr``, ``step`` and ``weight_decay`` are this parameter's numbers for this
+    call (:func:`optim.parameter_numbers.parameter_scalars`).
+
+    A :class:`~minigrad.sparse.RowSparseGrad` (coalesced, as the gradient
+    pipeline hands it over) updates lazily: the rows it lists are gathered from
+    the parameter and the state, the same rule runs on them, and they are
+    written back; the other rows, and their state, keep their values.
+
+    >>> import numpy as np
+    >>> param, grad = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    >>> state = {"m": np.zeros(2), "v": np.zeros(2)}
+    >>> group = {"betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False, "decoupled_weight_decay": False,
+    ...          "maximize": False, "epsilon_mode": "algorithm1"}
+    >>> update_parameter("adam", param, grad, state, group, lr=0.1, step=1, weight_decay=0.0)
+    >>> param.round(6).tolist()
+    [0.9, 2.1]
+    """
+    if not isinstance(grad, RowSparseGrad):
+        _update_arrays(algorithm, param, grad, state, group, lr, step, weight_decay, power_dtype)
+        return
+    rows = grad.indices
+    arrays = {name: value for name, value in state.items() if is_array(value)}
+    param_rows = param[rows]
+    state_rows = {name: value[rows] for name, value in arrays.items()}
+    _update_arrays(algorithm, param_rows, grad.values, state_rows, group, lr, step, weight_decay, power_dtype)
+    param[rows] = param_rows
+    for name, value in arrays.items():
+        value[rows] = state_rows[name]
+
+
+def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
+                   lr: float, step: int, weight_decay: float, power_dtype: str | None) -> None:
+    """:func:`update_parameter` on whole arrays: the group's hyperparameters as the rule's keywords."""
+    if algorithm == "sgd":
+        sgd_update(param, grad, lr=lr, maximize=group["maximize"])
+        return
+    beta1, beta2 = group["betas"]
+    common = {"step": step, "lr": lr, "beta1": beta1, "beta2": beta2, "eps": group["eps"],
+              "weight_decay": weight_decay, "decoupled_weight_decay": group["decoupled_weight_decay"],
+              "maximize": group["maximize"], "power_dtype": power_dtype}
+    if algorithm == "adam":
+        adam_update(param, grad, state["m"], state["v"], state.get("v_max"), epsilon_mode=group["epsilon_mode"],
+                    amsgrad_mode=rule_amsgrad_mode(group), **common)
+    elif algorithm == "adamax":
+        adamax_update(param, grad, state["m"], state["u"], adamax_epsilon=group["adamax_epsilon"], **common)
+    else:
+        raise ValueError(f"algorithm: unknown value {algorithm!r}; expected 'adam', 'adamax' or 'sgd'")
 
 
 def _apply(choices: AdamChoices | AdamaxChoices, scalars: Scalars, grad: Any, arrays: tuple[Any, ...]) -> None:

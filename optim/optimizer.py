@@ -2,7 +2,7 @@
 
 The update rules themselves live in :mod:`optim.functional`; a subclass only
 says which hyperparameters it has, which state arrays a parameter needs, and
-which rule to call. What happens to the gradients before the rule (loss
+which rule to run (its ``algorithm``). What happens to the gradients before the rule (loss
 scaling, accumulation, clipping) and to the weights after it (moving average)
 lives in :mod:`optim.pipeline`.
 """
@@ -13,11 +13,9 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from minigrad import backend
 from minigrad.config import enable_grad
-from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import call_checks, parameter_numbers, pipeline
+from optim import call_checks, functional, parameter_numbers, pipeline
 from optim.averages import WeightAverages
 from optim.groups import build_groups, check_groups
 from optim.options import Options, make_options
@@ -71,6 +69,8 @@ class Optimizer:
         Number of calls dropped by ``nonfinite="skip"`` (they change nothing else).
     """
 
+    #: The rule that :func:`optim.functional.update_parameter` runs: "adam", "adamax" or "sgd" (set by subclasses).
+    algorithm: str = ""
     #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
     lazy_default = False
 
@@ -122,11 +122,6 @@ class Optimizer:
         raise TypeError(
             f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad and Adamax"
         )
-
-    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
-               weight_decay: float) -> None:
-        """Apply the rule in place to the arrays ``param`` and ``state`` (subclasses call :mod:`optim.functional`)."""
-        raise NotImplementedError
 
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
         """Refuse, before anything changes, a call the rule would refuse for a reason of its own
@@ -297,25 +292,15 @@ class Optimizer:
         self.calls += 1
 
     def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, scalars: ParameterScalars) -> None:
-        """Step 4 on the reference path: the rule on the whole parameter, or lazily on the rows of a (coalesced)
-        row-sparse gradient, whose untouched rows keep their values and whose state does not decay there."""
+        """Step 4 on the reference path: :func:`optim.functional.update_parameter` with the parameter's
+        state, created at its first update (whole arrays, or the rows of a row-sparse gradient)."""
         state = self.state.get(param)
         if state is None:
             state = self.state[param] = self.init_state(param, group)
         pipeline.follow_device(state, param)
         state["step"] += 1
-        lr, step, weight_decay = scalars
-        if not isinstance(grad, RowSparseGrad):
-            self.update(param.data, grad, state, group, lr, step, weight_decay)
-            return
-        rows = grad.indices  # gather the touched rows, run the same rule on them, write them back
-        arrays = {key: value for key, value in state.items() if backend.is_array(value)}
-        param_rows = param.data[rows]
-        state_rows = {**state, **{key: value[rows] for key, value in arrays.items()}}
-        self.update(param_rows, grad.values, state_rows, group, lr, step, weight_decay)
-        param.data[rows] = param_rows
-        for key, value in arrays.items():
-            value[rows] = state_rows[key]
+        functional.update_parameter(self.algorithm, param.data, grad, state, group, *scalars,
+                                    power_dtype=self.options.power_dtype)
 
     @property
     def accumulators(self) -> dict[Tensor, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from optim import functional
 from optim.optimizer import Optimizer, ParamsLike
 from optim.validation import check_bool
 
@@ -29,6 +28,8 @@ class SGD(Optimizer):
         of 0 is refused rather than read as "off" as under Keras.
     """
 
+    algorithm = "sgd"
+
     def __init__(self, params: ParamsLike = None, lr: Any = 0.01, maximize: bool = False, **options: Any) -> None:
         if "convention" in options:
             raise TypeError(
@@ -42,8 +43,3 @@ class SGD(Optimizer):
         group = super().validate_group(group)
         group["maximize"] = check_bool(group["maximize"], "maximize")
         return group
-
-    def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,
-               weight_decay: float) -> None:
-        """Call :func:`optim.functional.sgd_update`."""
-        functional.sgd_update(param, grad, lr=lr, maximize=group["maximize"])
