@@ -35,60 +35,14 @@ from minigrad.sparse import RowSparseGrad
 from optim.conventions import (
     ADAMAX_EPSILON_CHOICES,
     EPSILON_MODE_CHOICES,
-    POWER_DTYPE_CHOICES,
     RULE_AMSGRAD_MODES,
     rule_amsgrad_mode,
 )
 from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
 from optim.step_scalars import Scalars, bias_correction, step_scalars
-from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
+from optim.validation import check_choice, check_nonnegative, check_same_arrays, checked_rule_scalars
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
-
-
-_PLAIN_NUMBERS = {int, float}
-
-
-def _checked_scalars(step: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any, power_dtype: Any,
-                     arrays: tuple[tuple[str, Any], ...]) -> tuple[int, Any, Any, Any, Any, Any]:
-    """What must hold before any array is touched, so that a bad call changes nothing; the scalars to compute with.
-
-    :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
-    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
-    One chained comparison covers the usual case (Python numbers), which returns them as they are; the named
-    checks run only when it fails, and return NumPy scalars and 0-d arrays as Python numbers, so that the
-    arithmetic is the same as with the Python values.
-    """
-    try:
-        valid = (type(step) is int and step >= 1 and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0
-                 and 0.0 <= lr < math.inf and 0.0 <= eps < math.inf and 0.0 <= weight_decay < math.inf
-                 and power_dtype in POWER_DTYPE_CHOICES
-                 and {type(lr), type(beta1), type(beta2), type(eps), type(weight_decay)} <= _PLAIN_NUMBERS)
-    except (TypeError, ValueError):  # not numbers: the named checks below say which
-        valid = False
-    if not valid:
-        count = plain_number(step)
-        if not isinstance(count, int) or count < 1:
-            raise ValueError(f"step: expected an integer >= 1 (t counts from 1), got {step!r}")
-        step = count
-        beta1 = check_probability(beta1, "beta1")
-        beta2 = check_probability(beta2, "beta2")
-        lr, eps, weight_decay = (check_nonnegative(value, name) for name, value in
-                                 (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)))
-        check_choice(power_dtype, "power_dtype", POWER_DTYPE_CHOICES)
-    _check_arrays(arrays)
-    return step, lr, beta1, beta2, eps, weight_decay
-
-
-def _check_arrays(arrays: tuple[tuple[str, Any], ...]) -> None:
-    """Every array of the first one's (the parameter's) shape and dtype."""
-    param = arrays[0][1]
-    for name, array in arrays:
-        if getattr(array, "shape", None) != param.shape or getattr(array, "dtype", None) != param.dtype:
-            raise ValueError(
-                f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
-                f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
-            )
 
 
 def adam_update(
@@ -162,7 +116,7 @@ def adam_update(
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
-    step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
+    step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
@@ -223,7 +177,7 @@ def adamax_update(
         Where :math:`\\epsilon` goes.
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
-    step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
+    step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
     choices = adamax_choices(maximize=maximize, weight_decay=weight_decay,
                              decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon)
@@ -241,7 +195,7 @@ def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> N
     """
     if type(lr) is not float or not 0.0 <= lr < math.inf:
         lr = check_nonnegative(lr, "lr")
-    _check_arrays((("param", param), ("grad", grad)))
+    check_same_arrays((("param", param), ("grad", grad)))
     if maximize:
         param += lr * grad
     else:

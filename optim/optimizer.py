@@ -9,15 +9,15 @@ lives in :mod:`optim.pipeline`.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from minigrad.config import enable_grad
 from minigrad.tensor import Tensor
-from optim import call_checks, functional, parameter_numbers, pipeline
+from optim import functional, parameter_numbers, pipeline
 from optim.averages import WeightAverages
 from optim.groups import build_groups, check_groups
+from optim.keras_style import KerasStyleMethods
 from optim.options import Options, make_options
 from optim.parameter_numbers import ParameterScalars
 from optim.saving import state_dict as persistence
@@ -28,7 +28,7 @@ __all__ = ["Optimizer"]
 ParamsLike = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]] | None
 
 
-class Optimizer:
+class Optimizer(KerasStyleMethods):
     """Base class of the optimizers.
 
     Parameters
@@ -149,15 +149,6 @@ class Optimizer:
         for group in self.param_groups:
             yield from group["params"]
 
-    def exclude_from_weight_decay(self, var_list: Iterable[Tensor] = (), var_names: Iterable[str] = ()) -> None:
-        """Keras style: no weight decay for these parameters, nor for those whose name matches a regex in ``var_names``.
-
-        Names come from ``(name, tensor)`` pairs (``model.named_parameters()``);
-        the patterns are kept and also apply to parameters added later. A
-        parameter without a name never matches (a warning says so once).
-        """
-        parameter_numbers.exclude_from_weight_decay(self, var_list, var_names)
-
     def label(self, param: Tensor) -> str:
         """``parameter 3 ('0.weight')``: where ``param`` stands in the optimizer, and its name if it has one."""
         return parameter_numbers.label(self, param)
@@ -221,44 +212,6 @@ class Optimizer:
         self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
         return loss
 
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
-        """Keras style: update with explicit ``(gradient, parameter)`` pairs.
-
-        Gradients may be arrays, Tensors or :class:`~minigrad.sparse.RowSparseGrad`,
-        on the parameter's device, with its shape and dtype. An optimizer built
-        with ``params=None`` adopts the parameters of its first call as one group.
-
-        A gradient of ``None``: under ``convention="keras"`` and ``"tensorflow"``
-        the pair is skipped with a warning and the others are applied, as Keras 3
-        and tf.keras do (``ValueError`` if every gradient is None); under the
-        other conventions it is refused (``TypeError``) before anything changes.
-        See :mod:`optim.call_checks`.
-        """
-        pairs, skipped = call_checks.split_pairs(self, grads_and_vars)
-        if not self.param_groups and pairs:
-            variables = [var for var, _ in pairs] + skipped
-            self.param_groups.extend(self._build_groups([{"params": variables}]))
-        self._apply(pairs)
-
-    def minimize(self, loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor] | None = None) -> Tensor:
-        """Keras style: compute ``loss_fn()``, reset the gradients, backpropagate, apply; return the loss.
-
-        ``var_list`` defaults to every parameter of the optimizer. The arguments
-        and the loss are checked before any gradient is reset.
-        """
-        variables = call_checks.checked_var_list(self, loss_fn, var_list)
-        loss = call_checks.checked_loss(loss_fn())
-        for var in variables:
-            var.grad = None
-        loss.backward()
-        self.apply_gradients([(var.grad, var) for var in variables if var.grad is not None])
-        return loss
-
-    def scale_loss(self, loss: Tensor) -> Tensor:
-        """``loss * loss_scale_factor`` (the gradients are divided back by it before the update)."""
-        factor = self.options.loss_scale_factor
-        return loss if factor is None else loss * factor
-
     def _apply(self, pairs: list[tuple[Tensor, Any]]) -> None:
         """Check every gradient, then run the pipeline; an error leaves everything unchanged."""
         if not pairs:
@@ -303,36 +256,9 @@ class Optimizer:
                                     power_dtype=self.options.power_dtype)
 
     @property
-    def accumulators(self) -> dict[Tensor, Any]:
-        """The gradient sums of the open accumulation window (kept by :attr:`pipeline`)."""
-        return self.pipeline.accumulators
-
-    @accumulators.setter
-    def accumulators(self, value: dict[Tensor, Any]) -> None:
-        self.pipeline.accumulators = value
-
-    @property
-    def averages(self) -> dict[Tensor, Any]:
-        """The moving averages of the weights (kept by :attr:`weight_averages`)."""
-        return self.weight_averages.averages
-
-    @averages.setter
-    def averages(self, value: dict[Tensor, Any]) -> None:
-        self.weight_averages.averages = value
-
-    @property
     def lazy(self) -> bool:
         """Whether row-sparse gradients update only their rows: the ``lazy`` option, else the convention's."""
         return self.lazy_default if self.options.lazy is None else self.options.lazy
-
-    # ----------------------------------------------------------------- moving average of the weights
-    def finalize_variable_values(self) -> None:
-        """Keras style: copy the moving averages into the parameters (with ``use_ema``)."""
-        self.weight_averages.finalize()
-
-    def swap_ema_weights(self) -> contextlib.AbstractContextManager[None]:
-        """Use the averaged weights inside the block (to evaluate), the trained ones again after it."""
-        return self.weight_averages.swapped()
 
     # ----------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
@@ -342,18 +268,6 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`; everything is validated first and nothing changes on refusal."""
         persistence.load_optimizer_state_dict(self, state_dict)
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's hyperparameters and options as a JSON-serialisable dictionary."""
-        config = persistence.optimizer_config(self)
-        if self.fused:  # only when set: the configs of the reference path stay as they were
-            config["fused"] = True
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], params: ParamsLike = None) -> Optimizer:
-        """Build an optimizer from :meth:`get_config`'s output (and, optionally, parameters)."""
-        return persistence.optimizer_from_config(cls, config, params)
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from optim.conventions import POWER_DTYPE_CHOICES
 
 __all__ = [
     "check_betas",
@@ -130,3 +131,48 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: unknown value {value!r}; expected one of {list(choices)}")
     return value
+
+
+_PLAIN_NUMBERS = {int, float}
+
+
+def checked_rule_scalars(step: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any, power_dtype: Any,
+                     arrays: tuple[tuple[str, Any], ...]) -> tuple[int, Any, Any, Any, Any, Any]:
+    """What must hold before any array is touched, so that a bad call changes nothing; the scalars to compute with.
+
+    :math:`t \\ge 1`; finite :math:`\\alpha, \\epsilon, \\lambda \\ge 0` and
+    :math:`\\beta_1, \\beta_2 \\in [0, 1)`; every array of the parameter's shape and dtype.
+    One chained comparison covers the usual case (Python numbers), which returns them as they are; the named
+    checks run only when it fails, and return NumPy scalars and 0-d arrays as Python numbers, so that the
+    arithmetic is the same as with the Python values.
+    """
+    try:
+        valid = (type(step) is int and step >= 1 and 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0
+                 and 0.0 <= lr < math.inf and 0.0 <= eps < math.inf and 0.0 <= weight_decay < math.inf
+                 and power_dtype in POWER_DTYPE_CHOICES
+                 and {type(lr), type(beta1), type(beta2), type(eps), type(weight_decay)} <= _PLAIN_NUMBERS)
+    except (TypeError, ValueError):  # not numbers: the named checks below say which
+        valid = False
+    if not valid:
+        count = plain_number(step)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"step: expected an integer >= 1 (t counts from 1), got {step!r}")
+        step = count
+        beta1 = check_probability(beta1, "beta1")
+        beta2 = check_probability(beta2, "beta2")
+        lr, eps, weight_decay = (check_nonnegative(value, name) for name, value in
+                                 (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)))
+        check_choice(power_dtype, "power_dtype", POWER_DTYPE_CHOICES)
+    check_same_arrays(arrays)
+    return step, lr, beta1, beta2, eps, weight_decay
+
+
+def check_same_arrays(arrays: tuple[tuple[str, Any], ...]) -> None:
+    """Every array of the first one's (the parameter's) shape and dtype."""
+    param = arrays[0][1]
+    for name, array in arrays:
+        if getattr(array, "shape", None) != param.shape or getattr(array, "dtype", None) != param.dtype:
+            raise ValueError(
+                f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
+                f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
+            )
