@@ -49,12 +49,9 @@ object) cannot be saved; the loading optimizer keeps its own.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import stat
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -63,7 +60,7 @@ import minigrad
 from minigrad import backend
 from minigrad.nn.module import Module
 from optim.optimizer import Optimizer
-from optim.saving import contents
+from optim.saving import contents, files
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 
@@ -105,11 +102,11 @@ def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Op
         When ``path`` is a folder, its folder is a file or does not exist, or it
         may not be written; nothing has been written then.
     """
-    path = _check_path(path)
+    path = files.checked_path(path)
     _check_model_and_optimizer(model, optimizer)
     if extra is not None and not isinstance(extra, dict):
         raise TypeError(f"extra: expected a dict or None, got {type(extra).__name__}")
-    _check_writable(path)
+    files.check_writable(path)
     arrays: dict[str, np.ndarray] = {}
     table: list[dict[str, Any]] = []
     metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "library_version": minigrad.__version__,
@@ -131,7 +128,7 @@ def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Op
     text = json.dumps(metadata, sort_keys=True).encode("utf-8")
     arrays["metadata"] = np.frombuffer(text, dtype=np.uint8)
     arrays["checksum"] = np.frombuffer(_checksum(text, arrays, metadata["arrays"]).encode("ascii"), dtype=np.uint8)
-    _write_atomically(path, arrays)
+    files.write_atomically(path, arrays)
 
 
 def load_checkpoint(path: str | os.PathLike, model: Module | None,
@@ -170,7 +167,7 @@ def load_checkpoint(path: str | os.PathLike, model: Module | None,
         parameters outside the model, is loaded into an optimizer that has such
         parameters: they keep their current values.
     """
-    path = _check_path(path)
+    path = files.checked_path(path)
     _check_model_and_optimizer(model, optimizer)
     metadata, arrays = _read(path)
     try:
@@ -211,13 +208,6 @@ def _check_model_and_optimizer(model: Any, optimizer: Any) -> None:
         raise TypeError(f"optimizer: expected an optim.Optimizer or None, got {type(optimizer).__name__}")
 
 
-# ----------------------------------------------------------------- writing
-def _check_path(path: Any) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or os.PathLike, got {path!r}")
-    return os.fspath(path)
-
-
 def _checksum(text: bytes, arrays: dict[str, np.ndarray], table: list[dict[str, Any]]) -> str:
     """SHA-256 (hex) of the metadata text, then of each array in table order: key, dtype, shape, bytes."""
     digest = hashlib.sha256(text)
@@ -226,44 +216,6 @@ def _checksum(text: bytes, arrays: dict[str, np.ndarray], table: list[dict[str, 
         digest.update(f"\0{entry['key']}\0{array.dtype.str}\0{array.shape}\0".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
-
-
-def _check_writable(path: str) -> None:
-    """``path`` names a file that may be written: not a folder, in a folder that exists and may be written."""
-    if os.path.isdir(path) or path.endswith((os.sep, "/")):
-        raise IsADirectoryError(f"path: {path!r} is a folder; expected the path of a checkpoint file")
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(f"path: cannot write {path!r}: {directory!r} is a file, not a folder")
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"path: cannot write {path!r}: the folder {directory!r} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise PermissionError(f"path: cannot write {path!r}: no permission to create files in {directory!r}")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise PermissionError(f"path: cannot write {path!r}: the file is read-only")
-
-
-def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` into a temporary file beside ``path``, flushed to disk, then renamed over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable (POSIX; not possible everywhere)
-        folder = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
 
 
 # ----------------------------------------------------------------- reading and checking
