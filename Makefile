@@ -9,12 +9,13 @@ VENV_PYTHON := $(VENV)/bin/python
 PIP_INSTALL := $(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test docs
+.PHONY: help demo test docs tutorials
 
 help:
 	@echo "make demo   set up .venv and run the demo (python -m optim demo)"
 	@echo "make test   set up .venv and run the test suite (python -m pytest)"
 	@echo "make docs   set up .venv and build the HTML docs into docs/_build/html"
+	@echo "make tutorials   set up .venv and open the course (tutorials/) in JupyterLab"
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +34,7 @@ test: $(VENV_PYTHON)
 docs: $(VENV_PYTHON)
 	$(PIP_INSTALL) -e ".[docs]"
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
+
+tutorials: $(VENV_PYTHON)
+	$(PIP_INSTALL) -e ".[tutorials]"
+	$(VENV)/bin/jupyter lab tutorials
