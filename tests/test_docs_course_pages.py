@@ -23,9 +23,13 @@ def _course_pages():
 course_pages = _course_pages()
 
 
-def _write_notebook(path: Path, text: str) -> None:
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def _write_notebook(path: Path, text: str, metadata: dict | None = None) -> None:
     cell = {"cell_type": "markdown", "metadata": {}, "source": [text]}
-    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    metadata = {"kernelspec": KERNEL} if metadata is None else metadata
+    path.write_text(json.dumps({"cells": [cell], "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}))
 
 
 def _toctree_entries(index: str) -> list[str]:
@@ -91,3 +95,15 @@ def test_a_missing_course_folder_gives_an_empty_course(tmp_path: Path) -> None:
     """Before any tutorial exists, the site still builds: an index page with no lessons."""
     assert course_pages.mirror_course(tmp_path / "absent", tmp_path / "out") == []
     assert _toctree_entries((tmp_path / "out" / "index.md").read_text()) == []
+
+
+def test_a_notebook_without_a_kernel_gets_python_3_in_its_copy(tmp_path: Path) -> None:
+    """The copy of a notebook that names no kernel names Python 3; its cells are unchanged."""
+    source, target = tmp_path / "tutorials", tmp_path / "out"
+    source.mkdir()
+    _write_notebook(source / "01-bare.ipynb", "# bare", metadata={})
+    course_pages.mirror_course(source, target)
+    original, copy = (json.loads((folder / "01-bare.ipynb").read_text()) for folder in (source, target))
+    assert copy["metadata"]["kernelspec"] == KERNEL
+    assert copy["cells"] == original["cells"]
+    assert "kernelspec" not in original["metadata"]

@@ -1,4 +1,4 @@
-"""The ``>>>`` examples in minigrad's docstrings run as doctests, so that every example stays true."""
+"""The ``>>>`` examples in the docstrings of minigrad and optim run as doctests, so that every example stays true."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import pkgutil
 import pytest
 
 import minigrad
+import optim
 
-MODULES = sorted(["minigrad", *(info.name for info in pkgutil.walk_packages(minigrad.__path__, "minigrad."))])
+# optim.__main__ runs the command line when imported; its examples would be those of optim.cli, which is listed.
+SUBMODULES = [info.name for package in (minigrad, optim)
+              for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")]
+MODULES = sorted(["minigrad", "optim", *(name for name in SUBMODULES if name != "optim.__main__")])
 
 
 @pytest.mark.parametrize("name", MODULES)

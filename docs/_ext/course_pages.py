@@ -10,13 +10,14 @@ each notebook.
 
 A notebook is copied only when its bytes changed, so that Sphinx's incremental
 rebuild and myst-nb's cache see an unchanged file as unchanged; a mirrored notebook
-whose source was removed is removed too.
+whose source was removed is removed too. A notebook that names no kernel gets the
+Python 3 kernel in its copy (myst-nb needs it to execute the notebook and, when
+the build does not execute, to highlight the code).
 """
 
 from __future__ import annotations
 
-import filecmp
-import shutil
+import json
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -24,6 +25,7 @@ from sphinx.config import Config
 
 INDEX_NAME = "index.md"
 DEFAULT_TITLE = "# The course\n"
+PYTHON_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def course_notebooks(source: Path) -> list[Path]:
@@ -45,6 +47,22 @@ def index_text(source: Path, notebooks: list[Path]) -> str:
     text = readme.read_text(encoding="utf-8") if readme.is_file() else DEFAULT_TITLE
     entries = "".join(f"{path.stem}\n" for path in notebooks)
     return f"{text.rstrip()}\n\n```{{toctree}}\n:maxdepth: 1\n:caption: Lessons\n\n{entries}```\n"
+
+
+def mirrored_text(path: Path) -> str:
+    """The text of the copy of the notebook at ``path``: the notebook, with the Python 3 kernel if it names none."""
+    text = path.read_text(encoding="utf-8")
+    notebook = json.loads(text)
+    metadata = notebook.setdefault("metadata", {})
+    if "kernelspec" in metadata:
+        return text
+    metadata["kernelspec"] = dict(PYTHON_KERNEL)
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
 
 
 def mirror_course(source: Path, target: Path) -> list[str]:
@@ -69,13 +87,8 @@ def mirror_course(source: Path, target: Path) -> list[str]:
         if stale.name not in wanted:
             stale.unlink()
     for path in notebooks:
-        copy = target / path.name
-        if not copy.exists() or not filecmp.cmp(path, copy, shallow=False):
-            shutil.copyfile(path, copy)
-    index = target / INDEX_NAME
-    text = index_text(source, notebooks)
-    if not index.exists() or index.read_text(encoding="utf-8") != text:
-        index.write_text(text, encoding="utf-8")
+        _write_if_changed(target / path.name, mirrored_text(path))
+    _write_if_changed(target / INDEX_NAME, index_text(source, notebooks))
     return [path.name for path in notebooks]
 
 
