@@ -24,7 +24,8 @@ demo: $(VENV_PYTHON)
 	$(VENV_PYTHON) -m optim demo
 
 # pytest runs last, so that its summary is the last line of the output.
-TEST_EXTRAS ?= test,torch,demo,fast
+# docs: the test suite builds the site (tests/test_docs_site.py) and loads it in Chromium where installed.
+TEST_EXTRAS ?= test,torch,demo,fast,docs
 
 test: $(VENV_PYTHON)
 	$(PIP_INSTALL) -e ".[$(TEST_EXTRAS)]"
