@@ -27,8 +27,8 @@ from docs_site_helpers import (  # noqa: E402
     load_offline,
     page_requests,
 )
+from public_names import public_modules  # noqa: E402
 
-TOP_PACKAGES = ["minigrad", "optim"]
 # Pages whose formulas the browser must typeset: the index, a theory page, an API page with docstring math.
 PAGES_WITH_MATH = ["index.html", "theory/adam.html", "api-optim.html"]
 
@@ -40,19 +40,6 @@ def site(tmp_path_factory) -> Path:
     result = build_site(outdir)
     assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return outdir
-
-
-def public_modules() -> list[types.ModuleType]:
-    """minigrad and optim, and every module that their ``__all__`` (followed recursively) names."""
-    found, pending = [], [importlib.import_module(name) for name in TOP_PACKAGES]
-    while pending:
-        module = pending.pop(0)
-        found.append(module)
-        for name in getattr(module, "__all__", []):
-            value = getattr(module, name)
-            if isinstance(value, types.ModuleType) and value not in found and value not in pending:
-                pending.append(value)
-    return found
 
 
 def _resolve(dotted: str) -> object:
