@@ -146,3 +146,9 @@ def test_public_names_module_walk_reaches_the_submodules() -> None:
     names = {module.__name__ for module in public_modules()}
     assert {"minigrad.nn", "minigrad.nn.init", "optim.conventions", "optim.schedules"} <= names
     assert all(inspect.ismodule(module) for module in public_modules())
+
+
+def test_each_page_has_one_search_field(site: Path) -> None:
+    """The sidebar's search field is the only one (the theme's second one above it is switched off)."""
+    for page in ["index.html", "conventions.html", "theory/adam.html"]:
+        assert (site / page).read_text().count('class="btn search-button-field') == 1, page
