@@ -40,6 +40,15 @@ def topological_order(root: Function) -> list[Function]:
 
     Iterative depth-first post-order over ``Function.inputs``; the order only
     depends on the graph, never on memory addresses.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad.autograd import topological_order
+    >>> x = mg.tensor([1.0], requires_grad=True)
+    >>> y = mg.exp(x * 2.0).sum()
+    >>> [type(f).__name__ for f in topological_order(y.creator)]
+    ['Mul', 'Exp', 'Sum']
     """
     order: list[Function] = []
     visited: set[int] = set()
@@ -69,6 +78,16 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
     """Compute the gradients of ``root`` and accumulate them into the leaves' ``.grad``.
 
     See :meth:`Tensor.backward` for the meaning of the arguments (``create_graph`` implies ``retain_graph``).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad.autograd import run_backward
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> run_backward(y, None, retain_graph=False, create_graph=False)
+    >>> x.grad
+    tensor([2., 4.], dtype=float64)
     """
     create_graph = check_flag("create_graph", create_graph)
     retain_graph = create_graph if retain_graph is None else check_flag("retain_graph", retain_graph)

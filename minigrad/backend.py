@@ -44,7 +44,14 @@ _DLPACK_CUDA = 2
 
 
 def cuda_available() -> bool:
-    """Return ``True`` when CuPy is installed and at least one GPU is visible."""
+    """Return ``True`` when CuPy is installed and at least one GPU is visible.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> isinstance(mg.cuda_available(), bool)
+    True
+    """
     if _cupy is None:
         return False
     try:
@@ -64,6 +71,14 @@ class Device:
     ----------
     spec : str or Device
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.Device('cpu')
+    Device('cpu')
+    >>> mg.Device('cpu').xp.__name__
+    'numpy'
     """
 
     __slots__ = ("index", "type")

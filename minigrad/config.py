@@ -34,7 +34,17 @@ _state = threading.local()
 
 
 def is_grad_enabled() -> bool:
-    """Return ``True`` when new operations are recorded for backward (the default)."""
+    """Return ``True`` when new operations are recorded for backward (the default).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.is_grad_enabled()
+    True
+    >>> with mg.no_grad():
+    ...     print(mg.is_grad_enabled())
+    False
+    """
     return getattr(_state, "grad_enabled", True)
 
 
@@ -164,6 +174,14 @@ class enable_grad(_GradMode):  # noqa: N801 - the PyTorch name
     """Context manager and decorator that turns recording back on, e.g. inside a ``no_grad`` block.
 
     Usable as ``with mg.enable_grad():``, ``@mg.enable_grad()`` and ``@mg.enable_grad``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> with mg.no_grad():
+    ...     with mg.enable_grad():
+    ...         print(mg.is_grad_enabled())
+    True
     """
 
     def __new__(cls, function: Callable[..., Any] | None = None) -> Any:
@@ -196,6 +214,15 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - the PyTorch name
     ------
     TypeError
         When ``mode`` is not a bool; the mode is then unchanged.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> with mg.set_grad_enabled(False):
+    ...     print(mg.is_grad_enabled())
+    False
+    >>> mg.is_grad_enabled()
+    True
     """
 
     def __init__(self, mode: bool) -> None:

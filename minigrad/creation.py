@@ -38,6 +38,15 @@ def tensor(
     Tensor
         A new leaf. Arrays are copied, so later in-place changes to ``data``
         do not reach the tensor.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.tensor([[1, 2], [3, 4]], dtype='float32')
+    tensor([[1., 2.],
+            [3., 4.]], dtype=float32)
+    >>> mg.tensor(2.0, requires_grad=True)
+    tensor(2., dtype=float64, requires_grad=True)
     """
     if isinstance(data, Tensor):
         data = data.data

@@ -33,7 +33,14 @@ __all__ = ["DeviceMismatchError", "Function"]
 
 
 class DeviceMismatchError(RuntimeError):
-    """Raised when one operation receives operands that live on different devices."""
+    """Raised when one operation receives operands that live on different devices.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> issubclass(mg.DeviceMismatchError, RuntimeError)
+    True
+    """
 
 
 class Function:
@@ -60,6 +67,20 @@ class Function:
         How many item assignments had written the memory of each input, then
         each output, when the operation ran (``None``: none ever had), so that
         backward can refuse values changed since (see :mod:`minigrad.assignment`).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> class Square(mg.Function):
+    ...     def forward(self, x):
+    ...         return x * x
+    ...     def backward(self, gy):
+    ...         (x,) = self.inputs
+    ...         return 2.0 * x * gy
+    >>> x = mg.tensor([3.0], requires_grad=True)
+    >>> Square()(x).sum().backward()
+    >>> x.grad
+    tensor([6.], dtype=float64)
     """
 
     inputs: tuple[Tensor, ...] | None

@@ -32,7 +32,22 @@ __all__ = ["GradcheckError", "gradcheck"]
 
 
 class GradcheckError(AssertionError):
-    """Raised by :func:`gradcheck` when an analytic gradient disagrees with finite differences."""
+    """Raised by :func:`gradcheck` when an analytic gradient disagrees with finite differences.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> class Wrong(mg.Function):
+    ...     def forward(self, x):
+    ...         return x * x
+    ...     def backward(self, gy):
+    ...         return gy
+    >>> try:
+    ...     mg.gradcheck(lambda t: Wrong()(t), mg.tensor([1.5], requires_grad=True))
+    ... except mg.GradcheckError:
+    ...     print('backward disagrees with the finite differences')
+    backward disagrees with the finite differences
+    """
 
 
 def gradcheck(
@@ -73,6 +88,13 @@ def gradcheck(
     GradcheckError
         With a report of the worst element: which input, which index, both
         values and the error.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([0.5, -1.0], requires_grad=True)
+    >>> mg.gradcheck(lambda t: (mg.tanh(t) * t).sum(), x)
+    True
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable returning a Tensor, got {fn!r}")

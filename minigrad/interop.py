@@ -27,5 +27,16 @@ def from_dlpack(obj: Any, requires_grad: bool = False) -> Tensor:
         A leaf whose :attr:`~Tensor.data` views the producer's memory: writes
         through either side are seen by the other. The other direction is
         ``torch.from_dlpack(tensor)`` or ``cupy.from_dlpack(tensor)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> a = np.arange(3.0)
+    >>> x = mg.from_dlpack(a)
+    >>> x
+    tensor([0., 1., 2.], dtype=float64)
+    >>> np.shares_memory(x.data, a)
+    True
     """
     return Tensor(backend.from_dlpack(obj), requires_grad=requires_grad)

@@ -32,10 +32,20 @@ class RowSparseGrad:
     ----------
     indices : array of int, shape (n,)
         Row numbers, possibly repeated, in ``[0, dense_shape[0])``.
-    values : array, shape (n, *dense_shape[1:])
-        The gradient of each listed row.
+    values : array
+        The gradient of each listed row, of shape ``(n, *dense_shape[1:])``.
     dense_shape : tuple of int
         Shape of the full gradient (the parameter's shape).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grad = RowSparseGrad(np.array([2, 0, 2]), np.ones((3, 2)), (4, 2))
+    >>> grad.to_dense()
+    array([[1., 1.],
+           [0., 0.],
+           [2., 2.],
+           [0., 0.]])
     """
 
     __slots__ = ("dense_shape", "indices", "values")

@@ -45,6 +45,18 @@ class Tensor(TensorMethods):
         gradient accumulation over several mini-batches needs.
     creator : Function or None
         The operation that produced this tensor; ``None`` for a leaf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> x = mg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    >>> x.shape, x.dtype, x.requires_grad
+    ((2, 2), dtype('float64'), True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]], dtype=float64)
     """
 
     __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad", "retains_grad")

@@ -82,6 +82,20 @@ class Adam(AdaptiveOptimizer):
     -----
     State per parameter: ``m`` (:math:`m_t`), ``v`` (:math:`v_t`), ``v_max``
     with AMSGrad, and ``step``, all on the parameter's device and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import Adam
+    >>> w = mg.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> w.grad = mg.tensor(np.array([0.5, -2.0]))
+    >>> opt.step()
+    >>> w
+    tensor([ 0.9, -0.9], dtype=float64, requires_grad=True)
+    >>> Adam([w], lr=0.1, convention='keras').defaults['epsilon_mode']
+    'epsilon_hat'
     """
 
     algorithm = "adam"

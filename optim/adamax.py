@@ -79,6 +79,18 @@ class Adamax(AdaptiveOptimizer):
     Notes
     -----
     State per parameter: ``m`` (:math:`m_t`), ``u`` (:math:`u_t`) and ``step``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import Adamax
+    >>> w = mg.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    >>> opt = Adamax([w], lr=0.1)
+    >>> w.grad = mg.tensor(np.array([0.5, -2.0]))
+    >>> opt.step()
+    >>> w
+    tensor([ 0.9, -0.9], dtype=float64, requires_grad=True)
     """
 
     corrected_betas = ("beta1",)  # u_t needs no bias correction

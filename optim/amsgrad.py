@@ -39,6 +39,18 @@ class AMSGrad(Adam):
 
     ``AMSGrad(...)`` is exactly ``Adam(..., amsgrad=True)``; it takes the same
     keywords as :class:`~optim.Adam` except ``amsgrad``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import AMSGrad
+    >>> w = mg.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    >>> opt = AMSGrad([w], lr=0.1)
+    >>> w.grad = mg.tensor(np.array([0.5, -2.0]))
+    >>> opt.step()
+    >>> w
+    tensor([ 0.68377243, -0.68377228], dtype=float64, requires_grad=True)
     """
 
     def __init__(

@@ -66,6 +66,13 @@ class Settings:
         The optimizer-wide precision of :math:`\\beta^t`.
     lazy : bool
         Whether row-sparse gradients update lazily when the ``lazy`` option is not given.
+
+    Examples
+    --------
+    >>> from optim import CONVENTIONS
+    >>> settings = CONVENTIONS['pytorch'].settings('adam', lr=0.01)
+    >>> settings.group['lr'], settings.group['eps']
+    (0.01, 1e-08)
     """
 
     group: dict[str, Any]
@@ -99,6 +106,13 @@ class Convention:
         Whether row-sparse gradients update lazily by default.
     notes : str
         Quirks worth knowing, in one sentence.
+
+    Examples
+    --------
+    >>> from optim import CONVENTIONS
+    >>> keras = CONVENTIONS['keras']
+    >>> keras.adam_eps, keras.epsilon_mode, keras.decoupled_weight_decay
+    (1e-07, 'epsilon_hat', True)
     """
 
     name: str
@@ -270,7 +284,14 @@ CONVENTIONS: dict[str, Convention] = {
 
 
 def get_convention(name: str) -> Convention:
-    """The :class:`Convention` called ``name``; ``ValueError`` naming the known ones otherwise."""
+    """The :class:`Convention` called ``name``; ``ValueError`` naming the known ones otherwise.
+
+    Examples
+    --------
+    >>> from optim.conventions import get_convention
+    >>> get_convention('optax').amsgrad_mode
+    'max_corrected_v'
+    """
     if not isinstance(name, str) or name not in CONVENTIONS:
         raise ValueError(f"convention: unknown value {name!r}; expected one of {sorted(CONVENTIONS)}")
     return CONVENTIONS[name]
@@ -278,7 +299,16 @@ def get_convention(name: str) -> Convention:
 
 def rule_amsgrad_mode(group: dict[str, Any]) -> str | None:
     """The ``amsgrad_mode`` that :func:`~optim.functional.adam_update` gets for an Adam group: ``None`` (plain
-    Adam) without ``amsgrad`` or with ``amsgrad_mode="ignored"``, else the group's mode."""
+    Adam) without ``amsgrad`` or with ``amsgrad_mode="ignored"``, else the group's mode.
+
+    Examples
+    --------
+    >>> from optim.conventions import rule_amsgrad_mode
+    >>> rule_amsgrad_mode({'amsgrad': True, 'amsgrad_mode': 'max_raw_v'})
+    'max_raw_v'
+    >>> print(rule_amsgrad_mode({'amsgrad': False, 'amsgrad_mode': 'max_raw_v'}))
+    None
+    """
     if not group["amsgrad"] or group["amsgrad_mode"] == "ignored":
         return None
     return group["amsgrad_mode"]

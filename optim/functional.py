@@ -112,6 +112,15 @@ def adam_update(
         Ascend: use :math:`-g_t`.
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optim.functional import adam_update
+    >>> param, m, v = np.array([1.0]), np.zeros(1), np.zeros(1)
+    >>> adam_update(param, np.array([0.5]), m, v, None, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    >>> param, m, v
+    (array([0.9]), array([0.05]), array([0.00025]))
     """
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
@@ -175,6 +184,15 @@ def adamax_update(
         As in :func:`adam_update`.
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optim.functional import adamax_update
+    >>> param, m, u = np.array([1.0]), np.zeros(1), np.zeros(1)
+    >>> adamax_update(param, np.array([-0.5]), m, u, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    >>> param, u
+    (array([1.1]), array([0.5]))
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
     step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
@@ -192,6 +210,15 @@ def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> N
 
     ``lr`` is a finite number >= 0 (a NumPy scalar or 0-d array is used as the Python number); ``grad`` has the
     parameter's shape and dtype. Both are checked before the parameter changes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optim.functional import sgd_update
+    >>> param = np.array([1.0, 2.0])
+    >>> sgd_update(param, np.array([10.0, -10.0]), lr=0.01)
+    >>> param
+    array([0.9, 2.1])
     """
     if type(lr) is not float or not 0.0 <= lr < math.inf:
         lr = check_nonnegative(lr, "lr")

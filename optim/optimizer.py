@@ -67,6 +67,18 @@ class Optimizer(KerasStyleMethods):
         unless gradients are accumulated.
     skipped_steps : int
         Number of calls dropped by ``nonfinite="skip"`` (they change nothing else).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import Adam
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> w.grad = mg.tensor(np.array([1.0, -1.0]))
+    >>> opt.step()
+    >>> opt.iterations, sorted(opt.state[w])
+    (1, ['m', 'step', 'v'])
     """
 
     #: The rule that :func:`optim.functional.update_parameter` runs: "adam", "adamax" or "sgd" (set by subclasses).

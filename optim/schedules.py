@@ -56,7 +56,19 @@ def _finite_number(value: Any) -> float | None:
 
 
 class LearningRateSchedule:
-    """Base class: ``schedule(step) -> float`` plus ``get_config()``."""
+    """Base class: ``schedule(step) -> float`` plus ``get_config()``.
+
+    Examples
+    --------
+    >>> from optim.schedules import LearningRateSchedule
+    >>> class Halving(LearningRateSchedule):
+    ...     def __call__(self, step):
+    ...         return 0.1 * 0.5 ** step
+    ...     def get_config(self):
+    ...         return {}
+    >>> Halving()(2)
+    0.025
+    """
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError
@@ -92,7 +104,15 @@ class _StepDecay(LearningRateSchedule):
 
 
 class ExponentialDecay(_StepDecay):
-    """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``)."""
+    """:math:`\\eta_k = \\eta_0\\, r^{k / s}` (with :math:`\\lfloor k/s \\rfloor` when ``staircase``).
+
+    Examples
+    --------
+    >>> from optim.schedules import ExponentialDecay
+    >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    >>> schedule(9), schedule(10)
+    (0.1, 0.05)
+    """
 
     def __call__(self, step: int) -> float:
         try:
@@ -107,6 +127,12 @@ class InverseTimeDecay(_StepDecay):
 
     ``InverseTimeDecay(lr, decay_steps=1, decay_rate=d)`` is tf.keras's legacy
     ``decay=d`` keyword: :math:`\\eta / (1 + d\\,k)`.
+
+    Examples
+    --------
+    >>> from optim.schedules import InverseTimeDecay
+    >>> InverseTimeDecay(0.1, decay_steps=1, decay_rate=1.0)(3)
+    0.025
     """
 
     def __call__(self, step: int) -> float:
@@ -114,7 +140,15 @@ class InverseTimeDecay(_StepDecay):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """``values[0]`` for :math:`k \\le b_0`, ``values[i]`` for :math:`b_{i-1} < k \\le b_i`, ``values[-1]`` after."""
+    """``values[0]`` for :math:`k \\le b_0`, ``values[i]`` for :math:`b_{i-1} < k \\le b_i`, ``values[-1]`` after.
+
+    Examples
+    --------
+    >>> from optim.schedules import PiecewiseConstantDecay
+    >>> schedule = PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
+    >>> schedule(10), schedule(11), schedule(25)
+    (0.1, 0.01, 0.001)
+    """
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         boundaries, values = _number_list(boundaries, "boundaries"), _number_list(values, "values")
@@ -145,6 +179,13 @@ class PolynomialDecay(LearningRateSchedule):
 
     With ``cycle``, :math:`s` is instead multiplied by :math:`\\lceil k/s \\rceil`
     (at least 1), restarting the decay.
+
+    Examples
+    --------
+    >>> from optim.schedules import PolynomialDecay
+    >>> schedule = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0)
+    >>> schedule(5), schedule(20)
+    (0.05, 0.0)
     """
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, end_learning_rate: float = 0.0001,
@@ -178,6 +219,13 @@ class CosineDecay(LearningRateSchedule):
     With ``warmup_target`` :math:`\\eta_w` and ``warmup_steps`` :math:`w`: the rate
     rises linearly, :math:`\\eta_0 + (\\eta_w - \\eta_0) k / w` for :math:`k < w`,
     then decays from :math:`\\eta_w` over :math:`k - w` as above.
+
+    Examples
+    --------
+    >>> from optim.schedules import CosineDecay
+    >>> schedule = CosineDecay(0.1, decay_steps=100)
+    >>> schedule(0), schedule(50), schedule(100)
+    (0.1, 0.05, 0.0)
     """
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
@@ -211,12 +259,28 @@ _SCHEDULES = {cls.__name__: cls for cls in (
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}``, the form :func:`deserialize` reads."""
+    """``{"class_name": ..., "config": ...}``, the form :func:`deserialize` reads.
+
+    Examples
+    --------
+    >>> from optim.schedules import ExponentialDecay, serialize
+    >>> config = serialize(ExponentialDecay(0.1, 10, 0.5))
+    >>> config['class_name'], sorted(config['config'])
+    ('ExponentialDecay', ['decay_rate', 'decay_steps', 'initial_learning_rate', 'staircase'])
+    """
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    """Rebuild a schedule from :func:`serialize`'s output."""
+    """Rebuild a schedule from :func:`serialize`'s output.
+
+    Examples
+    --------
+    >>> from optim.schedules import ExponentialDecay, deserialize, serialize
+    >>> schedule = deserialize(serialize(ExponentialDecay(0.1, 10, 0.5)))
+    >>> type(schedule).__name__, schedule(10)
+    ('ExponentialDecay', 0.05)
+    """
     if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
         raise ValueError(f"config: expected {{'class_name': ..., 'config': ...}}, got {config!r}")
     name = config["class_name"]

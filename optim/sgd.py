@@ -26,6 +26,18 @@ class SGD(Optimizer):
         They follow the paper convention's rules: SGD takes no ``convention``
         (its update is the same in every framework), so a clipping threshold
         of 0 is refused rather than read as "off" as under Keras.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import SGD
+    >>> w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> opt = SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0.8, 1.6], dtype=float64, requires_grad=True)
     """
 
     algorithm = "sgd"

@@ -82,6 +82,14 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
         every :math:`\\beta < 1`; in single or half precision a :math:`\\beta`
         close to 1 rounds to 1 (float16 from 0.99976 up), and the factor is 0
         at every step: the step size would divide by zero.
+
+    Examples
+    --------
+    >>> from optim.functional import bias_correction
+    >>> bias_correction(0.5, 2)
+    0.75
+    >>> bias_correction(0.999, 1, power_dtype='float32')
+    0.0009999871253967285
     """
     if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
         factor = float(np.float32(1) - np.float32(beta) ** np.float32(step))

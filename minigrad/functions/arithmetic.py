@@ -125,32 +125,74 @@ class Pow(Function):
 
 
 def add(a: Any, b: Any) -> Tensor:
-    """Elementwise :math:`a + b` (broadcasting)."""
+    """Elementwise :math:`a + b` (broadcasting).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.add(mg.tensor([1.0, 2.0]), 10.0)
+    tensor([11., 12.], dtype=float64)
+    """
     return Add()(a, b)
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """Elementwise :math:`a - b` (broadcasting)."""
+    """Elementwise :math:`a - b` (broadcasting).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.sub(mg.tensor([5.0, 5.0]), mg.tensor([1.0, 2.0]))
+    tensor([4., 3.], dtype=float64)
+    """
     return Sub()(a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    """Elementwise :math:`a \\cdot b` (broadcasting)."""
+    """Elementwise :math:`a \\cdot b` (broadcasting).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.mul(mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
+    tensor([3., 8.], dtype=float64)
+    """
     return Mul()(a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """Elementwise :math:`a / b` (broadcasting)."""
+    """Elementwise :math:`a / b` (broadcasting).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.div(mg.tensor([1.0, 3.0]), 2.0)
+    tensor([0.5, 1.5], dtype=float64)
+    """
     return Div()(a, b)
 
 
 def neg(x: Any) -> Tensor:
-    """Elementwise :math:`-x`."""
+    """Elementwise :math:`-x`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.neg(mg.tensor([1.0, -2.0]))
+    tensor([-1.,  2.], dtype=float64)
+    """
     return Neg()(x)
 
 
 def pow(x: Any, c: Any) -> Tensor:
-    """Elementwise :math:`x^c`; ``c`` is a Python number, an array or a tensor (broadcasting)."""
+    """Elementwise :math:`x^c`; ``c`` is a Python number, an array or a tensor (broadcasting).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.pow(mg.tensor([2.0, 3.0]), 2)
+    tensor([4., 9.], dtype=float64)
+    """
     return Pow()(x, c)
 
 

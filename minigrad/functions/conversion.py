@@ -45,7 +45,14 @@ class AsType(Function):
 
 
 def to_device(x: Tensor, device: str | Device) -> Tensor:
-    """``x`` on ``device``: ``x`` itself when it is already there, else a differentiable copy."""
+    """``x`` on ``device``: ``x`` itself when it is already there, else a differentiable copy.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.to_device(mg.tensor([1.0]), 'cpu').device
+    Device('cpu')
+    """
     if not isinstance(x, Tensor):
         raise TypeError(f"x: expected a Tensor, got {type(x).__name__}")
     device = backend.as_device(device)
@@ -59,6 +66,13 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
 
     A cast to an integer or boolean dtype is not differentiable: it gives a new
     leaf with ``requires_grad=False``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> mg.astype(mg.tensor([1.5, 2.5]), np.float32)
+    tensor([1.5, 2.5], dtype=float32)
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"x: expected a Tensor, got {type(x).__name__}")

@@ -162,42 +162,98 @@ class Minimum(Function):
 
 
 def exp(x: Any) -> Tensor:
-    """Elementwise :math:`e^x`."""
+    """Elementwise :math:`e^x`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.exp(mg.tensor([0.0, 1.0]))
+    tensor([1.        , 2.71828183], dtype=float64)
+    """
     return Exp()(x)
 
 
 def log(x: Any) -> Tensor:
-    """Elementwise natural logarithm :math:`\\ln x`."""
+    """Elementwise natural logarithm :math:`\\ln x`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.log(mg.tensor([1.0, 4.0]))
+    tensor([0.        , 1.38629436], dtype=float64)
+    """
     return Log()(x)
 
 
 def sqrt(x: Any) -> Tensor:
-    """Elementwise :math:`\\sqrt{x}`."""
+    """Elementwise :math:`\\sqrt{x}`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.sqrt(mg.tensor([4.0, 9.0]))
+    tensor([2., 3.], dtype=float64)
+    """
     return Sqrt()(x)
 
 
 def abs(x: Any) -> Tensor:
-    """Elementwise :math:`|x|`."""
+    """Elementwise :math:`|x|`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.abs(mg.tensor([-1.5, 0.0, 2.0]))
+    tensor([1.5, 0. , 2. ], dtype=float64)
+    """
     return Abs()(x)
 
 
 def tanh(x: Any) -> Tensor:
-    """Elementwise hyperbolic tangent."""
+    """Elementwise hyperbolic tangent.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.tanh(mg.tensor([0.0]))
+    tensor([0.], dtype=float64)
+    """
     return Tanh()(x)
 
 
 def sigmoid(x: Any) -> Tensor:
-    """Elementwise logistic function :math:`1 / (1 + e^{-x})`."""
+    """Elementwise logistic function :math:`1 / (1 + e^{-x})`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.sigmoid(mg.tensor([0.0]))
+    tensor([0.5], dtype=float64)
+    """
     return Sigmoid()(x)
 
 
 def relu(x: Any) -> Tensor:
-    """Elementwise rectifier :math:`\\max(x, 0)`."""
+    """Elementwise rectifier :math:`\\max(x, 0)`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.relu(mg.tensor([-1.0, 0.5]))
+    tensor([0. , 0.5], dtype=float64)
+    """
     return ReLU()(x)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum of ``a`` and ``b`` (broadcasting); ties share the gradient."""
+    """Elementwise maximum of ``a`` and ``b`` (broadcasting); ties share the gradient.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.maximum(mg.tensor([1.0, 5.0]), mg.tensor([3.0, 2.0]))
+    tensor([3., 5.], dtype=float64)
+    """
     return Maximum()(a, b)
 
 

@@ -58,6 +58,15 @@ def embedding(weight: Tensor, indices: Any, sparse: bool = False) -> Tensor:
         Values in ``[0, V)``.
     sparse : bool, default False
         Give ``weight`` a :class:`~minigrad.sparse.RowSparseGrad` instead of a dense gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> table = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    >>> mg.embedding(table, np.array([2, 0]))
+    tensor([[4., 5.],
+            [0., 1.]], dtype=float64, requires_grad=True)
     """
     sparse = check_flag("sparse", sparse)
     if not isinstance(weight, Tensor) or weight.ndim != 2:

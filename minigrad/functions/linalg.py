@@ -116,7 +116,17 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 
 def matmul(a: Any, b: Any) -> Tensor:
-    """Matrix product ``a @ b`` with :func:`numpy.matmul`'s rules for 1-D and batched operands."""
+    """Matrix product ``a @ b`` with :func:`numpy.matmul`'s rules for 1-D and batched operands.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> a = mg.tensor(np.array([[1.0, 2.0]]))
+    >>> b = mg.tensor(np.array([[3.0], [4.0]]))
+    >>> mg.matmul(a, b)
+    tensor([[11.]], dtype=float64)
+    """
     a_shape, b_shape = _shape(a), _shape(b)
     if not a_shape or not b_shape:
         raise ValueError(f"matmul: both operands need at least one axis, got shapes {a_shape} and {b_shape}")
@@ -130,7 +140,17 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
-    """:math:`x W^\\top + b`, the fully connected layer (``weight`` is ``(out, in)``)."""
+    """:math:`x W^\\top + b`, the fully connected layer (``weight`` is ``(out, in)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> x = mg.tensor(np.ones((1, 3)))
+    >>> w = mg.tensor(np.arange(6.0).reshape(2, 3))
+    >>> mg.linear(x, w, mg.tensor([0.5, -0.5]))
+    tensor([[ 3.5, 11.5]], dtype=float64)
+    """
     x_shape, w_shape = _shape(x), _shape(weight)
     if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(f"weight: expected shape (out_features, {x_shape[-1] if x_shape else '?'}) to match "

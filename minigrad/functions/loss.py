@@ -116,12 +116,26 @@ class CrossEntropy(Function):
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Softmax along ``axis``: nonnegative values that sum to 1."""
+    """Softmax along ``axis``: nonnegative values that sum to 1.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.softmax(mg.tensor([[0.0, 0.0]]), axis=1)
+    tensor([[0.5, 0.5]], dtype=float64)
+    """
     return Softmax(axis)(x)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """Logarithm of the softmax along ``axis``, computed stably."""
+    """Logarithm of the softmax along ``axis``, computed stably.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.log_softmax(mg.tensor([[0.0, 0.0]]), axis=1)
+    tensor([[-0.69314718, -0.69314718]], dtype=float64)
+    """
     return LogSoftmax(axis)(x)
 
 
@@ -208,7 +222,14 @@ def _are_probabilities(targets: Any, logits: Tensor) -> bool:
 
 
 def mse_loss(prediction: Tensor, target: Any) -> Tensor:
-    """Mean squared error :math:`\\frac1n \\sum_i (p_i - t_i)^2`; shapes must match."""
+    """Mean squared error :math:`\\frac1n \\sum_i (p_i - t_i)^2`; shapes must match.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.mse_loss(mg.tensor([1.0, 2.0]), mg.tensor([0.0, 4.0]))
+    tensor(2.5, dtype=float64)
+    """
     if not isinstance(prediction, Tensor):
         raise TypeError(f"prediction: expected a Tensor, got {type(prediction).__name__}")
     if not isinstance(target, Tensor):

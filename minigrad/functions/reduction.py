@@ -186,24 +186,52 @@ class BroadcastTo(Function):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Sum of the elements over ``axis`` (all of them by default)."""
+    """Sum of the elements over ``axis`` (all of them by default).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.sum(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    tensor([3., 7.], dtype=float64)
+    """
     return Sum(axis, keepdims)(x)
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Arithmetic mean over ``axis``: :math:`\\frac{1}{n}\\sum_i x_i`, with gradient :math:`\\bar y / n`."""
+    """Arithmetic mean over ``axis``: :math:`\\frac{1}{n}\\sum_i x_i`, with gradient :math:`\\bar y / n`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.mean(mg.tensor([[1.0, 2.0], [3.0, 6.0]]), axis=0)
+    tensor([2., 4.], dtype=float64)
+    """
     total = sum(x, axis=axis, keepdims=keepdims)
     count = x.size // total.size if total.size else 0
     return total / count
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally."""
+    """Maximum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.max(mg.tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1)
+    tensor([5., 7.], dtype=float64)
+    """
     return Max(axis, keepdims)(x)
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally."""
+    """Minimum over ``axis`` (all elements by default); ties, and NaNs, share the gradient equally.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.min(mg.tensor([[1.0, 5.0], [7.0, 2.0]]))
+    tensor(1., dtype=float64)
+    """
     return Min(axis, keepdims)(x)
 
 
@@ -270,14 +298,29 @@ def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``x`` over broadcast axes so that the result has ``shape``."""
+    """Sum ``x`` over broadcast axes so that the result has ``shape``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.sum_to(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), (1, 2))
+    tensor([[4., 6.]], dtype=float64)
+    """
     if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return SumTo(shape)(x)
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
-    """Broadcast ``x`` to ``shape`` (a read-only view in the forward pass)."""
+    """Broadcast ``x`` to ``shape`` (a read-only view in the forward pass).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.broadcast_to(mg.tensor([1.0, 2.0]), (2, 2))
+    tensor([[1., 2.],
+            [1., 2.]], dtype=float64)
+    """
     if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return BroadcastTo(shape)(x)

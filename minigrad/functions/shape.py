@@ -160,7 +160,15 @@ def _checked_shape(shape: Any, size: int) -> tuple[int, ...]:
 
 
 def reshape(x: Any, shape: tuple[int, ...]) -> Tensor:
-    """The elements of ``x`` in a new ``shape`` (one entry may be ``-1``)."""
+    """The elements of ``x`` in a new ``shape`` (one entry may be ``-1``).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.reshape(mg.tensor([1.0, 2.0, 3.0, 4.0]), (2, 2))
+    tensor([[1., 2.],
+            [3., 4.]], dtype=float64)
+    """
     if isinstance(x, Tensor):
         shape = _checked_shape(shape, x.size)
         if x.shape == shape:
@@ -169,7 +177,14 @@ def reshape(x: Any, shape: tuple[int, ...]) -> Tensor:
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
-    """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.transpose(mg.tensor([[1.0, 2.0, 3.0]])).shape
+    (3, 1)
+    """
     if axes is None:
         return Transpose(None)(x)
     axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
@@ -181,19 +196,41 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Tensor:
 
 
 def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]``: slicing, integer and boolean arrays, as in NumPy."""
+    """``x[index]``: slicing, integer and boolean arrays, as in NumPy.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.getitem(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), (slice(None), 1))
+    tensor([2., 4.], dtype=float64)
+    """
     return GetItem(index)(x)
 
 
 def concatenate(tensors: list[Any] | tuple[Any, ...], axis: int = 0) -> Tensor:
-    """Join ``tensors`` along an existing ``axis``."""
+    """Join ``tensors`` along an existing ``axis``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.concatenate([mg.tensor([1.0]), mg.tensor([2.0, 3.0])])
+    tensor([1., 2., 3.], dtype=float64)
+    """
     if not tensors:
         raise ValueError("tensors: expected at least one tensor, got an empty sequence")
     return Concatenate(axis)(*tensors)
 
 
 def stack(tensors: list[Any] | tuple[Any, ...], axis: int = 0) -> Tensor:
-    """Join ``tensors`` (all of one shape) along a new ``axis``."""
+    """Join ``tensors`` (all of one shape) along a new ``axis``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.stack([mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0])])
+    tensor([[1., 2.],
+            [3., 4.]], dtype=float64)
+    """
     if not tensors:
         raise ValueError("tensors: expected at least one tensor, got an empty sequence")
     shapes = [tuple(np.shape(t)) for t in tensors]

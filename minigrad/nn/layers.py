@@ -59,6 +59,16 @@ class Linear(Module):
         Shape ``(out_features, in_features)``.
     bias : Parameter or None
         Shape ``(out_features,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> layer = mg.nn.Linear(3, 2, rng=0)
+    >>> layer(mg.tensor(np.ones((4, 3)))).shape
+    (4, 2)
+    >>> layer.weight.shape, layer.bias.shape
+    ((2, 3), (2,))
     """
 
     def __init__(
@@ -96,6 +106,14 @@ class Embedding(Module):
     sparse : bool, default False
         Give ``weight`` a row-sparse gradient (:class:`~minigrad.sparse.RowSparseGrad`)
         holding only the rows looked up, which optimizers can apply lazily.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> table = mg.nn.Embedding(10, 3, rng=0)
+    >>> table(np.array([1, 1, 4])).shape
+    (3, 3)
     """
 
     def __init__(
@@ -117,21 +135,44 @@ class Embedding(Module):
 
 
 class ReLU(Module):
-    """Elementwise :math:`\\max(x, 0)` as a layer."""
+    """Elementwise :math:`\\max(x, 0)` as a layer.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.nn.ReLU()(mg.tensor([-1.0, 2.0]))
+    tensor([0., 2.], dtype=float64)
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return functions.relu(x)
 
 
 class Tanh(Module):
-    """Elementwise :math:`\\tanh x` as a layer."""
+    """Elementwise :math:`\\tanh x` as a layer.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> mg.nn.Tanh()(mg.tensor([0.0]))
+    tensor([0.], dtype=float64)
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return functions.tanh(x)
 
 
 class Sequential(Module):
-    """Apply modules one after the other: ``Sequential(a, b)(x) == b(a(x))``."""
+    """Apply modules one after the other: ``Sequential(a, b)(x) == b(a(x))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> model = mg.nn.Sequential(mg.nn.Linear(2, 4, rng=0), mg.nn.Tanh(), mg.nn.Linear(4, 1, rng=1))
+    >>> model(mg.tensor(np.zeros((3, 2)))).shape
+    (3, 1)
+    """
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
@@ -168,6 +209,16 @@ class MLP(Sequential):
         One generator initialises all layers in order, so one seed fixes the model.
     dtype : dtype, default float32
     device : str, default "cpu"
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> model = mg.nn.MLP([4, 8, 3], rng=0)
+    >>> model(mg.tensor(np.zeros((2, 4)))).shape
+    (2, 3)
+    >>> sum(p.data.size for p in model.parameters())
+    67
     """
 
     def __init__(

@@ -27,6 +27,17 @@ class StateDictKeyError(KeyError):
         Parameters of the module that ``state`` does not name, sorted.
     unexpected_keys : list
         Names in ``state`` that are no parameter of the module, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> layer = mg.nn.Linear(2, 2, rng=0)
+    >>> try:
+    ...     layer.load_state_dict({'weight': np.zeros((2, 2))})
+    ... except mg.nn.StateDictKeyError as error:
+    ...     print(type(error).__name__)
+    StateDictKeyError
     """
 
     def __init__(self, missing_keys: list[str], unexpected_keys: list[Any]) -> None:
@@ -57,6 +68,14 @@ class Parameter(Tensor):
         The initial values (a Tensor's array is shared, not copied).
     requires_grad : bool, default True
         Whether backward computes a gradient for it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> p = mg.nn.Parameter(np.zeros(2))
+    >>> p.requires_grad
+    True
     """
 
     __slots__ = ()
@@ -76,6 +95,19 @@ class Module:
     Assigning a :class:`Parameter` or a :class:`Module` to an attribute
     registers it, so :meth:`parameters`, :meth:`to` and :meth:`state_dict`
     find it. Subclasses implement ``forward``; calling the module calls it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> class Affine(mg.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = mg.nn.Parameter(np.ones(2))
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['scale']
     """
 
     def __init__(self) -> None:

@@ -128,6 +128,24 @@ def identify(initial: Any, grads: Any, params: Any, algorithm: str = "adam", lr:
     ------
     TypeError, ValueError
         A bad argument (named in the message), raised before anything is replayed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from optim import Adam, identify
+    >>> rng = np.random.default_rng(0)
+    >>> grads = rng.standard_normal((6, 3))
+    >>> x = mg.tensor(np.zeros(3), requires_grad=True)
+    >>> opt = Adam([x], lr=0.01, convention='keras')
+    >>> params = []
+    >>> for g in grads:
+    ...     x.grad = mg.tensor(g)
+    ...     opt.step()
+    ...     params.append(x.numpy().copy())
+    >>> report = identify(np.zeros(3), grads, np.array(params), lr=0.01)
+    >>> report.best.convention in {c.convention for c in report.matches}, report.best.matched
+    (True, True)
     """
     request = prepare(initial, grads, params, algorithm, lr, betas, eps, weight_decay, maximize)
     return run(request, progress, sample_size)

@@ -70,7 +70,21 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 class CheckpointError(ValueError):
-    """A file that is not a readable checkpoint, or does not fit the model or optimizer it is loaded into."""
+    """A file that is not a readable checkpoint, or does not fit the model or optimizer it is loaded into.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import minigrad as mg
+    >>> from optim import CheckpointError, load_checkpoint, save_checkpoint
+    >>> path = os.path.join(tempfile.mkdtemp(), 'small.npz')
+    >>> save_checkpoint(path, mg.nn.Linear(2, 2, rng=0))
+    >>> try:
+    ...     load_checkpoint(path, mg.nn.Linear(3, 2, rng=0))
+    ... except CheckpointError:
+    ...     print('the file does not fit this model; nothing was changed')
+    the file does not fit this model; nothing was changed
+    """
 
 
 def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Optimizer | None = None,
@@ -101,6 +115,17 @@ def save_checkpoint(path: str | os.PathLike, model: Module | None, optimizer: Op
     IsADirectoryError, NotADirectoryError, FileNotFoundError, PermissionError
         When ``path`` is a folder, its folder is a file or does not exist, or it
         may not be written; nothing has been written then.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import minigrad as mg
+    >>> from optim import Adam, save_checkpoint
+    >>> model = mg.nn.Linear(2, 2, rng=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), 'run.npz')
+    >>> save_checkpoint(path, model, Adam(model.parameters()), extra={'epoch': 1})
+    >>> os.path.exists(path)
+    True
     """
     path = files.checked_path(path)
     _check_model_and_optimizer(model, optimizer)
@@ -166,6 +191,16 @@ def load_checkpoint(path: str | os.PathLike, model: Module | None,
         When a format version 1 file, which holds no values for the optimizer's
         parameters outside the model, is loaded into an optimizer that has such
         parameters: they keep their current values.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import minigrad as mg
+    >>> from optim import load_checkpoint, save_checkpoint
+    >>> path = os.path.join(tempfile.mkdtemp(), 'model.npz')
+    >>> save_checkpoint(path, mg.nn.Linear(2, 2, rng=0), extra={'epoch': 3})
+    >>> load_checkpoint(path, mg.nn.Linear(2, 2, rng=1))
+    {'epoch': 3}
     """
     path = files.checked_path(path)
     _check_model_and_optimizer(model, optimizer)
