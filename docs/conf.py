@@ -19,7 +19,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # autodoc imports the packages from this checkout
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 # The notebooks' kernels are other processes: they import the packages from this checkout too.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+# The notebooks' kernels inherit this: they import the packages from this checkout and the exercise checks
+# (tutorials/checks) although their copies run from docs/tutorials.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(ROOT), str(ROOT / "tutorials"), os.environ.get("PYTHONPATH")])
+)
 
 import minigrad  # noqa: E402
 

@@ -107,3 +107,15 @@ def test_a_notebook_without_a_kernel_gets_python_3_in_its_copy(tmp_path: Path) -
     assert copy["metadata"]["kernelspec"] == KERNEL
     assert copy["cells"] == original["cells"]
     assert "kernelspec" not in original["metadata"]
+
+
+def test_links_to_docs_pages_point_there_from_the_copies(tmp_path: Path) -> None:
+    """``](../docs/page.md)`` is right from tutorials/; in the copy and the index it becomes ``](../page.md)``."""
+    source, target = tmp_path / "tutorials", tmp_path / "docs" / "tutorials"
+    source.mkdir()
+    _write_notebook(source / "01-links.ipynb", "See [the conventions](../docs/conventions.md).")
+    (source / "README.md").write_text("# Course\n\nRead [the GPU page](../docs/gpu.md) first.\n")
+    course_pages.mirror_course(source, target)
+    copy = json.loads((target / "01-links.ipynb").read_text())
+    assert copy["cells"][0]["source"] == ["See [the conventions](../conventions.md)."]
+    assert "Read [the GPU page](../gpu.md) first." in (target / "index.md").read_text()

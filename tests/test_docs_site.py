@@ -1,8 +1,8 @@
 """The docs site: it builds with -W, documents every public name, and works offline in a real browser.
 
-The site is built once for this file, with the course's notebooks not executed (nb_execution_mode=off):
-tests/test_tutorials.py executes them, and ``make docs`` executes them while it builds, so the test suite
-runs each notebook once. The browser tests need Chromium (Debian's ``chromium``; .ci/run installs it) and
+The site is built once for this file, as CI must build it: with the course's notebooks executed
+(nb_execution_mode=force), so that a cell that fails on the site fails here and the pages show their
+outputs and plots. (tests/test_tutorials.py also runs each notebook on its own, with a clearer report.) The browser tests need Chromium (Debian's ``chromium``; .ci/run installs it) and
 skip with the reason where it is absent.
 """
 
@@ -37,7 +37,7 @@ PAGES_WITH_MATH = ["index.html", "theory/adam.html", "api-optim.html"]
 def site(tmp_path_factory) -> Path:
     """The HTML site, built from docs/ with -W (a warning fails the build)."""
     outdir = tmp_path_factory.mktemp("docs") / "html"
-    result = build_site(outdir)
+    result = build_site(outdir, execution="force")
     assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return outdir
 
@@ -104,6 +104,14 @@ def test_every_notebook_of_the_course_has_a_page_in_order(site: Path) -> None:
     assert positions == sorted(positions)
     for path in notebooks:
         assert (site / "tutorials" / f"{path.stem}.html").is_file()
+
+
+def test_the_course_pages_show_their_outputs_and_plots(site: Path) -> None:
+    """Every lesson was executed for the site: its page holds cell outputs and at least one figure."""
+    for path in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        page = (site / "tutorials" / f"{path.stem}.html").read_text()
+        assert "cell_output" in page, f"{path.name}: the page shows no cell output"
+        assert "<img" in page, f"{path.name}: the page shows no figure"
 
 
 @pytest.fixture(scope="module")

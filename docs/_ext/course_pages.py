@@ -10,7 +10,9 @@ each notebook.
 
 A notebook is copied only when its bytes changed, so that Sphinx's incremental
 rebuild and myst-nb's cache see an unchanged file as unchanged; a mirrored notebook
-whose source was removed is removed too. A notebook that names no kernel gets the
+whose source was removed is removed too. A link from the course to a docs page
+(``](../docs/page.md)``, right when the notebook is opened from ``tutorials/``) is
+rewritten to point there from ``docs/tutorials/``. A notebook that names no kernel gets the
 Python 3 kernel in its copy (myst-nb needs it to execute the notebook and, when
 the build does not execute, to highlight the code).
 """
@@ -25,6 +27,8 @@ from sphinx.config import Config
 
 INDEX_NAME = "index.md"
 DEFAULT_TITLE = "# The course\n"
+DOCS_LINK_FROM_COURSE = "](../docs/"
+DOCS_LINK_FROM_MIRROR = "](../"
 PYTHON_KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -45,13 +49,15 @@ def index_text(source: Path, notebooks: list[Path]) -> str:
     """
     readme = source / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else DEFAULT_TITLE
+    text = text.replace(DOCS_LINK_FROM_COURSE, DOCS_LINK_FROM_MIRROR)
     entries = "".join(f"{path.stem}\n" for path in notebooks)
     return f"{text.rstrip()}\n\n```{{toctree}}\n:maxdepth: 1\n:caption: Lessons\n\n{entries}```\n"
 
 
 def mirrored_text(path: Path) -> str:
-    """The text of the copy of the notebook at ``path``: the notebook, with the Python 3 kernel if it names none."""
-    text = path.read_text(encoding="utf-8")
+    """The text of the copy of the notebook at ``path``: the notebook, its links to docs pages made relative to
+    the copy, with the Python 3 kernel if it names none."""
+    text = path.read_text(encoding="utf-8").replace(DOCS_LINK_FROM_COURSE, DOCS_LINK_FROM_MIRROR)
     notebook = json.loads(text)
     metadata = notebook.setdefault("metadata", {})
     if "kernelspec" in metadata:
