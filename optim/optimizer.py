@@ -120,7 +120,7 @@ class Optimizer:
         The base class knows nothing of the fast path: this default refuses.
         """
         raise TypeError(
-            f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad and Adamax"
+            f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad, Adamax and SGD"
         )
 
     def update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any], lr: float, step: int,

@@ -113,8 +113,8 @@ ROWS = [
                                                          gradient_accumulation_steps=np.array([2])),
          ValueError, "gradient_accumulation_steps", "array([2])"),
     # ----------------------------------------------------------------- keywords refused by name
-    case("sgd-convention", lambda w: optim.SGD(w.model.parameters(), convention="pytorch"), TypeError,
-         "convention", "'pytorch'"),
+    case("sgd-convention-unknown", lambda w: optim.SGD(w.model.parameters(), convention="torch"), ValueError,
+         "convention", "'torch'"),
     case("amsgrad-amsgrad-keyword", lambda w: optim.AMSGrad(w.model.parameters(), amsgrad=False), TypeError,
          "amsgrad", "False"),
     case("adam-defaults-keyword", lambda w: optim.Adam(w.model.parameters(), defaults={"lr": 1.0}), TypeError,

@@ -132,6 +132,7 @@ def test_only_the_command_line_imports_the_command_line() -> None:
 
 
 def test_the_equations_depend_on_nothing_but_checks_and_conventions() -> None:
-    """The rules, their numbers and the reference path: nothing of the optimizers, the fast path or saving."""
-    equations = {"optim.rules", "optim.step_scalars", "optim.rule_trace"}
+    """The rules, their numbers and the reference path: nothing of the optimizers, the fast path or saving
+    (optim.fma is the fused multiply-add of PyTorch's SGD, on NumPy arrays)."""
+    equations = {"optim.rules", "optim.step_scalars", "optim.rule_trace", "optim.fma"}
     assert _reachable("optim.functional") <= equations | {"optim.conventions", "optim.validation", "minigrad.backend"}
