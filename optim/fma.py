@@ -14,26 +14,31 @@ module computes the correctly rounded result with ordinary operations:
   Computers 57(4), 2008, Theorem 2).
 * float64: Dekker's exact product :math:`a b = u_h + u_l`, Knuth's exact sum
   :math:`c + u_h = t_h + t_l`, then :math:`\\operatorname{RN}(t_h +
-  \\operatorname{RO}(t_l + u_l))` (the same paper, Algorithm 5). It is exact
-  when the product does not underflow (:math:`|a b| \\ge 2^{-969}`) and the
-  operands are below :math:`2^{995}`; elsewhere, and for non-finite operands,
-  the result is ``a * b + c`` rounded twice (:data:`FLOAT64_EXACT_RANGE`).
+  \\operatorname{RO}(t_l + u_l))` (the same paper, Algorithm 5), which holds
+  when the product neither underflows (:math:`|a b| \\ge 2^{-969}`) nor
+  comes near overflow, nor do the operands (:data:`FLOAT64_EXACT_RANGE`).
+  The rare elements outside that range are computed exactly with Python's
+  :class:`fractions.Fraction` and rounded once by ``float()``; with an
+  infinite or NaN operand, or a zero factor, ``a * b + c`` is already
+  rounded once.
 
 The compiled kernels (:mod:`optim.fused.jit`: LLVM's ``llvm.fma``; CUDA's
-``fma``) round once in hardware, so every path agrees within that range.
+``fma``) round once in hardware, so every path gives the same bits.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 __all__ = ["FLOAT64_EXACT_RANGE", "fma", "fma_of"]
 
-#: ``(smallest |a*b|, largest |a|, |b|, |c|)`` within which the float64 emulation is correctly rounded.
+#: ``(smallest |a*b|, bound on |a*b|, |a|, |b|, |c|)`` within which the float64 emulation is correctly rounded.
 FLOAT64_EXACT_RANGE = (2.0**-969, 2.0**995)
 
 _SPLITTER = 2.0**27 + 1.0  # Dekker's constant for 53-bit numbers
@@ -112,5 +117,23 @@ def _fma_float64(a: np.ndarray, b: np.ndarray, c: np.ndarray, plain: np.ndarray)
     high, low = _two_sum(c, product)
     emulated = high + _add_round_to_odd(low, product_error)
     tiny, huge = FLOAT64_EXACT_RANGE
-    in_range = (np.abs(product) >= tiny) & (np.abs(a) < huge) & (np.abs(b) < huge) & (np.abs(c) < huge)
-    return np.where(in_range, emulated, plain)
+    in_range = ((np.abs(product) >= tiny) & (np.abs(product) < huge) & (np.abs(a) < huge) & (np.abs(b) < huge)
+                & (np.abs(c) < huge))
+    result = np.where(in_range, emulated, plain)
+    outside = ~in_range & np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & (a != 0) & (b != 0)
+    if outside.any():
+        a, b, c = np.broadcast_arrays(a, b, c)
+        for index in zip(*np.nonzero(outside)):
+            result[index] = _exact_fma(float(a[index]), float(b[index]), float(c[index]))
+    return result
+
+
+def _exact_fma(a: float, b: float, c: float) -> float:
+    """``a * b + c`` for finite floats, computed exactly and rounded once (``int / int`` rounds correctly)."""
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        return 0.0  # an exact zero sum of nonzero terms is +0 when rounding to nearest
+    try:
+        return float(exact)
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
