@@ -73,6 +73,20 @@ class SGD(Optimizer):
     -----
     State per parameter: ``step``, and with momentum the buffer, named ``momentum_buffer`` under
     PyTorch (as in ``torch.optim.SGD``'s state) and ``momentum`` otherwise (Keras's variable).
+
+    Examples
+    --------
+    Keras's velocity: :math:`v_1 = -0.1`, :math:`v_2 = 0.9 v_1 - 0.1 = -0.19`.
+
+    >>> import numpy as np, minigrad as mg
+    >>> w = mg.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    >>> opt = SGD([w], lr=0.1, momentum=0.9, convention="keras")
+    >>> for _ in range(2):
+    ...     opt.apply_gradients([(np.array([1.0, 1.0]), w)])
+    >>> w.numpy()
+    array([ 0.71, -2.29])
+    >>> opt.state[w]["momentum"]
+    array([-0.19, -0.19])
     """
 
     algorithm = "sgd"

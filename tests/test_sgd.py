@@ -6,7 +6,9 @@ the refusals in the bad-input catalogue (tests/bad_input_rows_*.py)."""
 
 from __future__ import annotations
 
+import doctest
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +226,16 @@ def test_keras_options_with_momentum(fused):
     averages = list(runs["ema"][0].averages.values())
     assert len(averages) == 2 and all(np.isfinite(a).all() for a in averages)
     assert not any(np.array_equal(a, p) for a, p in zip(averages, runs["ema"][1]))
+
+
+# --------------------------------------------------------------------------- the examples
+def test_the_examples_of_the_class_and_of_the_api_page_run():
+    """The >>> examples of optim.SGD's docstring and of docs/api-optim.md give the output they show."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "api-optim.md").read_text()
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for name, text, globs in (("optim.SGD", optim.SGD.__doc__, {"SGD": optim.SGD}),
+                              ("docs/api-optim.md", page, {})):
+        test = parser.get_doctest(text, globs, name, name, 0)
+        assert test.examples, name
+        runner.run(test)
+    assert runner.failures == 0
