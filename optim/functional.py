@@ -307,6 +307,7 @@ def sgd_update(
                                          (("momentum", momentum), ("dampening", dampening),
                                           ("weight_decay", weight_decay)))
     check_sgd_momentum(momentum, dampening, nesterov, form)
+    first_step = check_bool(first_step, "first_step")
     arrays = (("param", param), ("grad", grad))
     _check_arrays(arrays if momentum == 0 else (*arrays, ("buffer", buffer)))
     choices = sgd_choices(maximize=maximize, form=form, weight_decay=weight_decay, momentum=momentum,
@@ -317,8 +318,11 @@ def sgd_update(
 
 
 def check_sgd_momentum(momentum: float, dampening: float, nesterov: Any, form: str) -> None:
-    """Refuse a dampening outside [0, 1] or outside the dampened form, and Nesterov without a momentum or with
-    dampening (as PyTorch); ``momentum`` and ``dampening`` are already numbers >= 0."""
+    """Refuse a momentum above 1 in the velocity form (as Keras), a dampening outside [0, 1] or outside the
+    dampened form, and Nesterov without a momentum or with dampening (as PyTorch); ``momentum`` and
+    ``dampening`` are already numbers >= 0."""
+    if form == "velocity" and momentum > 1:
+        raise ValueError(f"momentum: expected a value in [0, 1] in the velocity form (as Keras), got {momentum!r}")
     if dampening > 1:
         raise ValueError(f"dampening: expected a value in [0, 1] (the gradient's weight is 1 - dampening), "
                          f"got {dampening!r}")

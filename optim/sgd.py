@@ -30,7 +30,9 @@ _WITH_MOMENTUM = sorted(name for name, entry in SGD_CONVENTIONS.items() if entry
 class SGD(Optimizer):
     r"""Gradient descent, plain (:math:`\theta_t = \theta_{t-1} - \alpha g_t`) or with momentum.
 
-    ``convention="pytorch"`` is ``torch.optim.SGD`` (2.13.0), bit for bit: weight decay as an L2 term
+    ``convention="pytorch"`` is ``torch.optim.SGD`` (2.13.0), bit for bit in float32 and float64 (in float16
+    PyTorch computes each operation in float32 and rounds it to half, which the library does not reproduce;
+    it computes in float16): weight decay as an L2 term
     :math:`g_t \leftarrow g_t + \lambda\theta_{t-1}`, then a dampened buffer
     :math:`b_1 = g_1`, :math:`b_t = \mu b_{t-1} + (1-\tau) g_t` and
     :math:`\theta_t = \theta_{t-1} - \alpha b_t` (Nesterov: :math:`- \alpha(g_t + \mu b_t)`), each
@@ -130,8 +132,6 @@ class SGD(Optimizer):
                         f"{group[name]!r}; momentum, Nesterov, dampening and weight decay need convention= one of "
                         f"{_WITH_MOMENTUM}"
                     )
-        if group["form"] == "velocity" and group["momentum"] > 1:
-            raise ValueError(f"momentum: expected a value in [0, 1] (as Keras), got {group['momentum']!r}")
         functional.check_sgd_momentum(group["momentum"], group["dampening"], group["nesterov"], group["form"])
         return group
 

@@ -182,6 +182,9 @@ ROWS = [
     case("functional-sgd-dampening-velocity", lambda w: functional.sgd_update(
         w.arrays["param"], w.arrays["grad"], w.arrays["m"], lr=0.1, momentum=0.9, dampening=0.2), ValueError,
          "dampening", "velocity", "0.2"),
+    case("functional-sgd-first-step-not-bool", lambda w: functional.sgd_update(
+        w.arrays["param"], w.arrays["grad"], w.arrays["m"], lr=0.1, momentum=0.9, form="dampened",
+        first_step="yes"), TypeError, "first_step", "'yes'"),
     case("functional-sgd-nesterov-without-momentum", lambda w: functional.sgd_update(
         w.arrays["param"], w.arrays["grad"], lr=0.1, nesterov=True, form="dampened"), ValueError,
          "nesterov", "momentum=0.0"),
