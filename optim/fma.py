@@ -18,9 +18,9 @@ module computes the correctly rounded result with ordinary operations:
   when the product neither underflows (:math:`|a b| \\ge 2^{-969}`) nor
   comes near overflow, nor do the operands (:data:`FLOAT64_EXACT_RANGE`).
   The rare elements outside that range are computed exactly with Python's
-  :class:`fractions.Fraction` and rounded once by ``float()``; with an
-  infinite or NaN operand, or a zero factor, ``a * b + c`` is already
-  rounded once.
+  :class:`fractions.Fraction` and rounded once by ``float()``; finite factors
+  and an infinite ``c`` give ``c``; with an infinite or NaN factor, a NaN
+  ``c`` or a zero factor, ``a * b + c`` is already rounded once.
 
 The compiled kernels (:mod:`optim.fused.jit`: LLVM's ``llvm.fma``; CUDA's
 ``fma``) round once in hardware, so every path gives the same bits.
@@ -119,8 +119,10 @@ def _fma_float64(a: np.ndarray, b: np.ndarray, c: np.ndarray, plain: np.ndarray)
     tiny, huge = FLOAT64_EXACT_RANGE
     in_range = ((np.abs(product) >= tiny) & (np.abs(product) < huge) & (np.abs(a) < huge) & (np.abs(b) < huge)
                 & (np.abs(c) < huge))
-    result = np.where(in_range, emulated, plain)
-    outside = ~in_range & np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & (a != 0) & (b != 0)
+    finite_factors = np.isfinite(a) & np.isfinite(b)
+    # a * b may overflow to inf where the exact product is finite: an infinite c is then the result, not NaN
+    result = np.where(in_range, emulated, np.where(finite_factors & np.isinf(c), c, plain))
+    outside = ~in_range & finite_factors & np.isfinite(c) & (a != 0) & (b != 0)
     if outside.any():
         a, b, c = np.broadcast_arrays(a, b, c)
         for index in zip(*np.nonzero(outside)):

@@ -89,3 +89,12 @@ def test_fma_reports_an_overflow_under_the_callers_errstate():
 def test_fma_refuses_integers_by_name():
     with pytest.raises(TypeError, match=r"^fma: expected float16, float32 or float64 operands, got dtype int64"):
         fma(np.arange(2), np.arange(2), np.arange(2))
+
+
+@needs_libm
+def test_fma_of_an_overflowing_product_and_an_infinite_addend():
+    """a * b overflows to +inf for finite a and b, but the exact product is finite: with c = -inf the fma is
+    -inf, not the NaN of inf + -inf."""
+    a, b, c = np.array([8e272, -8e272]), np.array([2.25e35, 2.25e35]), np.array([-np.inf, np.inf])
+    with np.errstate(all="ignore"):
+        assert_same_bits(fma(a, b, c), c_fma(np.float64)(a, b, c), "fma")
