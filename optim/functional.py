@@ -7,7 +7,8 @@ CuPy arrays and updates them **in place**, line by line with the papers:
   "efficient" re-ordering; with ``amsgrad_mode`` set, AMSGrad (Reddi, Kale &
   Kumar 2018, Algorithm 2) and the frameworks' variants of it.
 * :func:`adamax_update`: Kingma & Ba (2015), Algorithm 2 (AdaMax).
-* :func:`sgd_update`: plain gradient descent, the baseline.
+* :func:`sgd_update`: gradient descent, plain or with momentum (PyTorch's
+  dampened buffer or Keras's velocity), Nesterov and weight decay.
 * :func:`update_parameter`: the optimizers' step 4: one of the above with a
   parameter group's hyperparameters, on a whole parameter or on the rows of a
   row-sparse gradient.
@@ -38,11 +39,21 @@ from optim.conventions import (
     RULE_AMSGRAD_MODES,
     rule_amsgrad_mode,
 )
-from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
+from optim.rules import (
+    SGD_FORMS,
+    AdamaxChoices,
+    AdamChoices,
+    SgdChoices,
+    adam_choices,
+    adamax_choices,
+    array_ops,
+    make_rule,
+    sgd_choices,
+)
 from optim.step_scalars import Scalars, bias_correction, step_scalars
-from optim.validation import check_choice, check_nonnegative, check_same_arrays, checked_rule_scalars
+from optim.validation import check_bool, check_choice, check_nonnegative, check_same_arrays, checked_rule_scalars
 
-__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
+__all__ = ["adam_update", "adamax_update", "bias_correction", "check_sgd_momentum", "sgd_update", "update_parameter"]
 
 
 def adam_update(
@@ -205,11 +216,67 @@ def adamax_update(
     _apply(choices, scalars, grad, (param, m, u))
 
 
-def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> None:
-    """Plain gradient descent, in place: :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, g_t` (``+`` when maximizing).
+def sgd_update(
+    param: Any,
+    grad: Any,
+    buffer: Any | None = None,
+    *,
+    lr: float,
+    maximize: bool = False,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    form: str = "velocity",
+    first_step: bool = False,
+) -> None:
+    """One SGD step, in place on ``param`` (and the momentum ``buffer``).
 
-    ``lr`` is a finite number >= 0 (a NumPy scalar or 0-d array is used as the Python number); ``grad`` has the
-    parameter's shape and dtype. Both are checked before the parameter changes.
+    With :math:`g_t` the gradient (:math:`-g_t` when maximizing), by ``form``:
+
+    * ``"velocity"`` (Keras 3, tf.keras; without momentum the paper's
+      :math:`\\theta_t = \\theta_{t-1} - g_t\\alpha`), weight decay decoupled, applied first as
+      :math:`\\theta \\leftarrow \\theta - \\theta\\lambda\\alpha`, then
+
+      .. math::
+
+          v_t = \\mu v_{t-1} - g_t\\alpha, \\qquad
+          \\theta_t = \\theta_{t-1} + v_t \\quad\\text{or, Nesterov,}\\quad
+          \\theta_t = \\theta_{t-1} + \\mu v_t - g_t\\alpha;
+
+    * ``"dampened"`` (``torch.optim.SGD``), weight decay as an L2 term
+      :math:`g_t \\leftarrow g_t + \\lambda\\theta_{t-1}`, then
+
+      .. math::
+
+          b_1 = g_1, \\quad b_t = \\mu b_{t-1} + (1 - \\tau) g_t, \\qquad
+          \\theta_t = \\theta_{t-1} - \\alpha b_t \\quad\\text{or, Nesterov,}\\quad
+          \\theta_t = \\theta_{t-1} - \\alpha (g_t + \\mu b_t),
+
+      each "``x + a y``" rounded once, as a fused multiply-add (PyTorch's ``add(..., alpha=a)``).
+
+    Parameters
+    ----------
+    param, grad : array
+        The parameter and its gradient, of one shape, dtype and device.
+    buffer : array or None
+        The momentum buffer (:math:`v` or :math:`b`), of the parameter's shape and dtype; required with momentum.
+    lr : float
+        :math:`\\alpha`, finite and >= 0 (a NumPy scalar or 0-d array is used as the Python number).
+    maximize : bool
+        Ascend: use :math:`-g_t`.
+    momentum, dampening : float
+        :math:`\\mu \\ge 0` (0: plain SGD) and :math:`\\tau \\in [0, 1]` (the dampened form only).
+    nesterov : bool
+        Nesterov momentum; needs a momentum, and in the dampened form no dampening (as PyTorch).
+    weight_decay : float
+        :math:`\\lambda \\ge 0`.
+    form : {"velocity", "dampened"}
+        The formula, as above.
+    first_step : bool
+        The dampened form's first step with this buffer: :math:`b_1 = g_1` (PyTorch's buffer is None then).
+
+    Every argument is checked before anything changes.
 
     Examples
     --------
@@ -222,11 +289,35 @@ def sgd_update(param: Any, grad: Any, *, lr: float, maximize: bool = False) -> N
     """
     if type(lr) is not float or not 0.0 <= lr < math.inf:
         lr = check_nonnegative(lr, "lr")
-    check_same_arrays((("param", param), ("grad", grad)))
-    if maximize:
-        param += lr * grad
-    else:
-        param -= lr * grad
+    check_choice(form, "form", SGD_FORMS)
+    momentum, dampening, weight_decay = (check_nonnegative(value, name) for name, value in
+                                         (("momentum", momentum), ("dampening", dampening),
+                                          ("weight_decay", weight_decay)))
+    check_sgd_momentum(momentum, dampening, nesterov, form)
+    first_step = check_bool(first_step, "first_step")
+    arrays = (("param", param), ("grad", grad))
+    check_same_arrays(arrays if momentum == 0 else (*arrays, ("buffer", buffer)))
+    choices = sgd_choices(maximize=maximize, form=form, weight_decay=weight_decay, momentum=momentum,
+                          nesterov=nesterov, first_step=first_step)
+    scalars = step_scalars(choices, dtype=param.dtype, step=1, lr=lr, beta1=0.0, beta2=0.0, eps=0.0,
+                           weight_decay=weight_decay, power_dtype=None, momentum=momentum, dampening=dampening)
+    _apply(choices, scalars, grad, (param,) if momentum == 0 else (param, buffer))
+
+
+def check_sgd_momentum(momentum: float, dampening: float, nesterov: Any, form: str) -> None:
+    """Refuse a momentum above 1 in the velocity form (as Keras), a dampening outside [0, 1] or outside the
+    dampened form, and Nesterov without a momentum or with dampening (as PyTorch); ``momentum`` and
+    ``dampening`` are already numbers >= 0."""
+    if form == "velocity" and momentum > 1:
+        raise ValueError(f"momentum: expected a value in [0, 1] in the velocity form (as Keras), got {momentum!r}")
+    if dampening > 1:
+        raise ValueError(f"dampening: expected a value in [0, 1] (the gradient's weight is 1 - dampening), "
+                         f"got {dampening!r}")
+    if dampening != 0 and form != "dampened":
+        raise ValueError(f"dampening: the {form} form has no dampening, got {dampening!r}")
+    if check_bool(nesterov, "nesterov") and (momentum <= 0 or dampening != 0):
+        raise ValueError(f"nesterov: Nesterov momentum needs momentum > 0 and dampening 0, got momentum="
+                         f"{momentum!r} and dampening={dampening!r}")
 
 
 def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
@@ -235,7 +326,8 @@ def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any
 
     ``algorithm`` (``"adam"``, ``"adamax"`` or ``"sgd"``) picks :func:`adam_update`
     (AMSGrad when ``group["amsgrad"]``), :func:`adamax_update` or :func:`sgd_update`;
-    ``state`` holds its arrays by name (``m``, ``v``, ``v_max``; ``m``, ``u``).
+    ``state`` holds its arrays by name (``m``, ``v``, ``v_max``; ``m``, ``u``; SGD's
+    ``momentum_buffer`` (PyTorch's name) or ``momentum`` (Keras's)).
     ``lr``, ``step`` and ``weight_decay`` are this parameter's numbers for this
     call (:func:`optim.parameter_numbers.parameter_scalars`).
 
@@ -269,8 +361,11 @@ def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any
 def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
                    lr: float, step: int, weight_decay: float, power_dtype: str | None) -> None:
     """:func:`update_parameter` on whole arrays: the group's hyperparameters as the rule's keywords."""
-    if algorithm == "sgd":
-        sgd_update(param, grad, lr=lr, maximize=group["maximize"])
+    if algorithm == "sgd":  # the momentum buffer, if any, under PyTorch's name or Keras's
+        buffer = state.get("momentum_buffer", state.get("momentum"))
+        sgd_update(param, grad, buffer, lr=lr, maximize=group["maximize"], momentum=group["momentum"],
+                   dampening=group["dampening"], nesterov=group["nesterov"], weight_decay=weight_decay,
+                   form=group["form"], first_step=step == 1)
         return
     beta1, beta2 = group["betas"]
     common = {"step": step, "lr": lr, "beta1": beta1, "beta2": beta2, "eps": group["eps"],
@@ -285,7 +380,8 @@ def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any],
         raise ValueError(f"algorithm: unknown value {algorithm!r}; expected 'adam', 'adamax' or 'sgd'")
 
 
-def _apply(choices: AdamChoices | AdamaxChoices, scalars: Scalars, grad: Any, arrays: tuple[Any, ...]) -> None:
+def _apply(choices: AdamChoices | AdamaxChoices | SgdChoices, scalars: Scalars, grad: Any,
+           arrays: tuple[Any, ...]) -> None:
     """Run the rule of ``choices`` on the whole arrays ``(param, *state)`` and write the new values back.
 
     Nothing is written before the rule has computed every new value, so a
@@ -298,7 +394,7 @@ def _apply(choices: AdamChoices | AdamaxChoices, scalars: Scalars, grad: Any, ar
 
 
 @functools.cache
-def _array_rule(choices: AdamChoices | AdamaxChoices, xp: Any) -> Callable[..., tuple[Any, ...]]:
+def _array_rule(choices: AdamChoices | AdamaxChoices | SgdChoices, xp: Any) -> Callable[..., tuple[Any, ...]]:
     """The rule of ``choices`` on whole arrays of the module ``xp`` (numpy or cupy), built once."""
     return make_rule(choices, array_ops(xp))
 

@@ -132,7 +132,7 @@ class Optimizer(KerasStyleMethods):
         The base class knows nothing of the fast path: this default refuses.
         """
         raise TypeError(
-            f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad and Adamax"
+            f"fused: {type(self).__name__} has no fused path; fused=True is supported by Adam, AMSGrad, Adamax and SGD"
         )
 
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:

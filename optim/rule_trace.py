@@ -2,7 +2,7 @@
 
 :func:`trace` calls the rule once with a :class:`Value` for each array and
 each number it reads; every operation on a Value (``+ - * /``, unary ``-``,
-``abs``, and ``sqrt`` and ``maximum`` through the tracer's
+``abs``, and ``sqrt``, ``maximum`` and ``fma`` through the tracer's
 :class:`~optim.rules.Ops`) appends an :class:`Operation` to the record and
 returns a new Value. The result is the rule's arithmetic for one element, in
 the order the rule computes it, with nothing added: :mod:`optim.fused.ufunc`
@@ -23,7 +23,7 @@ __all__ = ["OPERATIONS", "Operation", "Program", "Value", "trace"]
 
 #: The operations a rule may use: name -> number of operands.
 OPERATIONS = {"add": 2, "subtract": 2, "multiply": 2, "divide": 2, "negative": 1, "absolute": 1, "sqrt": 1,
-              "maximum": 2}
+              "maximum": 2, "fma": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,16 +135,20 @@ def _trace_sqrt(a: Value) -> Value:
     return a.tape.record("sqrt", a)
 
 
+def _trace_fma(a: Value, b: Value, c: Value) -> Value:
+    return a.tape.record("fma", a, b, c)
+
+
 def _as_is(function: Any) -> Any:
     return function
 
 
 #: The operations of :class:`~optim.rules.Ops` on Values: each records itself.
-TRACE_OPS = rules.Ops(sqrt=_trace_sqrt, maximum=_trace_maximum, inline=_as_is)
+TRACE_OPS = rules.Ops(sqrt=_trace_sqrt, maximum=_trace_maximum, inline=_as_is, fma=_trace_fma)
 
 
 @functools.cache
-def trace(choices: rules.AdamChoices | rules.AdamaxChoices) -> Program:
+def trace(choices: rules.AdamChoices | rules.AdamaxChoices | rules.SgdChoices) -> Program:
     """The program of the rule of ``choices`` (built once per set of choices)."""
     rule = rules.make_rule(choices, TRACE_OPS)
     updated = ("param", *rules.state_names(choices))

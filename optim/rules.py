@@ -1,4 +1,4 @@
-"""The arithmetic of Adam, AMSGrad and AdaMax, written once, for every execution path.
+"""The arithmetic of Adam, AMSGrad, AdaMax and SGD, written once, for every execution path.
 
 Each rule is one elementwise function, line by line with the papers: it takes
 the step's numbers ``s`` (an :class:`~optim.step_scalars.Scalars`, each
@@ -28,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from optim import fma
 from optim.conventions import ADAMAX_EPSILON_CHOICES, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES
 
 __all__ = [
-    "AdamChoices", "AdamaxChoices", "Ops", "adam_choices", "adamax_choices", "array_ops", "make_adam_rule",
-    "make_adamax_rule", "make_effective_gradient", "make_rule", "state_names",
+    "SGD_FORMS", "AdamChoices", "AdamaxChoices", "Ops", "SgdChoices", "adam_choices", "adamax_choices", "array_ops",
+    "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_rule", "make_sgd_rule", "sgd_choices",
+    "state_names",
 ]
 
 DECAYS = ("none", "l2", "decoupled")
@@ -45,12 +47,15 @@ class Ops(NamedTuple):
     ``np.maximum``: NaN if either operand is NaN, and on a tie (``-0.0`` and
     ``+0.0``) the result NumPy gives for the dtype. ``inline`` turns a helper of
     a rule into something the rule can call: the function itself for NumPy and
-    the tracer, an inlined compiled function for Numba.
+    the tracer, an inlined compiled function for Numba. ``fma(a, b, c)`` is
+    :math:`a b + c` rounded once (:func:`optim.fma.fma`), which PyTorch's SGD
+    computes; only the SGD rule of the ``"dampened"`` form uses it.
     """
 
     sqrt: Callable[[Any], Any]
     maximum: Callable[[Any, Any], Any]
     inline: Callable[[Callable[..., Any]], Callable[..., Any]]
+    fma: Callable[[Any, Any, Any], Any] | None = None
 
 
 def _as_is(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,7 +64,7 @@ def _as_is(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def array_ops(xp: Any) -> Ops:
     """The operations on whole arrays of the array module ``xp`` (numpy or cupy)."""
-    return Ops(sqrt=xp.sqrt, maximum=xp.maximum, inline=_as_is)
+    return Ops(sqrt=xp.sqrt, maximum=xp.maximum, inline=_as_is, fma=fma.fma_of(xp))
 
 
 class AdamChoices(NamedTuple):
@@ -105,8 +110,37 @@ def adamax_choices(*, maximize: bool, weight_decay: float, decoupled_weight_deca
     return AdamaxChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), adamax_epsilon)
 
 
-def state_names(choices: AdamChoices | AdamaxChoices) -> tuple[str, ...]:
+class SgdChoices(NamedTuple):
+    """The formula choices of an SGD step (see :func:`optim.functional.sgd_update`)."""
+
+    maximize: bool
+    form: str  # "dampened" (torch.optim.SGD) or "velocity" (keras.optimizers.SGD; the paper's plain step)
+    decay: str  # "none", "l2" (dampened form) or "decoupled" (velocity form)
+    momentum: bool
+    nesterov: bool
+    first_step: bool  # dampened form: the buffer starts as the gradient itself
+
+
+#: The two arithmetic forms of SGD: PyTorch's (fused multiply-adds, a dampened buffer) and Keras's (a velocity).
+SGD_FORMS = ("dampened", "velocity")
+
+
+def sgd_choices(*, maximize: bool, form: str, weight_decay: float, momentum: float, nesterov: bool,
+                first_step: bool) -> SgdChoices:
+    """The :class:`SgdChoices` of a call of :func:`~optim.functional.sgd_update` with these arguments: weight
+    decay is L2 in the dampened form and decoupled in the velocity form; ``first_step`` matters to the dampened
+    form with momentum only."""
+    _check(form, "form", SGD_FORMS)
+    decay = "none" if weight_decay == 0 else ("l2" if form == "dampened" else "decoupled")
+    has_momentum = momentum != 0
+    return SgdChoices(bool(maximize), form, decay, has_momentum, bool(nesterov) and has_momentum,
+                      bool(first_step) and has_momentum and form == "dampened")
+
+
+def state_names(choices: AdamChoices | AdamaxChoices | SgdChoices) -> tuple[str, ...]:
     """The state arrays the rule of ``choices`` takes and returns after the parameter, in order."""
+    if isinstance(choices, SgdChoices):
+        return ("buffer",) if choices.momentum else ()
     if isinstance(choices, AdamaxChoices):
         return ("m", "u")
     return ("m", "v") if choices.amsgrad_mode is None else ("m", "v", "v_max")
@@ -139,7 +173,7 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
     """The Adam step of ``choices``: ``(s, param, grad, m, v) -> (param, m, v)``; with AMSGrad
     ``(s, param, grad, m, v, v_max) -> (param, m, v, v_max)``. The equations are those of
     :func:`optim.functional.adam_update`."""
-    sqrt, maximum, inline = ops
+    sqrt, maximum, inline = ops.sqrt, ops.maximum, ops.inline
     epsilon_mode, amsgrad_mode = choices.epsilon_mode, choices.amsgrad_mode
     _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
@@ -196,8 +230,59 @@ def make_adamax_rule(choices: AdamaxChoices, ops: Ops) -> Callable[..., tuple[An
     return inline(adamax)
 
 
-def make_rule(choices: AdamChoices | AdamaxChoices, ops: Ops) -> Callable[..., tuple[Any, ...]]:
-    """The rule of ``choices`` (Adam and AMSGrad, or AdaMax) with the operations ``ops``."""
+def make_sgd_rule(choices: SgdChoices, ops: Ops) -> Callable[..., tuple[Any, ...]]:
+    """The SGD step of ``choices``: ``(s, param, grad) -> (param,)``; with momentum
+    ``(s, param, grad, buffer) -> (param, buffer)``. The equations are those of :func:`optim.functional.sgd_update`.
+
+    The dampened form is ``torch.optim.SGD``'s, whose ``x.add(y, alpha=a)`` is the fused multiply-add
+    :math:`\\operatorname{fma}(y, a, x)`; the velocity form is ``keras.optimizers.SGD``'s, each product rounded.
+    """
+    fma_, inline = ops.fma, ops.inline
+    form, decay, momentum, nesterov, first_step = choices[1:]
+    _check(form, "form", SGD_FORMS)
+    _check(decay, "decay", DECAYS)
+    maximize = choices.maximize
+
+    @inline
+    def dampened(s, param, grad, buffer):
+        g = -grad if maximize else grad
+        if decay == "l2":
+            g = fma_(param, s.weight_decay, g)  # g_t <- g_t + lambda theta_{t-1}
+        if momentum:
+            if first_step:
+                buffer = g  # b_1 = g_1
+            else:
+                buffer = fma_(g, s.one_minus_dampening, buffer * s.momentum)  # b_t = mu b_{t-1} + (1 - tau) g_t
+            g = fma_(buffer, s.momentum, g) if nesterov else buffer  # Nesterov: g_t + mu b_t
+        return fma_(g, s.negative_lr, param), buffer  # theta_t = theta_{t-1} - alpha g_t
+
+    @inline
+    def velocity(s, param, grad, buffer):
+        g = -grad if maximize else grad
+        if decay == "decoupled":
+            param = param - param * s.weight_decay * s.lr  # theta <- theta - theta lambda alpha
+        if not momentum:
+            return param - g * s.lr, buffer  # theta_t = theta_{t-1} - g_t alpha
+        buffer = buffer * s.momentum - g * s.lr  # v_t = mu v_{t-1} - g_t alpha
+        if nesterov:
+            return param + (buffer * s.momentum - g * s.lr), buffer  # theta_t = theta_{t-1} + mu v_t - g_t alpha
+        return param + buffer, buffer  # theta_t = theta_{t-1} + v_t
+
+    step = dampened if form == "dampened" else velocity
+
+    def sgd(s, param, grad):
+        return (step(s, param, grad, param)[0],)
+
+    def sgd_momentum(s, param, grad, buffer):
+        return step(s, param, grad, buffer)
+
+    return inline(sgd_momentum if momentum else sgd)
+
+
+def make_rule(choices: AdamChoices | AdamaxChoices | SgdChoices, ops: Ops) -> Callable[..., tuple[Any, ...]]:
+    """The rule of ``choices`` (Adam and AMSGrad, AdaMax, or SGD) with the operations ``ops``."""
+    if isinstance(choices, SgdChoices):
+        return make_sgd_rule(choices, ops)
     if isinstance(choices, AdamaxChoices):
         return make_adamax_rule(choices, ops)
     return make_adam_rule(choices, ops)

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from optim import rule_trace
-from optim.rules import AdamaxChoices, AdamChoices
+from optim.rules import AdamaxChoices, AdamChoices, SgdChoices
 
 __all__ = ["RuleStep", "Scalars", "bias_correction", "step_scalars"]
 
@@ -46,13 +46,16 @@ class Scalars(NamedTuple):
     step_size: Any  # alpha / (1 - beta1^t)
     sqrt_bias2: Any  # sqrt(1 - beta2^t)
     alpha_t: Any  # alpha sqrt(1 - beta2^t) / (1 - beta1^t)
+    momentum: Any  # mu, SGD's momentum
+    one_minus_dampening: Any  # 1 - tau, SGD's dampening (PyTorch)
+    negative_lr: Any  # -alpha, PyTorch's param.add_(g, alpha=-lr)
 
 
 @dataclasses.dataclass(frozen=True)
 class RuleStep:
     """What a kernel needs besides the arrays: the formula choices (which rule) and the numbers."""
 
-    choices: AdamChoices | AdamaxChoices
+    choices: AdamChoices | AdamaxChoices | SgdChoices
     scalars: Scalars
 
 
@@ -106,18 +109,23 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
     return factor
 
 
-def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int, lr: float, beta1: float,
-                 beta2: float, eps: float, weight_decay: float, power_dtype: str | None) -> Scalars:
+def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: Any, step: int, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, power_dtype: str | None,
+                 momentum: float = 0.0, dampening: float = 0.0) -> Scalars:
     """The numbers of one step of the rule of ``choices``, in ``dtype``.
 
     Parameters
     ----------
-    choices : AdamChoices or AdamaxChoices
-        Which rule (:func:`optim.rules.adam_choices`, :func:`~optim.rules.adamax_choices`).
+    choices : AdamChoices, AdamaxChoices or SgdChoices
+        Which rule (:func:`optim.rules.adam_choices`, :func:`~optim.rules.adamax_choices`,
+        :func:`~optim.rules.sgd_choices`).
     dtype : dtype
         The parameter's.
     step, lr, beta1, beta2, eps, weight_decay, power_dtype
-        As :func:`optim.functional.adam_update` takes them (already checked).
+        As :func:`optim.functional.adam_update` takes them (already checked). SGD reads none of the betas,
+        ``eps`` or ``power_dtype``, and computes no bias correction.
+    momentum, dampening : float
+        SGD's :math:`\\mu` and :math:`\\tau` (:func:`optim.functional.sgd_update`).
 
     Raises
     ------
@@ -129,7 +137,7 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
     # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
     # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
     key = (choices, np.dtype(dtype), step, power_dtype,
-           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay)))
+           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, momentum, dampening)))
     return _computed_numbers(key)
 
 
@@ -137,21 +145,24 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
 def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
     """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
     choices, dtype, step, power_dtype, *hexes = key
-    lr, beta1, beta2, eps, weight_decay = (float.fromhex(text) for text in hexes)
-    bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
-    bias2 = 1.0 if isinstance(choices, AdamaxChoices) else bias_correction(beta2, step, power_dtype, dtype, "beta2")
+    lr, beta1, beta2, eps, weight_decay, momentum, dampening = (float.fromhex(text) for text in hexes)
+    bias1 = bias2 = 1.0  # SGD corrects no bias; AdaMax only the first moment's
+    if not isinstance(choices, SgdChoices):
+        bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
+    if isinstance(choices, AdamChoices):
+        bias2 = bias_correction(beta2, step, power_dtype, dtype, "beta2")
     numbers = Scalars(
         weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
         beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
         bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
-        alpha_t=lr * math.sqrt(bias2) / bias1,
+        alpha_t=lr * math.sqrt(bias2) / bias1, momentum=momentum, one_minus_dampening=1 - dampening, negative_lr=-lr,
     )
     convert, zero = dtype.type, dtype.type(0)
     return Scalars._make(convert(number) if read else zero for number, read in zip(numbers, _read_by(choices)))
 
 
 @functools.cache
-def _read_by(choices: AdamChoices | AdamaxChoices) -> tuple[bool, ...]:
+def _read_by(choices: AdamChoices | AdamaxChoices | SgdChoices) -> tuple[bool, ...]:
     """For each field of :class:`Scalars`, whether the rule of ``choices`` reads it (from its traced program)."""
     read = rule_trace.trace(choices).scalars
     return tuple(name in read for name in Scalars._fields)

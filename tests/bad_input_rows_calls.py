@@ -26,6 +26,28 @@ def fused_direct_with(**changes):
     return setup
 
 
+def sgd_with(convention, fused, changes=None):
+    """A setup: an SGD over the world's model without momentum that has taken a step (and, fused, handed out the
+    views of its flat gradient buffer, so that its next step is direct), then ``changes`` made through
+    ``param_groups`` (default: momentum switched on, while the state has no buffer)."""
+    def setup(w):
+        w.sgd = optim.SGD(w.model.parameters(), lr=0.1, convention=convention, fused=fused)
+        w.sgd.step()
+        if fused:
+            w.sgd.zero_grad(set_to_none=False)
+        w.sgd.param_groups[0].update(changes or {"momentum": 0.9})
+
+    return setup
+
+
+def sgd_state_of_keras(w):
+    """A setup: the state dict of a Keras-convention SGD with momentum, and a PyTorch-convention one to load it."""
+    keras = optim.SGD(w.model.parameters(), lr=0.1, momentum=0.9, convention="keras")
+    keras.state = {p: {"step": 1, "momentum": p.xp.zeros_like(p.data)} for p in w.model.parameters()}
+    w.saved = keras.state_dict()
+    w.sgd = optim.SGD(w.model.parameters(), lr=0.1, momentum=0.9, convention="pytorch")
+
+
 def _first_value(key: str, value: float):
     """A state-dict edit: the first element of parameter 1's state array ``key`` set to ``value``."""
 
@@ -93,7 +115,16 @@ ROWS = [
     case("pattern-schedule-returns-nan", lambda w: w.scheduled.step(), ValueError, "pattern_lrs[0]['lr'](0)", "nan",
          setup=lambda w: setattr(w, "scheduled", optim.Adam(w.model.named_parameters(), lr=0.1, pattern_lrs=[
              {"patterns": ["weight"], "lr": lambda k: NAN}]))),
+    case("sgd-momentum-switched-on", lambda w: w.sgd.step(), ValueError, "state", "['momentum_buffer']",
+         "momentum switched on", setup=sgd_with(convention="pytorch", fused=False)),
+    case("sgd-fused-direct-momentum-switched-on", lambda w: w.sgd.step(), ValueError, "state", "['momentum']",
+         setup=sgd_with(convention="keras", fused=True)),
+    case("sgd-group-nesterov-dampening", lambda w: w.sgd.step(), ValueError, "param_groups[0]", "nesterov",
+         setup=sgd_with(convention="pytorch", fused=True, changes={"momentum": 0.9, "nesterov": True,
+                                                                   "dampening": 0.5})),
     # ----------------------------------------------------------------- mismatched state
+    case("load-sgd-state-of-another-convention", lambda w: w.sgd.load_state_dict(w.saved), ValueError,
+         "state_dict['state'][0]", "momentum_buffer", setup=sgd_state_of_keras),
     case("load-state-type", lambda w: w.opt.load_state_dict([1]), TypeError, "state_dict", "list"),
     case("load-state-algorithm", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s.update(
         algorithm="Adamax"))), ValueError, "state_dict['algorithm']", "'Adamax'"),
@@ -143,6 +174,20 @@ ROWS = [
     case("functional-adamax-epsilon", lambda w: functional.adamax_update(
         w.arrays["param"], w.arrays["grad"], w.arrays["m"], w.arrays["u"], step=1, lr=0.1, beta1=0.9, beta2=0.99,
         eps=1e-8, adamax_epsilon="x"), ValueError, "adamax_epsilon", "'x'"),
+    case("functional-sgd-buffer-missing", lambda w: functional.sgd_update(w.arrays["param"], w.arrays["grad"], None,
+                                                                          lr=0.1, momentum=0.9),
+         ValueError, "buffer", "NoneType"),
+    case("functional-sgd-form", lambda w: functional.sgd_update(w.arrays["param"], w.arrays["grad"], lr=0.1,
+                                                                form="x"), ValueError, "form", "'x'"),
+    case("functional-sgd-dampening-velocity", lambda w: functional.sgd_update(
+        w.arrays["param"], w.arrays["grad"], w.arrays["m"], lr=0.1, momentum=0.9, dampening=0.2), ValueError,
+         "dampening", "velocity", "0.2"),
+    case("functional-sgd-first-step-not-bool", lambda w: functional.sgd_update(
+        w.arrays["param"], w.arrays["grad"], w.arrays["m"], lr=0.1, momentum=0.9, form="dampened",
+        first_step="yes"), TypeError, "first_step", "'yes'"),
+    case("functional-sgd-nesterov-without-momentum", lambda w: functional.sgd_update(
+        w.arrays["param"], w.arrays["grad"], lr=0.1, nesterov=True, form="dampened"), ValueError,
+         "nesterov", "momentum=0.0"),
     # ----------------------------------------------------------------- schedules
     case("schedule-decay-steps", lambda w: schedules.ExponentialDecay(0.1, 0, 0.5), ValueError,
          "decay_steps", "0"),

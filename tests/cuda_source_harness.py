@@ -28,6 +28,7 @@ HEADER = """
 #include <cstddef>
 using std::fabs;
 using std::sqrt;
+using std::fma;
 #define __device__
 """
 

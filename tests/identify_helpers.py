@@ -70,6 +70,8 @@ def reference_cases() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
 def why_not_replayable(case: dict[str, Any]) -> str | None:
     """Why identify cannot replay a case (the options it uses), or None when it can."""
     kwargs = case["library"]["kwargs"]
+    if case["library"]["class"] == "SGD":
+        return "SGD (identify knows Adam, AMSGrad and Adamax)"
     if isinstance(kwargs["lr"], dict):
         return "a learning-rate schedule"
     if case.get("gradient_input") == "indexed_slices":

@@ -2,7 +2,8 @@
 
 The site is built once for this file, as CI must build it: with the course's notebooks executed
 (nb_execution_mode=force), so that a cell that fails on the site fails here and the pages show their
-outputs and plots. (tests/test_tutorials.py also runs each notebook on its own, with a clearer report.) The browser tests need Chromium (Debian's ``chromium``; .ci/run installs it) and
+outputs and plots. (tests/test_tutorials.py also runs each notebook on its own, with a clearer report.)
+The browser tests need Chromium (Debian's ``chromium``; .ci/run installs it) and
 skip with the reason where it is absent.
 """
 

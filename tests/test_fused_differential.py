@@ -2,7 +2,8 @@
 
 A parameter that gets no gradient (``p.grad is None``) is not updated: its step count stays, its moments do
 not decay, it does not move. The property test draws an optimizer (class, convention, step counting, weight
-decay, maximize, an option of the pipeline, one or two groups, dtype) and a sequence of calls, each with the
+decay, maximize, for SGD momentum, dampening and Nesterov, an option of the pipeline, one or two groups, dtype)
+and a sequence of calls, each with the
 parameters that get a gradient and the way the call is made:
 
 * ``zero_grad()``, then new gradient Tensors (what ``backward`` leaves after ``zero_grad()``);
@@ -31,8 +32,9 @@ from hypothesis import strategies as st
 import minigrad as mg
 import optim
 
-CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
+CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax, "SGD": optim.SGD}
 CONVENTIONS = ["paper", "pytorch", "keras", "tensorflow", "optax", "mindspore"]
+SGD_MOMENTUM_CONVENTIONS = ["pytorch", "keras", "tensorflow"]
 OPTIONS = {
     "none": {},
     "ema": {"use_ema": True, "ema_momentum": 0.9, "ema_overwrite_frequency": 3},
@@ -67,33 +69,47 @@ class Scenario:
     calls: list[Call]
 
 
+def sgd_keywords(draw):
+    """SGD's own keywords: plain under the paper convention, else momentum (PyTorch's or Keras's formula),
+    Nesterov, PyTorch's dampening and weight decay."""
+    convention = draw(st.sampled_from(["paper", *SGD_MOMENTUM_CONVENTIONS]))
+    if convention == "paper":
+        return {"convention": convention}
+    momentum = draw(st.sampled_from([0.0, 0.9]))
+    nesterov = momentum > 0 and draw(st.booleans())
+    dampening = draw(st.sampled_from([0.0, 0.3])) if convention == "pytorch" and momentum and not nesterov else 0.0
+    return {"convention": convention, "momentum": momentum, "nesterov": nesterov, "dampening": dampening,
+            "weight_decay": draw(st.sampled_from([0.0, 0.05]))}
+
+
 @st.composite
 def scenarios(draw):
     option = draw(st.sampled_from(sorted(OPTIONS)))
-    kwargs = {
-        "lr": draw(st.sampled_from([0.01, 0.1])),
-        "convention": draw(st.sampled_from(CONVENTIONS)),
-        "weight_decay": draw(st.sampled_from([0.0, 0.05])),
-        "maximize": draw(st.booleans()),
-        "decoupled_weight_decay": draw(st.sampled_from([None, False, True])),
-        "step_counting": draw(st.sampled_from([None, "global", "per_parameter"])),
-        **OPTIONS[option],
-    }
+    name = draw(st.sampled_from(sorted(CLASSES)))
+    if name == "SGD":
+        own = sgd_keywords(draw)
+    else:
+        own = {"convention": draw(st.sampled_from(CONVENTIONS)),
+               "weight_decay": draw(st.sampled_from([0.0, 0.05])),
+               "decoupled_weight_decay": draw(st.sampled_from([None, False, True])),
+               "step_counting": draw(st.sampled_from([None, "global", "per_parameter"]))}
+    kwargs = {"lr": draw(st.sampled_from([0.01, 0.1])), "maximize": draw(st.booleans()), **own, **OPTIONS[option]}
     # Every parameter with a gradient, and gradients written into the kept ones, half of the time each: the
     # fused path's direct step needs both.
     present = st.one_of(st.just((True,) * len(SHAPES)), st.tuples(*[st.booleans()] * len(SHAPES)))
     mode = st.one_of(st.just("write_into_kept"), st.sampled_from(MODES))
     poison = st.booleans() if option in ("skip", "raise") else st.just(False)
     calls = st.lists(st.builds(Call, mode, present, poison, st.booleans()), min_size=1, max_size=8)
-    return Scenario(draw(st.sampled_from(sorted(CLASSES))), kwargs, draw(st.sampled_from([np.float32, np.float64])),
-                    draw(st.booleans()), draw(calls))
+    return Scenario(name, kwargs, draw(st.sampled_from([np.float32, np.float64])), draw(st.booleans()), draw(calls))
 
 
 # --------------------------------------------------------------------------- running a scenario
 def build(scenario, params, fused):
     groups = [{"params": params}]
     if scenario.two_groups:
-        groups = [{"params": params[:2]}, {"params": params[2:], "lr": 0.03, "weight_decay": 0.1}]
+        plain_sgd = scenario.name == "SGD" and scenario.kwargs["convention"] == "paper"  # it has no weight decay
+        second = {"lr": 0.03} if plain_sgd else {"lr": 0.03, "weight_decay": 0.1}
+        groups = [{"params": params[:2]}, {"params": params[2:], **second}]
     return CLASSES[scenario.name](groups, fused=fused, **scenario.kwargs)
 
 

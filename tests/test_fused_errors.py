@@ -23,9 +23,10 @@ def test_fused_must_be_a_bool(device):
 
 
 def test_algorithms_without_a_fused_path_are_refused(device):
+    """An optimizer class that does not provide a fused engine (the base class's default) refuses fused=True."""
     (x,) = make_params([(2,)], np.float64, device)
-    with pytest.raises(TypeError, match=r"fused: SGD has no fused path"):
-        optim.SGD([x], lr=0.1, fused=True)
+    with pytest.raises(TypeError, match=r"fused: Optimizer has no fused path"):
+        optim.Optimizer([x], {"lr": 0.1}, fused=True)
 
 
 def test_lazy_updates_are_refused(device):

@@ -133,11 +133,11 @@ def test_minimize_without_parameters_is_refused(device):
 
 
 # --------------------------------------------------------------------------- keywords refused by name
-def test_sgd_refuses_convention_by_name(device):
-    """SGD(params, convention=...) is a TypeError naming the argument and the value (SGD's update is the same in
-    every framework), not Python's "got multiple values for argument 'convention'"."""
-    with pytest.raises(TypeError, match=r"^convention: SGD takes no convention.*'pytorch'"):
-        optim.SGD([param([1.0], device)], convention="pytorch")
+def test_sgd_refuses_an_unknown_convention_by_name(device):
+    """SGD(params, convention=...) takes the conventions' names and refuses another one naming the argument and
+    the known values (as Adam does)."""
+    with pytest.raises(ValueError, match=r"^convention: unknown value 'torch'; expected one of .*'pytorch'"):
+        optim.SGD([param([1.0], device)], convention="torch")
 
 
 @pytest.mark.parametrize("cls", [optim.Adam, optim.AMSGrad, optim.Adamax, optim.SGD])

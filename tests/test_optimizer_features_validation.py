@@ -82,7 +82,11 @@ def test_bad_options_name_the_argument_and_value(device, cls, kwargs, exc, patte
     """Keras 3.15.1 base-optimizer validation (base_optimizer.py: 0 <= ema_momentum <= 1, ema_overwrite_frequency int
     >= 1,
     gradient_accumulation_steps int >= 2, unknown kwargs rejected), tf_keras legacy (clip args >= 0, decay >= 0),
-    and the library's pattern_lrs / power_dtype / lazy: the message names the argument and the value."""
+    and the library's pattern_lrs / power_dtype / lazy: the message names the argument and the value. SGD computes
+    no power of a beta: it refuses power_dtype by name, whatever its value (TypeError, as a keyword that does not
+    apply)."""
+    if cls is optim.SGD and "power_dtype" in kwargs:
+        exc = TypeError
     _raises(device, exc, pattern, cls=cls, **kwargs)
 
 

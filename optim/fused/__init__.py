@@ -4,7 +4,8 @@ The reference path updates one parameter at a time, a dozen array operations
 each. The fused path keeps every parameter of one device and dtype (and one
 set of state arrays) back to back in a :class:`FlatStore`: a flat parameter
 buffer, a flat gradient buffer, and one flat buffer per state array (``m``,
-``v``, ``v_max`` for Adam and AMSGrad, ``m``, ``u`` for Adamax). A step is
+``v``, ``v_max`` for Adam and AMSGrad, ``m``, ``u`` for Adamax, the momentum
+buffer for SGD with momentum). A step is
 then a few passes over contiguous memory: in chunks spread over the cores on
 the CPU (:mod:`optim.fused.cpu`; one compiled pass per chunk with Numba,
 :mod:`optim.fused.jit`, else a short sequence of NumPy ufuncs), one CUDA

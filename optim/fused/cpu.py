@@ -64,8 +64,8 @@ def num_threads() -> int:
 
 
 # ----------------------------------------------------------------------------- choosing the kernels
-_UFUNC_KERNELS = {"adam": fused_ufunc.adam_chunk, "adamax": fused_ufunc.adamax_chunk}
-_COMPILED_KERNELS = {"adam": fused_jit.adam_chunk, "adamax": fused_jit.adamax_chunk}
+_UFUNC_KERNELS = {"adam": fused_ufunc.adam_chunk, "adamax": fused_ufunc.adamax_chunk, "sgd": fused_ufunc.sgd_chunk}
+_COMPILED_KERNELS = {"adam": fused_jit.adam_chunk, "adamax": fused_jit.adamax_chunk, "sgd": fused_jit.sgd_chunk}
 _KINDS = ("auto", "ufunc", "compiled")
 _kind = "auto"
 
@@ -106,7 +106,7 @@ def using_kernels(kind: str) -> Iterator[str]:
 
 
 def kernel(algorithm: str, dtype: Any) -> Callable[..., None]:
-    """The chunk kernel for ``algorithm`` ("adam", for AMSGrad too, or "adamax") and ``dtype``.
+    """The chunk kernel for ``algorithm`` ("adam", for AMSGrad too, "adamax" or "sgd") and ``dtype``.
 
     The compiled kernel where :func:`set_kernels` allows it and it handles the
     dtype (float32, float64), unless NumPy is set to raise or call a handler

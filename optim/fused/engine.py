@@ -27,7 +27,7 @@ __all__ = ["FusedEngine"]
 
 
 class FusedEngine:
-    """The fused update of one optimizer (Adam, AMSGrad or Adamax).
+    """The fused update of one optimizer (Adam, AMSGrad, Adamax or SGD).
 
     Parameters
     ----------
@@ -43,7 +43,7 @@ class FusedEngine:
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
-        self.algorithm = optimizer.algorithm  # "adam" (AMSGrad too) or "adamax": which kernels run
+        self.algorithm = optimizer.algorithm  # "adam" (AMSGrad too), "adamax" or "sgd": which kernels run
         if optimizer.options.lazy:
             raise ValueError(
                 "lazy: the fused path updates every row of a row-sparse gradient; lazy=True cannot be combined "

@@ -31,11 +31,11 @@ import numpy as np
 
 from minigrad import backend
 from optim import rule_trace
-from optim.rules import AdamaxChoices, AdamChoices, state_names
+from optim.rules import AdamaxChoices, AdamChoices, SgdChoices, state_names
 from optim.step_scalars import RuleStep
 
 __all__ = ["KERNELS", "PREAMBLE", "KernelSource", "adam_launch", "adamax_launch", "kernel_source", "run_pieces",
-           "zeros"]
+           "sgd_launch", "zeros"]
 
 _OPTIONS = ("--fmad=false",)
 
@@ -49,7 +49,8 @@ template <typename T> __device__ T nan_max(T a, T b) {
 
 #: The C form of each operation of :data:`optim.rule_trace.OPERATIONS`; the operands are names.
 _C_FORMS = {"add": "{} + {}", "subtract": "{} - {}", "multiply": "{} * {}", "divide": "{} / {}",
-            "negative": "-{}", "absolute": "fabs({})", "sqrt": "sqrt({})", "maximum": "nan_max({}, {})"}
+            "negative": "-{}", "absolute": "fabs({})", "sqrt": "sqrt({})", "maximum": "nan_max({}, {})",
+            "fma": "fma({}, {}, {})"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +71,7 @@ class KernelSource:
 
 
 @functools.cache
-def kernel_source(choices: AdamChoices | AdamaxChoices) -> KernelSource:
+def kernel_source(choices: AdamChoices | AdamaxChoices | SgdChoices) -> KernelSource:
     """The CUDA C of the rule of ``choices``: its traced program (:func:`optim.rule_trace.trace`), one
     operation per line, in order."""
     program = rule_trace.trace(choices)
@@ -87,14 +88,16 @@ def kernel_source(choices: AdamChoices | AdamaxChoices) -> KernelSource:
     )
 
 
-def _rule_name(choices: AdamChoices | AdamaxChoices) -> str:
+def _rule_name(choices: AdamChoices | AdamaxChoices | SgdChoices) -> str:
+    if isinstance(choices, SgdChoices):
+        return "sgd"
     return "adamax" if isinstance(choices, AdamaxChoices) else "adam"
 
 
 _kernels: dict[Any, Any] = {}
 
 
-def _kernel(choices: AdamChoices | AdamaxChoices) -> Any:
+def _kernel(choices: AdamChoices | AdamaxChoices | SgdChoices) -> Any:
     """The :class:`cupy.ElementwiseKernel` of the rule of ``choices``, built on first use (CuPy compiles it
     for each dtype on its first launch), with ``--fmad=false``: ``a * b + c`` is rounded twice, as the
     separate CuPy operations of the reference path round it."""
@@ -128,7 +131,12 @@ def adamax_launch(param: Any, grad: Any, m: Any, u: Any, step: RuleStep) -> None
     _launch(step, grad, (param, m, u))
 
 
-KERNELS = {"adam": adam_launch, "adamax": adamax_launch}
+def sgd_launch(param: Any, grad: Any, buffer: Any | None, step: RuleStep) -> None:
+    """One SGD kernel launch over the flat slices (``buffer``, the momentum, is None without momentum)."""
+    _launch(step, grad, (param, buffer)[:1 + len(state_names(step.choices))])
+
+
+KERNELS = {"adam": adam_launch, "adamax": adamax_launch, "sgd": sgd_launch}
 
 
 def zeros(device: Any, size: int, dtype: Any) -> Any:

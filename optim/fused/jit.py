@@ -43,7 +43,7 @@ try:
 except ImportError:  # Numba is optional: the 'fast' extra
     numba = None
 
-__all__ = ["DTYPES", "adam_chunk", "adamax_chunk", "available"]
+__all__ = ["DTYPES", "adam_chunk", "adamax_chunk", "available", "sgd_chunk"]
 
 #: The dtypes the compiled kernels handle; others use the ufunc kernels.
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -62,14 +62,49 @@ def _nan_maximum(a: Any, b: Any) -> Any:
     return b
 
 
+def _fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
+    """``a * b + c`` rounded once: LLVM's ``llvm.fma`` intrinsic in compiled code (defined below)."""
+    raise NotImplementedError("compiled by Numba only")
+
+
 if numba is not None:
+    from numba.extending import intrinsic
+
     _nan_maximum = numba.njit(inline="always")(_nan_maximum)
+
+    @intrinsic
+    def _fused_multiply_add(typing_context, a, b, c):  # the compiled form of the function above
+        def codegen(context, builder, signature, arguments):
+            return builder.fma(*arguments)
+
+        return a(a, b, c), codegen
 
 
 def _ops() -> rules.Ops:
-    """The rules' operations on one element: ``np.sqrt`` (float32 stays float32), ``np.maximum``'s rule, and
-    helpers compiled to be inlined into the loop."""
-    return rules.Ops(sqrt=np.sqrt, maximum=_nan_maximum, inline=numba.njit(inline="always"))
+    """The rules' operations on one element: ``np.sqrt`` (float32 stays float32), ``np.maximum``'s rule, LLVM's
+    fused multiply-add (correctly rounded, as :func:`optim.fma.fma`), and helpers compiled to be inlined into the
+    loop."""
+    return rules.Ops(sqrt=np.sqrt, maximum=_nan_maximum, inline=numba.njit(inline="always"), fma=_fused_multiply_add)
+
+
+def _loop_over_none(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., None]:
+    """The compiled one-pass loop of a rule without state arrays (plain SGD)."""
+
+    def loop(s, param, grad):  # pragma: no cover - compiled by Numba
+        for i in range(param.size):
+            param[i] = rule(s, param[i], grad[i])[0]
+
+    return _compile(loop)
+
+
+def _loop_over_one(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., None]:
+    """The compiled one-pass loop of a rule with one state array (SGD with momentum: the buffer)."""
+
+    def loop(s, param, grad, a):  # pragma: no cover - compiled by Numba
+        for i in range(param.size):
+            param[i], a[i] = rule(s, param[i], grad[i], a[i])
+
+    return _compile(loop)
 
 
 def _loop_over_two(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., None]:
@@ -103,7 +138,7 @@ _loops: dict[rule_trace.Program, Callable[..., None]] = {}
 
 
 @functools.cache
-def _loop(choices: rules.AdamChoices | rules.AdamaxChoices) -> Callable[..., None]:
+def _loop(choices: rules.AdamChoices | rules.AdamaxChoices | rules.SgdChoices) -> Callable[..., None]:
     """The compiled loop of the rule of ``choices``, built once per process (Numba compiles it per dtype on first
     use). Choice sets whose rules trace to the same program (AMSGrad's "max_corrected_v" ignores
     ``epsilon_mode``, for one) do the same arithmetic, and share one loop."""
@@ -111,7 +146,8 @@ def _loop(choices: rules.AdamChoices | rules.AdamaxChoices) -> Callable[..., Non
     loop = _loops.get(program)
     if loop is None:
         rule = rules.make_rule(choices, _ops())
-        loop = _loop_over_two(rule) if len(rules.state_names(choices)) == 2 else _loop_over_three(rule)
+        loops = (_loop_over_none, _loop_over_one, _loop_over_two, _loop_over_three)
+        loop = loops[len(rules.state_names(choices))](rule)
         _loops[program] = loop
     return loop
 
@@ -127,3 +163,10 @@ def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarr
                  *unused_scratch: Any) -> None:
     """:func:`optim.fused.ufunc.adamax_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
     _loop(step.choices)(step.scalars, param, grad, m, u)
+
+
+def sgd_chunk(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, step: RuleStep,
+              *unused_scratch: Any) -> None:
+    """:func:`optim.fused.ufunc.sgd_chunk` in one compiled pass (the same arguments; it needs no scratch arrays)."""
+    state = (buffer,)[:len(rules.state_names(step.choices))]
+    _loop(step.choices)(step.scalars, param, grad, *state)

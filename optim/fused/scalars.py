@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from optim.conventions import rule_amsgrad_mode
-from optim.rules import adam_choices, adamax_choices
+from optim.rules import adam_choices, adamax_choices, sgd_choices
 from optim.step_scalars import RuleStep, step_scalars
 
 __all__ = ["for_group"]
@@ -24,8 +24,8 @@ __all__ = ["for_group"]
 def for_group(algorithm: str, group: dict[str, Any], *, dtype: Any, step: int, lr: float, weight_decay: float,
               power_dtype: str | None) -> RuleStep:
     """The rule and numbers of one step of a parameter group, with its hyperparameters passed as the
-    optimizer's ``update`` passes them to :mod:`optim.functional` (``algorithm``: "adam", for AMSGrad too, or
-    "adamax").
+    optimizer's ``update`` passes them to :mod:`optim.functional` (``algorithm``: "adam", for AMSGrad too,
+    "adamax" or "sgd").
 
     Raises
     ------
@@ -33,6 +33,13 @@ def for_group(algorithm: str, group: dict[str, Any], *, dtype: Any, step: int, l
         For a beta that rounds to 1 where ``power_dtype`` computes the bias
         correction (:func:`~optim.step_scalars.bias_correction`), before anything changes.
     """
+    if algorithm == "sgd":  # its numbers do not depend on t; t == 1 tells the dampened form's first step
+        choices = sgd_choices(maximize=group["maximize"], form=group["form"], weight_decay=weight_decay,
+                              momentum=group["momentum"], nesterov=group["nesterov"], first_step=step == 1)
+        scalars = step_scalars(choices, dtype=dtype, step=1, lr=lr, beta1=0.0, beta2=0.0, eps=0.0,
+                               weight_decay=weight_decay, power_dtype=None, momentum=group["momentum"],
+                               dampening=group["dampening"])
+        return RuleStep(choices, scalars)
     beta1, beta2 = group["betas"]
     common = {"maximize": group["maximize"], "weight_decay": weight_decay,
               "decoupled_weight_decay": group["decoupled_weight_decay"]}

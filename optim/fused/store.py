@@ -61,12 +61,14 @@ def zeros(device: Device, size: int, dtype: Any) -> Any:
 
 def piece(algorithm: str, store: FlatStore, scalars: Any, start: int, stop: int,
           staged: bool = False) -> fused_cpu.Piece:
-    """The kernel of ``algorithm`` ("adam", for AMSGrad too, or "adamax") on ``[start, stop)`` of ``store``,
+    """The kernel of ``algorithm`` ("adam", for AMSGrad too, "adamax" or "sgd") on ``[start, stop)`` of ``store``,
     reading the gradients from ``store.staging`` if ``staged``, else from ``store.grad``."""
     grad = store.staging if staged else store.grad
     arrays = (store.param, grad, *(store.state[name] for name in store.names))
     if algorithm == "adam" and len(store.names) == 2:
         arrays = (*arrays, None)  # no v_max without AMSGrad
+    if algorithm == "sgd" and not store.names:
+        arrays = (*arrays, None)  # no buffer without momentum
     if store.device.type == "cpu":
         kernel = fused_cpu.kernel(algorithm, store.dtype)
     else:

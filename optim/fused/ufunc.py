@@ -19,28 +19,37 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from optim import rule_trace
-from optim.rules import AdamaxChoices, AdamChoices
+from optim.fma import fma
+from optim.rules import AdamaxChoices, AdamChoices, SgdChoices
 from optim.step_scalars import RuleStep, Scalars
 
-__all__ = ["UFUNCS", "UfuncProgram", "adam_chunk", "adamax_chunk", "compile_program", "run_program"]
+__all__ = ["UFUNCS", "UfuncProgram", "adam_chunk", "adamax_chunk", "compile_program", "run_program", "sgd_chunk"]
 
-#: The ufunc of each operation of :data:`optim.rule_trace.OPERATIONS`.
+def _fma_into(a: Any, b: Any, c: Any, out: np.ndarray) -> None:
+    """:func:`optim.fma.fma` written into ``out`` (NumPy has no fma ufunc)."""
+    np.copyto(out, fma(a, b, c))
+
+
+#: The ufunc of each operation of :data:`optim.rule_trace.OPERATIONS` (for fma, a function that takes ``out=``).
 UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
-          "negative": np.negative, "absolute": np.absolute, "sqrt": np.sqrt, "maximum": np.maximum}
+          "negative": np.negative, "absolute": np.absolute, "sqrt": np.sqrt, "maximum": np.maximum,
+          "fma": _fma_into}
 
 
 @dataclasses.dataclass(frozen=True)
 class UfuncProgram:
     """A traced rule as ufunc calls on places: the first ``arrays`` arrays of the rule (in its order), then
     ``scratch`` scratch buffers, then the fields of a :class:`~optim.step_scalars.Scalars`. Each step is
-    ``(ufunc, operand place, second operand place or None, out place)``; ``copies`` move a new value that could
-    not be computed in its array, ``(from place, to place)``, at the end."""
+    ``(ufunc, operand places, out place)``; ``copies`` move a new value that could not be computed in its array
+    (or that is the gradient's, as SGD's first momentum buffer), ``(from place, to place)``, at the end."""
 
-    steps: tuple[tuple[np.ufunc, int, int | None, int], ...]
+    steps: tuple[tuple[Callable[..., Any], tuple[int, ...], int], ...]
     copies: tuple[tuple[int, int], ...]
     arrays: int
     scratch: int
@@ -58,8 +67,9 @@ def compile_program(program: rule_trace.Program) -> UfuncProgram:
     arrays = program.arrays
     target = dict(zip(program.results, (arrays.index(name) for name in program.updated)))
     produced = {operation.result for operation in program.operations}
+    read_only = set(arrays) - set(program.updated)  # the gradient: SGD's first buffer may be a copy of it
     for name, result in zip(program.updated, program.results):
-        computed_or_unchanged = result in produced or result == name
+        computed_or_unchanged = result in produced or result == name or result in read_only
         if not computed_or_unchanged or program.results.count(result) > 1:
             raise ValueError(f"the program must give {name} a value of its own, got {result!r}")
     kept = set(program.results)  # needed at the end, in their array or for the copy there
@@ -84,12 +94,12 @@ def compile_program(program: rule_trace.Program) -> UfuncProgram:
         if operation.result not in last_use and operation.result not in kept:
             holder[out] = None  # a value nothing reads
     copies = tuple((place[result], target[result]) for result in program.results
-                   if result in produced and place[result] != target[result])
+                   if (result in produced or result in read_only) and place[result] != target[result])
     scalar_place = {name: len(holder) + index for index, name in enumerate(Scalars._fields)}
     resolved = []
     for operation, out in steps:
-        operands = [place[name] if name in place else scalar_place[name] for name in operation.operands]
-        resolved.append((UFUNCS[operation.name], operands[0], operands[1] if len(operands) == 2 else None, out))
+        operands = tuple(place[name] if name in place else scalar_place[name] for name in operation.operands)
+        resolved.append((UFUNCS[operation.name], operands, out))
     return UfuncProgram(tuple(resolved), copies, len(arrays), len(scratch))
 
 
@@ -119,17 +129,14 @@ def run_program(program: UfuncProgram, arrays: tuple[np.ndarray | None, ...], sc
     if len(scratch) < program.scratch:
         raise ValueError(f"scratch: the program needs {program.scratch} buffers, got {len(scratch)}")
     places = (*arrays[:program.arrays], *scratch[:program.scratch], *scalars)
-    for ufunc, first, second, out in program.steps:
-        if second is None:
-            ufunc(places[first], out=places[out])
-        else:
-            ufunc(places[first], places[second], out=places[out])
+    for ufunc, operands, out in program.steps:
+        ufunc(*(places[operand] for operand in operands), out=places[out])
     for source, destination in program.copies:
         np.copyto(places[destination], places[source])
 
 
 @functools.cache
-def _program(choices: AdamChoices | AdamaxChoices) -> UfuncProgram:
+def _program(choices: AdamChoices | AdamaxChoices | SgdChoices) -> UfuncProgram:
     """The ufunc program of the rule of ``choices``, compiled once per process."""
     return compile_program(rule_trace.trace(choices))
 
@@ -145,3 +152,9 @@ def adamax_chunk(param: np.ndarray, grad: np.ndarray, m: np.ndarray, u: np.ndarr
                  *scratch: np.ndarray) -> None:
     """The AdaMax rule of ``step.choices`` on one chunk, in place; ``scratch`` are scratch buffers."""
     run_program(_program(step.choices), (param, grad, m, u), step.scalars, scratch)
+
+
+def sgd_chunk(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, step: RuleStep,
+              *scratch: np.ndarray) -> None:
+    """The SGD rule of ``step.choices`` on one chunk, in place; ``buffer`` (the momentum) is None without momentum."""
+    run_program(_program(step.choices), (param, grad, buffer), step.scalars, scratch)

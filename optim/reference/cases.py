@@ -22,7 +22,7 @@ __all__ = ["CLASSES", "FRAMEWORKS", "TOLERANCES", "ReferenceFileError", "load_re
 #: The frameworks whose outputs ``tools/generate_reference.py`` records.
 FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
 #: The optimizer classes a case's ``"library"`` entry may name.
-CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
+CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax, "SGD": optim.SGD}
 #: (rtol, atol) for each dtype a scenario may have (explained in :mod:`optim.cli.verify`).
 TOLERANCES = {"float32": (2e-6, 2e-6), "float64": (1e-10, 1e-12)}
 SCENARIO_ENTRIES = {"name": str, "dtype": str, "params": list, "grads": list}

@@ -32,7 +32,7 @@ class Spec:
         Short descriptive name, unique within the framework (``"adam_amsgrad"``); the case ids are
         ``"<framework>/<name>/<scenario>"``.
     algorithm : str
-        ``"Adam"``, ``"AMSGrad"`` or ``"Adamax"``: the algorithm the framework actually runs.
+        ``"Adam"``, ``"AMSGrad"``, ``"Adamax"`` or ``"SGD"``: the algorithm the framework actually runs.
     call : str
         The exact constructor call. The runner evaluates this very string, so the output cannot
         disagree with what ran.
@@ -63,7 +63,7 @@ def library(cls: str, convention: str, lr: Any, **kwargs: Any) -> dict[str, Any]
     Parameters
     ----------
     cls : str
-        ``"Adam"``, ``"AMSGrad"`` or ``"Adamax"``.
+        ``"Adam"``, ``"AMSGrad"``, ``"Adamax"`` or ``"SGD"``.
     convention : str
         The library convention reproducing the framework.
     lr : float or dict

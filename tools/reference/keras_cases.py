@@ -1,4 +1,4 @@
-"""Keras 3 cases: ``keras.optimizers.Adam`` / ``AdamW`` / ``Adamax`` (library convention ``"keras"``).
+"""Keras 3 cases: ``keras.optimizers.Adam`` / ``AdamW`` / ``Adamax`` / ``SGD`` (library convention ``"keras"``).
 
 Three entry points, each run in its own process by ``tools/generate_reference.py``:
 
@@ -106,7 +106,30 @@ def dense_specs() -> list[Spec]:
         Spec("adam_golden", "Adam", "keras.optimizers.Adam()", _lib("Adam", 0.001), ("keras_golden",),
              notes="Same as adam_amsgrad_golden: the golden gradients never activate the AMSGrad maximum."),
     ]
-    return s
+    return s + sgd_specs()
+
+
+def sgd_specs() -> list[Spec]:
+    """``keras.optimizers.SGD``: plain, with momentum (a velocity), Nesterov, decoupled weight decay, a schedule
+    (where the velocity keeps the old learning rates) and clipnorm."""
+    sgd = "keras.optimizers.SGD(learning_rate=0.1"
+    exponential = SCHEDULES["exponential"]
+    return [
+        Spec("sgd", "SGD", sgd + ")", _lib("SGD", 0.1), DENSE),
+        Spec("sgd_momentum0.9", "SGD", sgd + ", momentum=0.9)", _lib("SGD", 0.1, momentum=0.9), DENSE,
+             notes="v = v * momentum - g * lr; w += v."),
+        Spec("sgd_nesterov", "SGD", sgd + ", momentum=0.9, nesterov=True)",
+             _lib("SGD", 0.1, momentum=0.9, nesterov=True), DENSE, notes="w += v * momentum - g * lr."),
+        Spec("sgd_momentum0.9_wd0.1", "SGD", sgd + ", momentum=0.9, weight_decay=0.1)",
+             _lib("SGD", 0.1, momentum=0.9, weight_decay=0.1), DENSE,
+             notes="Decoupled weight decay first: w -= w * weight_decay * lr."),
+        Spec("sgd_momentum0.9_exponential", "SGD",
+             "keras.optimizers.SGD(learning_rate=keras.optimizers.schedules." + exponential + ", momentum=0.9)",
+             _lib("SGD", _schedule(exponential), momentum=0.9), DENSE,
+             notes="The velocity holds the earlier steps at their own learning rates."),
+        Spec("sgd_momentum0.9_clipnorm0.5", "SGD", sgd + ", momentum=0.9, clipnorm=0.5)",
+             _lib("SGD", 0.1, momentum=0.9, clipnorm=0.5), DENSE),
+    ]
 
 
 def sparse_specs() -> list[Spec]:
@@ -134,6 +157,8 @@ def x64_specs() -> list[Spec]:
         Spec("adam_x64", "Adam", ADAM + ")", _lib("Adam", lr), f64, notes),
         Spec("adam_amsgrad_x64", "AMSGrad", ADAM + ", amsgrad=True)", _lib("Adam", lr, amsgrad=True), f64, notes),
         Spec("adamax_x64", "Adamax", ADAMAX + ")", _lib("Adamax", lr), f64, notes),
+        Spec("sgd_nesterov_x64", "SGD", "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True)",
+             _lib("SGD", lr, momentum=0.9, nesterov=True), f64, notes),
     ]
 
 

@@ -1,4 +1,4 @@
-"""PyTorch cases: ``torch.optim.Adam`` / ``AdamW`` / ``Adamax`` (library convention ``"pytorch"``).
+"""PyTorch cases: ``torch.optim.Adam`` / ``AdamW`` / ``Adamax`` / ``SGD`` (library convention ``"pytorch"``).
 
 Runs on CPU with the default implementation (single-tensor for-loop path: ``foreach`` is chosen by
 default only for accelerator tensors, ``fused`` only on request).
@@ -46,6 +46,28 @@ def specs() -> list[Spec]:
         Spec("adamax_l2_wd0.1", "Adamax", adamax + ", weight_decay=0.1)",
              _lib("Adamax", lr=0.1, weight_decay=0.1), DENSE, notes="L2 (coupled) weight decay."),
         Spec("adamax_maximize", "Adamax", adamax + ", maximize=True)", _lib("Adamax", lr=0.1, maximize=True), DENSE),
+        *sgd_specs(),
+    ]
+
+
+def sgd_specs() -> list[Spec]:
+    """``torch.optim.SGD``: plain, with momentum, dampening, Nesterov, L2 weight decay and maximize."""
+    sgd = "torch.optim.SGD(params, lr=0.1"
+    momentum = {"lr": 0.1, "momentum": 0.9}
+    return [
+        Spec("sgd", "SGD", sgd + ")", _lib("SGD", lr=0.1), DENSE_F64,
+             notes="param.add_(grad, alpha=-lr): one fused multiply-add per element."),
+        Spec("sgd_momentum0.9", "SGD", sgd + ", momentum=0.9)", _lib("SGD", **momentum), DENSE_F64,
+             notes="The buffer starts as the first gradient, then b = momentum * b + (1 - dampening) * g."),
+        Spec("sgd_momentum0.9_dampening0.5", "SGD", sgd + ", momentum=0.9, dampening=0.5)",
+             _lib("SGD", **momentum, dampening=0.5), DENSE),
+        Spec("sgd_nesterov", "SGD", sgd + ", momentum=0.9, nesterov=True)", _lib("SGD", **momentum, nesterov=True),
+             DENSE_F64),
+        Spec("sgd_momentum0.9_l2_wd0.1", "SGD", sgd + ", momentum=0.9, weight_decay=0.1)",
+             _lib("SGD", **momentum, weight_decay=0.1), DENSE,
+             notes="L2 (coupled) weight decay: g + weight_decay * param."),
+        Spec("sgd_nesterov_l2_wd0.1_maximize", "SGD", sgd + ", momentum=0.9, weight_decay=0.1, nesterov=True, "
+             "maximize=True)", _lib("SGD", **momentum, weight_decay=0.1, nesterov=True, maximize=True), DENSE),
     ]
 
 
