@@ -26,9 +26,6 @@ frameworks use (:func:`bias_correction`). The optimizer classes in
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Callable
 from typing import Any
 
 from minigrad.backend import is_array
@@ -39,21 +36,15 @@ from optim.conventions import (
     RULE_AMSGRAD_MODES,
     rule_amsgrad_mode,
 )
-from optim.rules import (
-    SGD_FORMS,
-    AdamaxChoices,
-    AdamChoices,
-    SgdChoices,
-    adam_choices,
-    adamax_choices,
-    array_ops,
-    make_rule,
-    sgd_choices,
+from optim.functional_sgd import sgd_update
+from optim.rules import adam_choices, adamax_choices, run_in_place
+from optim.step_scalars import bias_correction, step_scalars
+from optim.validation import (
+    check_choice,
+    checked_rule_scalars,
 )
-from optim.step_scalars import Scalars, bias_correction, step_scalars
-from optim.validation import check_bool, check_choice, check_nonnegative, check_same_arrays, checked_rule_scalars
 
-__all__ = ["adam_update", "adamax_update", "bias_correction", "check_sgd_momentum", "sgd_update", "update_parameter"]
+__all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
 
 
 def adam_update(
@@ -145,7 +136,7 @@ def adam_update(
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype)
-    _apply(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
+    run_in_place(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 
 def adamax_update(
@@ -213,111 +204,7 @@ def adamax_update(
     # The numbers first: the bias correction refuses a beta1 that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype)
-    _apply(choices, scalars, grad, (param, m, u))
-
-
-def sgd_update(
-    param: Any,
-    grad: Any,
-    buffer: Any | None = None,
-    *,
-    lr: float,
-    maximize: bool = False,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    form: str = "velocity",
-    first_step: bool = False,
-) -> None:
-    """One SGD step, in place on ``param`` (and the momentum ``buffer``).
-
-    With :math:`g_t` the gradient (:math:`-g_t` when maximizing), by ``form``:
-
-    * ``"velocity"`` (Keras 3, tf.keras; without momentum the paper's
-      :math:`\\theta_t = \\theta_{t-1} - g_t\\alpha`), weight decay decoupled, applied first as
-      :math:`\\theta \\leftarrow \\theta - \\theta\\lambda\\alpha`, then
-
-      .. math::
-
-          v_t = \\mu v_{t-1} - g_t\\alpha, \\qquad
-          \\theta_t = \\theta_{t-1} + v_t \\quad\\text{or, Nesterov,}\\quad
-          \\theta_t = \\theta_{t-1} + \\mu v_t - g_t\\alpha;
-
-    * ``"dampened"`` (``torch.optim.SGD``), weight decay as an L2 term
-      :math:`g_t \\leftarrow g_t + \\lambda\\theta_{t-1}`, then
-
-      .. math::
-
-          b_1 = g_1, \\quad b_t = \\mu b_{t-1} + (1 - \\tau) g_t, \\qquad
-          \\theta_t = \\theta_{t-1} - \\alpha b_t \\quad\\text{or, Nesterov,}\\quad
-          \\theta_t = \\theta_{t-1} - \\alpha (g_t + \\mu b_t),
-
-      each "``x + a y``" rounded once, as a fused multiply-add (PyTorch's ``add(..., alpha=a)``).
-
-    Parameters
-    ----------
-    param, grad : array
-        The parameter and its gradient, of one shape, dtype and device.
-    buffer : array or None
-        The momentum buffer (:math:`v` or :math:`b`), of the parameter's shape and dtype; required with momentum.
-    lr : float
-        :math:`\\alpha`, finite and >= 0 (a NumPy scalar or 0-d array is used as the Python number).
-    maximize : bool
-        Ascend: use :math:`-g_t`.
-    momentum, dampening : float
-        :math:`\\mu \\ge 0` (0: plain SGD) and :math:`\\tau \\in [0, 1]` (the dampened form only).
-    nesterov : bool
-        Nesterov momentum; needs a momentum, and in the dampened form no dampening (as PyTorch).
-    weight_decay : float
-        :math:`\\lambda \\ge 0`.
-    form : {"velocity", "dampened"}
-        The formula, as above.
-    first_step : bool
-        The dampened form's first step with this buffer: :math:`b_1 = g_1` (PyTorch's buffer is None then).
-
-    Every argument is checked before anything changes.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from optim.functional import sgd_update
-    >>> param = np.array([1.0, 2.0])
-    >>> sgd_update(param, np.array([10.0, -10.0]), lr=0.01)
-    >>> param
-    array([0.9, 2.1])
-    """
-    if type(lr) is not float or not 0.0 <= lr < math.inf:
-        lr = check_nonnegative(lr, "lr")
-    check_choice(form, "form", SGD_FORMS)
-    momentum, dampening, weight_decay = (check_nonnegative(value, name) for name, value in
-                                         (("momentum", momentum), ("dampening", dampening),
-                                          ("weight_decay", weight_decay)))
-    check_sgd_momentum(momentum, dampening, nesterov, form)
-    first_step = check_bool(first_step, "first_step")
-    arrays = (("param", param), ("grad", grad))
-    check_same_arrays(arrays if momentum == 0 else (*arrays, ("buffer", buffer)))
-    choices = sgd_choices(maximize=maximize, form=form, weight_decay=weight_decay, momentum=momentum,
-                          nesterov=nesterov, first_step=first_step)
-    scalars = step_scalars(choices, dtype=param.dtype, step=1, lr=lr, beta1=0.0, beta2=0.0, eps=0.0,
-                           weight_decay=weight_decay, power_dtype=None, momentum=momentum, dampening=dampening)
-    _apply(choices, scalars, grad, (param,) if momentum == 0 else (param, buffer))
-
-
-def check_sgd_momentum(momentum: float, dampening: float, nesterov: Any, form: str) -> None:
-    """Refuse a momentum above 1 in the velocity form (as Keras), a dampening outside [0, 1] or outside the
-    dampened form, and Nesterov without a momentum or with dampening (as PyTorch); ``momentum`` and
-    ``dampening`` are already numbers >= 0."""
-    if form == "velocity" and momentum > 1:
-        raise ValueError(f"momentum: expected a value in [0, 1] in the velocity form (as Keras), got {momentum!r}")
-    if dampening > 1:
-        raise ValueError(f"dampening: expected a value in [0, 1] (the gradient's weight is 1 - dampening), "
-                         f"got {dampening!r}")
-    if dampening != 0 and form != "dampened":
-        raise ValueError(f"dampening: the {form} form has no dampening, got {dampening!r}")
-    if check_bool(nesterov, "nesterov") and (momentum <= 0 or dampening != 0):
-        raise ValueError(f"nesterov: Nesterov momentum needs momentum > 0 and dampening 0, got momentum="
-                         f"{momentum!r} and dampening={dampening!r}")
+    run_in_place(choices, scalars, grad, (param, m, u))
 
 
 def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
@@ -378,28 +265,3 @@ def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any],
         adamax_update(param, grad, state["m"], state["u"], adamax_epsilon=group["adamax_epsilon"], **common)
     else:
         raise ValueError(f"algorithm: unknown value {algorithm!r}; expected 'adam', 'adamax' or 'sgd'")
-
-
-def _apply(choices: AdamChoices | AdamaxChoices | SgdChoices, scalars: Scalars, grad: Any,
-           arrays: tuple[Any, ...]) -> None:
-    """Run the rule of ``choices`` on the whole arrays ``(param, *state)`` and write the new values back.
-
-    Nothing is written before the rule has computed every new value, so a
-    floating-point error that NumPy raises (``np.errstate``) leaves every array as it was.
-    """
-    rule = _array_rule(choices, _module_of(arrays[0]))
-    new_values = rule(scalars, arrays[0], grad, *arrays[1:])
-    for array, new_value in zip(arrays, new_values):
-        array[...] = new_value
-
-
-@functools.cache
-def _array_rule(choices: AdamChoices | AdamaxChoices | SgdChoices, xp: Any) -> Callable[..., tuple[Any, ...]]:
-    """The rule of ``choices`` on whole arrays of the module ``xp`` (numpy or cupy), built once."""
-    return make_rule(choices, array_ops(xp))
-
-
-def _module_of(array: Any) -> Any:
-    from minigrad.backend import get_array_module
-
-    return get_array_module(array)

@@ -25,9 +25,11 @@ choices) and takes every number from ``s``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from minigrad.backend import get_array_module
 from optim import fma
 from optim.conventions import ADAMAX_EPSILON_CHOICES, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES
 
@@ -286,3 +288,23 @@ def make_rule(choices: AdamChoices | AdamaxChoices | SgdChoices, ops: Ops) -> Ca
     if isinstance(choices, AdamaxChoices):
         return make_adamax_rule(choices, ops)
     return make_adam_rule(choices, ops)
+
+
+def run_in_place(choices: AdamChoices | AdamaxChoices | SgdChoices, scalars: Any, grad: Any,
+                 arrays: tuple[Any, ...]) -> None:
+    """Run the rule of ``choices`` on the whole arrays ``(param, *state)`` and write the new values back
+    (the reference path, :mod:`optim.functional`).
+
+    Nothing is written before the rule has computed every new value, so a floating-point error that
+    NumPy raises (``np.errstate``) leaves every array as it was.
+    """
+    rule = _array_rule(choices, get_array_module(arrays[0]))
+    new_values = rule(scalars, arrays[0], grad, *arrays[1:])
+    for array, new_value in zip(arrays, new_values):
+        array[...] = new_value
+
+
+@functools.cache
+def _array_rule(choices: AdamChoices | AdamaxChoices | SgdChoices, xp: Any) -> Callable[..., tuple[Any, ...]]:
+    """The rule of ``choices`` on whole arrays of the module ``xp`` (numpy or cupy), built once."""
+    return make_rule(choices, array_ops(xp))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad.tensor import Tensor
-from optim import functional
 from optim.conventions import get_convention
 from optim.fused import FusedEngine
 from optim.optimizer import Optimizer, ParamsLike
 from optim.rules import SGD_FORMS
-from optim.validation import check_bool, check_choice, check_nonnegative
+from optim.validation import check_bool, check_choice, check_nonnegative, check_sgd_momentum
 
 __all__ = ["SGD", "SGD_CONVENTIONS"]
 
@@ -132,7 +131,7 @@ class SGD(Optimizer):
                         f"{group[name]!r}; momentum, Nesterov, dampening and weight decay need convention= one of "
                         f"{_WITH_MOMENTUM}"
                     )
-        functional.check_sgd_momentum(group["momentum"], group["dampening"], group["nesterov"], group["form"])
+        check_sgd_momentum(group["momentum"], group["dampening"], group["nesterov"], group["form"])
         return group
 
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:

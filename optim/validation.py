@@ -176,3 +176,19 @@ def check_same_arrays(arrays: tuple[tuple[str, Any], ...]) -> None:
                 f"{name}: expected an array of the parameter's shape {param.shape} and dtype {param.dtype}, "
                 f"got {getattr(array, 'shape', type(array).__name__)} {getattr(array, 'dtype', '')}"
             )
+
+
+def check_sgd_momentum(momentum: float, dampening: float, nesterov: Any, form: str) -> None:
+    """Refuse a momentum above 1 in the velocity form (as Keras), a dampening outside [0, 1] or outside the
+    dampened form, and Nesterov without a momentum or with dampening (as PyTorch); ``momentum`` and
+    ``dampening`` are already numbers >= 0."""
+    if form == "velocity" and momentum > 1:
+        raise ValueError(f"momentum: expected a value in [0, 1] in the velocity form (as Keras), got {momentum!r}")
+    if dampening > 1:
+        raise ValueError(f"dampening: expected a value in [0, 1] (the gradient's weight is 1 - dampening), "
+                         f"got {dampening!r}")
+    if dampening != 0 and form != "dampened":
+        raise ValueError(f"dampening: the {form} form has no dampening, got {dampening!r}")
+    if check_bool(nesterov, "nesterov") and (momentum <= 0 or dampening != 0):
+        raise ValueError(f"nesterov: Nesterov momentum needs momentum > 0 and dampening 0, got momentum="
+                         f"{momentum!r} and dampening={dampening!r}")
