@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 from optim import functional
 from optim.adaptive import AdaptiveOptimizer
@@ -68,6 +69,10 @@ class Adam(AdaptiveOptimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+    slot_arithmetic : {"double", "in_dtype"}, optional
+        ``"in_dtype"``: the moments as TensorFlow's and MindSpore's kernels update them,
+        :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\beta_1)`, with :math:`1-\beta` and the step size computed in
+        the parameter's dtype (see :func:`optim.functional.adam_update`). Default: the convention's.
     fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
         same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
@@ -102,6 +107,7 @@ class Adam(AdaptiveOptimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        slot_arithmetic: str | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
@@ -109,6 +115,7 @@ class Adam(AdaptiveOptimizer):
             params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
             step_counting=step_counting, epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode,
+            slot_arithmetic=slot_arithmetic,
         )
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
@@ -141,4 +148,25 @@ class Adam(AdaptiveOptimizer):
             weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
             amsgrad_mode=rule_amsgrad_mode(group), power_dtype=self.options.power_dtype,
+            slot_arithmetic=group["slot_arithmetic"],
+        )
+
+    def update_sparse(self, param: Any, grad: RowSparseGrad, state: dict[str, Any], group: dict[str, Any], lr: float,
+                      step: int, weight_decay: float) -> None:
+        """A row-sparse gradient that is not lazy: the dense gradient's rule, or with
+        ``sparse_update="uncorrected"`` the sparse path of capreolus's AdamMultilr: every row, moments
+        :math:`\\beta m + (1-\\beta) g` in the parameter's dtype (``slot_arithmetic="in_dtype_sum"``), and
+        no bias correction: :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`
+        (with AMSGrad, the maximum of the raw :math:`v_t` in its place)."""
+        if self.options.sparse_update != "uncorrected":
+            super().update_sparse(param, grad, state, group, lr, step, weight_decay)
+            return
+        beta1, beta2 = group["betas"]
+        functional.adam_update(
+            param, grad.to_dense(), state["m"], state["v"], state.get("v_max"),
+            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
+            maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
+            amsgrad_mode=rule_amsgrad_mode(group), power_dtype=self.options.power_dtype,
+            slot_arithmetic="in_dtype_sum", bias_corrected=False,
         )

@@ -32,10 +32,11 @@ from optim.conventions import (
     EPSILON_MODE_CHOICES,
     POWER_DTYPE_CHOICES,
     RULE_AMSGRAD_MODES,
+    SLOT_ARITHMETIC_CHOICES,
 )
 from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
 from optim.step_scalars import Scalars, bias_correction, step_scalars
-from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
+from optim.validation import check_bool, check_choice, check_nonnegative, check_probability, plain_number
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
 
@@ -103,6 +104,8 @@ def adam_update(
     epsilon_mode: str = "algorithm1",
     amsgrad_mode: str | None = None,
     power_dtype: str | None = None,
+    slot_arithmetic: str = "double",
+    bias_corrected: bool = True,
 ) -> None:
     """One Adam (or AMSGrad) step, in place on ``param``, ``m``, ``v`` (and ``v_max``).
 
@@ -152,19 +155,32 @@ def adam_update(
         Ascend: use :math:`-g_t`.
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
+    slot_arithmetic : {"double", "in_dtype"}
+        ``"double"``: the moments as above, with :math:`1-\\beta` and the step's numbers computed in double
+        precision and rounded once. ``"in_dtype"`` (TensorFlow's ApplyAdam and ApplyAdamWithAmsgrad kernels,
+        MindSpore's Adam kernel): :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\\beta_1)`,
+        :math:`v_t = v_{t-1} + (g_t^2 - v_{t-1})(1-\\beta_2)`, with :math:`1-\\beta` and
+        :math:`\\alpha_t` computed in the parameter's dtype (see :func:`optim.rules.make_first_moment`).
+        ``"in_dtype_sum"`` (tf.keras legacy's sparse path): the weighted sums above with those numbers.
+    bias_corrected : bool
+        False: no bias correction, :math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` taken as 1 (the step of
+        capreolus's AdamMultilr on a sparse gradient, with ``epsilon_mode="epsilon_hat"``:
+        :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`).
     """
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
+    check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
                            decoupled_weight_decay=decoupled_weight_decay, epsilon_mode=epsilon_mode,
-                           amsgrad_mode=amsgrad_mode)
+                           amsgrad_mode=amsgrad_mode, slot_arithmetic=slot_arithmetic)
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                           weight_decay=weight_decay, power_dtype=power_dtype)
+                           weight_decay=weight_decay, power_dtype=power_dtype,
+                           bias_corrected=check_bool(bias_corrected, "bias_corrected"))
     _apply(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 
@@ -184,6 +200,7 @@ def adamax_update(
     maximize: bool = False,
     adamax_epsilon: str = "denominator",
     power_dtype: str | None = None,
+    slot_arithmetic: str = "double",
 ) -> None:
     """One AdaMax step, in place on ``param``, ``m`` and ``u``.
 
@@ -215,12 +232,18 @@ def adamax_update(
         As in :func:`adam_update`.
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
+    slot_arithmetic : {"double", "in_dtype"}
+        ``"in_dtype"`` (TensorFlow's ApplyAdaMax kernel): :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\\beta_1)`
+        and :math:`\\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}\\,(m_t / d_t)` (the quotient first),
+        with the numbers computed in the parameter's dtype; ``"double"`` as above.
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
+    check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
     choices = adamax_choices(maximize=maximize, weight_decay=weight_decay,
-                             decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon)
+                             decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon,
+                             slot_arithmetic=slot_arithmetic)
     # The numbers first: the bias correction refuses a beta1 that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype)

@@ -128,6 +128,12 @@ class Optimizer:
         """Apply the rule in place to the arrays ``param`` and ``state`` (subclasses call :mod:`optim.functional`)."""
         raise NotImplementedError
 
+    def update_sparse(self, param: Any, grad: RowSparseGrad, state: dict[str, Any], group: dict[str, Any], lr: float,
+                      step: int, weight_decay: float) -> None:
+        """The update of every row by a (coalesced) row-sparse gradient that is not lazy: the dense gradient's
+        rule (subclasses with ``sparse_update="uncorrected"`` replace it)."""
+        self.update(param, grad.to_dense(), state, group, lr, step, weight_decay)
+
     def check_call(self, triples: list[tuple[Tensor, dict[str, Any], Any]]) -> None:
         """Refuse, before anything changes, a call the rule would refuse for a reason of its own
         (``(param, group, gradient)`` triples; subclasses extend it)."""
@@ -278,7 +284,8 @@ class Optimizer:
         self.check_groups(group for _, group, _ in checked)
         scalars = {id(param): self.parameter_scalars(param, group) for param, group, _ in checked}
         self.check_call(checked)
-        ready = self.pipeline.prepare(checked, self.calls, self.lazy, self.label)
+        keep_rows = self.lazy or self.options.sparse_update == "uncorrected"
+        ready = self.pipeline.prepare(checked, self.calls, keep_rows, self.label)
         if ready is pipeline.SKIPPED:  # nonfinite="skip": the call changes nothing but this count
             self.skipped_steps += 1
             return
@@ -298,7 +305,8 @@ class Optimizer:
 
     def _update_one(self, param: Tensor, group: dict[str, Any], grad: Any, scalars: ParameterScalars) -> None:
         """Step 4 on the reference path: the rule on the whole parameter, or lazily on the rows of a (coalesced)
-        row-sparse gradient, whose untouched rows keep their values and whose state does not decay there."""
+        row-sparse gradient, whose untouched rows keep their values and whose state does not decay there; a
+        row-sparse gradient that is not lazy takes :meth:`update_sparse`."""
         state = self.state.get(param)
         if state is None:
             state = self.state[param] = self.init_state(param, group)
@@ -307,6 +315,9 @@ class Optimizer:
         lr, step, weight_decay = scalars
         if not isinstance(grad, RowSparseGrad):
             self.update(param.data, grad, state, group, lr, step, weight_decay)
+            return
+        if not self.lazy:
+            self.update_sparse(param.data, grad, state, group, lr, step, weight_decay)
             return
         rows = grad.indices  # gather the touched rows, run the same rule on them, write them back
         arrays = {key: value for key, value in state.items() if backend.is_array(value)}
