@@ -51,13 +51,13 @@ GENERATOR = Path(__file__).resolve().parents[2] / "tools" / "generate_reference.
 def format_table(results: list[CaseResult]) -> str:
     """A plain-text table, one row per case, and a closing count."""
     header = (
-        f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} "
+        f"{'case':<52} {'algorithm':<8} {'convention':<10} {'scenario':<14} {'arrays':<16} "
         f"{'max abs err':>11} {'max rel err':>11}  result"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         lines.append(
-            f"{r.case_id:<52} {r.algorithm:<8} {r.convention:<10} {r.scenario:<14} "
+            f"{r.case_id:<52} {r.algorithm:<8} {r.convention:<10} {r.scenario:<14} {','.join(r.compared):<16} "
             f"{r.max_abs_error:>11.2e} {r.max_rel_error:>11.2e}  {_verdict(r)}"
         )
     failed = sum(not r.passed for r in results)
@@ -69,7 +69,7 @@ def format_table(results: list[CaseResult]) -> str:
 
 def _verdict(result: CaseResult) -> str:
     if not result.passed:
-        return "FAIL"
+        return f"FAIL (first at {result.divergence})"
     return "PASS*" if result.excluded_rows else "PASS"
 
 
