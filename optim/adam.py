@@ -91,6 +91,7 @@ class Adam(AdaptiveOptimizer):
     """
 
     algorithm = "adam"
+    has_uncorrected_sparse_rule = True
 
     def __init__(
         self,

@@ -35,9 +35,6 @@ class AdaptiveOptimizer(Optimizer):
             if name in options:  # given, even None (power_dtype: double precision): it overrides the convention's
                 hyperparameters[name] = options.pop(name)
         settings = get_convention(convention).settings(self.algorithm, **hyperparameters)
-        if settings.sparse_update == "uncorrected" and self.algorithm != "adam":
-            raise ValueError("sparse_update: 'uncorrected' (capreolus's AdamMultilr) is a rule of Adam and AMSGrad, "
-                             f"not of {type(self).__name__}; use sparse_update='as_dense'")
         self.lazy_default = settings.lazy
         super().__init__(params, self.validate_group(settings.group), convention, fused=fused,
                          power_dtype=settings.power_dtype, sparse_clipping=settings.sparse_clipping,

@@ -73,12 +73,17 @@ class Optimizer:
 
     #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
     lazy_default = False
+    #: Whether :meth:`update_sparse` has a rule for ``sparse_update="uncorrected"`` (capreolus's; Adam's only).
+    has_uncorrected_sparse_rule = False
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", /, *,
                  fused: bool | None = False, **options: Any) -> None:
         self.defaults = dict(defaults)
         self.convention = convention
         self.options: Options = make_options(convention, **options)
+        if self.options.sparse_update == "uncorrected" and not self.has_uncorrected_sparse_rule:
+            raise ValueError("sparse_update: 'uncorrected' (capreolus's AdamMultilr) is a rule of Adam and AMSGrad, "
+                             f"not of {type(self).__name__}; use sparse_update='as_dense'")
         self.fused = False if fused is None else check_bool(fused, "fused")
         self._fused_engine = self._make_fused_engine() if self.fused else None
         self.param_groups: list[dict[str, Any]] = []

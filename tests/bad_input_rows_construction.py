@@ -73,6 +73,8 @@ ROWS = [
          "sparse_update", "'lazy'"),
     case("adamax-sparse-update-uncorrected", lambda w: optim.Adamax(w.model.parameters(), sparse_update="uncorrected"),
          ValueError, "sparse_update", "'uncorrected'", "Adamax"),
+    case("sgd-sparse-update-uncorrected", lambda w: optim.SGD(w.model.parameters(), sparse_update="uncorrected"),
+         ValueError, "sparse_update", "'uncorrected'", "SGD"),
     case("adamax-capreolus", lambda w: optim.Adamax(w.model.parameters(), convention="capreolus"), ValueError,
          "convention", "'capreolus'", "adamax"),
     case("adam-pattern-regex", lambda w: optim.Adam(w.model.parameters(), pattern_lrs=[

@@ -88,3 +88,19 @@ def test_verify_command_fails_on_a_wrong_reference(tmp_path: Path, capsys: pytes
     assert verify.main(parser.parse_args(["--reference-dir", str(tmp_path)])) == 1
     output = capsys.readouterr().out
     assert "FAIL" in output and "1 passed, 1 failed" in output
+
+
+@pytest.mark.parametrize(("array", "step"), [("trajectory", 5), ("v_trajectory", 2), ("m_trajectory", 3)])
+def test_a_failing_case_names_the_first_step_and_array_that_diverge(tmp_path: Path, array: str, step: int) -> None:
+    """The slots are compared too: a value of v (or m, or the parameters) off by 1e-5 relative at one step fails
+    the case, and the result names that step and that array."""
+    shutil.copy(REFERENCE / "scenarios.json", tmp_path / "scenarios.json")
+    document = json.loads((REFERENCE / "tf_keras_legacy.json").read_text())
+    document["cases"] = [c for c in document["cases"] if c["id"] == "tf_keras_legacy/adam/discriminating"]
+    document["cases"][0][array][step - 1][0][1] *= 1 + 1e-5  # parameter 0, coordinate 1
+    (tmp_path / "tf_keras_legacy.json").write_text(json.dumps(document))
+    result, = replay.verify_directory(tmp_path)
+    name = "param" if array == "trajectory" else array.removesuffix("_trajectory")
+    assert not result.passed and result.divergence == f"step {step}, {name}"
+    assert "m" in result.compared and "v" in result.compared
+    assert verify.format_table([result]).count(f"FAIL (first at step {step}, {name})") == 1
