@@ -104,3 +104,12 @@ def test_a_failing_case_names_the_first_step_and_array_that_diverge(tmp_path: Pa
     assert not result.passed and result.divergence == f"step {step}, {name}"
     assert "m" in result.compared and "v" in result.compared
     assert verify.format_table([result]).count(f"FAIL (first at step {step}, {name})") == 1
+
+
+def test_keras_gradient_accumulators_are_compared() -> None:
+    """Keras 3 exposes its gradient accumulators: the accumulation cases compare them with the library's after every
+    call (the sum of the pending gradients, zeros after an update)."""
+    case = next(c for _, c in CASES if c["id"] == "keras/adam_accum2/random")
+    found = replay.compare(case, SCENARIOS["random"])
+    assert found.passed and "accumulator" in found.compared
+    assert np.any(np.asarray(case["accumulator_trajectory"][0][0]) != 0)  # the first call only accumulates

@@ -6,8 +6,8 @@ MindSpore and capreolus runs) names a scenario (initial parameters and
 gradients), the framework call, and the library configuration that should
 reproduce it. This command runs that configuration on the same inputs and
 compares every recorded array after every step: the parameters, the moving
-average of the weights, and the optimizer's slots (m, v, v_max, u) wherever the
-framework exposes them.
+average of the weights, and the optimizer's slots (m, v, v_max, u, the gradient
+accumulators) wherever the framework exposes them.
 
 A case passes when every value satisfies
 :math:`|x_\\text{ours} - x_\\text{ref}| \\le \\text{rtol}\\,\\max(|x_\\text{ref}|, s_t)`, where

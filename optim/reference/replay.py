@@ -4,8 +4,9 @@ A case of :mod:`optim.reference.cases` names a scenario (initial parameters and
 the gradients of every step), the library configuration that should reproduce
 the framework, and the framework's trajectory, with its slots where the
 framework exposes them (``"m_trajectory"``, ``"v_trajectory"``,
-``"v_max_trajectory"``, ``"u_trajectory"``: the library's state names) and the
-moving average of the weights (``"ema_trajectory"``). :func:`run_case` runs that
+``"v_max_trajectory"``, ``"u_trajectory"``: the library's state names), the
+gradient accumulators (``"accumulator_trajectory"``) and the moving average of
+the weights (``"ema_trajectory"``). :func:`run_case` runs that
 configuration with :meth:`~optim.Optimizer.apply_gradients` on the same inputs
 (the parameters named ``p0``, ``p1``, ... as in the framework, for
 ``pattern_lrs``); :func:`compare` measures the largest differences of every
@@ -95,11 +96,16 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> dict[str, np.nda
 
 def _state_arrays(optimizer: optim.Optimizer, params: list[mg.Tensor]) -> dict[str, np.ndarray]:
     """The optimizer's state arrays (``m``, ``v``, ...) of every parameter, flattened, once each has state
-    (before a parameter's first update its slots are zeros, as the frameworks create them)."""
+    (before a parameter's first update its slots are zeros, as the frameworks create them), and with gradient
+    accumulation the ``"accumulator"`` (zeros after an update, as Keras resets its accumulators)."""
     names = [name for name, value in next(iter(optimizer.state.values()), {}).items() if isinstance(value, np.ndarray)]
-    return {name: np.concatenate([optimizer.state[p][name].ravel() if p in optimizer.state
-                                  else np.zeros(p.data.size, dtype=p.data.dtype) for p in params])
-            for name in names}
+    arrays = {name: np.concatenate([optimizer.state[p][name].ravel() if p in optimizer.state
+                                    else np.zeros(p.data.size, dtype=p.data.dtype) for p in params])
+              for name in names}
+    if optimizer.options.gradient_accumulation_steps:
+        arrays["accumulator"] = np.concatenate([optimizer.accumulators[p].ravel() if p in optimizer.accumulators
+                                                else np.zeros(p.data.size, dtype=p.data.dtype) for p in params])
+    return arrays
 
 
 def _flatten(steps: list[Any]) -> np.ndarray:

@@ -3,7 +3,8 @@
 ``python -m optim verify`` compares them with the library's state after every step, where a framework
 exposes them. Each ``*_slots`` function returns ``{name: [array per parameter]}`` for one step, with
 ``name`` among ``"m"``, ``"v"``, ``"v_max"`` (AMSGrad) and ``"u"`` (AdaMax), the keys of
-``optimizer.state[param]``; :func:`slot_trajectories` turns the steps into the case's
+``optimizer.state[param]``, and ``"accumulator"`` (Keras 3's gradient accumulators,
+``optimizer.accumulators``); :func:`slot_trajectories` turns the steps into the case's
 ``"<name>_trajectory"`` entries.
 
 The frameworks' names: PyTorch ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, ``exp_inf``; Keras 3
@@ -47,6 +48,8 @@ def keras_slots(optimizer: Any, variables: list[Any], algorithm: str) -> dict[st
         names = {"m": "_momentums", "v": "_velocities"}
         if algorithm == "AMSGrad":
             names["v_max"] = "_velocity_hats"
+    if optimizer.gradient_accumulation_steps:
+        names["accumulator"] = "_accumulated_gradients"
     indices = [optimizer._get_variable_index(v) for v in variables]
     return {ours: [np.array(keras.ops.convert_to_numpy(getattr(optimizer, theirs)[i])) for i in indices]
             for ours, theirs in names.items()}
