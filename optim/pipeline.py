@@ -145,8 +145,10 @@ class GradientPipeline:
         """
         options = self.options
         accumulate = options.gradient_accumulation_steps
-        # tf.keras legacy clips the values as listed and sums repeated rows afterwards (when it deduplicates).
-        clip_listed = options.sparse_clipping == "listed_values" and not accumulate
+        # tf.keras legacy clips the values as listed and sums repeated rows afterwards (when it deduplicates);
+        # without clipping the rows are summed first, as before any choice.
+        clips = options.clipvalue is not None or options.clipnorm is not None or options.global_clipnorm is not None
+        clip_listed = options.sparse_clipping == "listed_values" and clips and not accumulate
         prepared = []
         for param, group, grad in triples:
             if isinstance(grad, RowSparseGrad) and not clip_listed:

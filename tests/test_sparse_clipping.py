@@ -94,3 +94,16 @@ def test_fused_clips_the_listed_values_as_the_reference_path_does():
         results.append((x.data.copy(), opt.state[x]["m"].copy(), opt.state[x]["v"].copy()))
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_without_clipping_the_rows_are_summed_first_as_before():
+    """sparse_clipping only acts with a clipping threshold: a loss-scaled sparse gradient without clipping is summed,
+    then divided, under either choice (the bits of the dense gradient it stands for). The two values of row 0 are
+    such that a/3 + b/3 is not (a + b)/3 in float32."""
+    values = np.array([[0.1257302165031433, 1.0], [-0.13210485875606537, 1.0]], np.float32)
+    summed = (values[0] + values[1]) / np.float32(3)
+    for choice in ("summed_rows", "listed_values"):
+        x = mg.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+        opt = optim.Adam([x], lr=0.1, convention="pytorch", sparse_clipping=choice, loss_scale_factor=3.0)
+        opt.apply_gradients([(mg.RowSparseGrad(np.array([0, 0]), values, (3, 2)), x)])
+        np.testing.assert_array_equal(opt.state[x]["m"][0], summed * np.float32(1 - 0.9))
