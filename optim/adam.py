@@ -67,6 +67,10 @@ class Adam(AdaptiveOptimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+    slot_arithmetic : {"double", "in_dtype"}, optional
+        ``"in_dtype"``: the moments as TensorFlow's and MindSpore's kernels update them,
+        :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\beta_1)`, with :math:`1-\beta` and the step size computed in
+        the parameter's dtype (see :func:`optim.functional.adam_update`). Default: the convention's.
     fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
         same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
@@ -99,6 +103,7 @@ class Adam(AdaptiveOptimizer):
     """
 
     algorithm = "adam"
+    has_uncorrected_sparse_rule = True
 
     def __init__(
         self,
@@ -115,6 +120,7 @@ class Adam(AdaptiveOptimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        slot_arithmetic: str | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
@@ -122,6 +128,7 @@ class Adam(AdaptiveOptimizer):
             params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
             step_counting=step_counting, epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode,
+            slot_arithmetic=slot_arithmetic,
         )
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class Adamax(AdaptiveOptimizer):
         Where :math:`\epsilon` goes; default the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Default the convention's.
+    slot_arithmetic : {"double", "in_dtype"}, optional
+        ``"in_dtype"``: as TensorFlow's ApplyAdaMax kernel (see :func:`optim.functional.adamax_update`);
+        default the convention's.
     fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
         same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
@@ -110,13 +113,14 @@ class Adamax(AdaptiveOptimizer):
         *,
         adamax_epsilon: str | None = None,
         step_counting: str | None = None,
+        slot_arithmetic: str | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
         super().__init__(
             params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, step_counting=step_counting,
-            adamax_epsilon=adamax_epsilon,
+            adamax_epsilon=adamax_epsilon, slot_arithmetic=slot_arithmetic,
         )
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:

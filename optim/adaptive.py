@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim.conventions import STEP_COUNTING_CHOICES, get_convention
+from optim.conventions import SLOT_ARITHMETIC_CHOICES, STEP_COUNTING_CHOICES, get_convention
 from optim.functional import bias_correction
 from optim.fused import FusedEngine
 from optim.optimizer import Optimizer, ParamsLike
@@ -27,12 +28,14 @@ class AdaptiveOptimizer(Optimizer):
     def __init__(self, params: ParamsLike, convention: str, fused: bool | None, options: dict[str, Any],
                  **hyperparameters: Any) -> None:
         """Take every default from the convention (:meth:`~optim.conventions.Convention.settings`), then build."""
-        if "power_dtype" in options:  # given, even None (double precision): it overrides the convention's
-            hyperparameters["power_dtype"] = options.pop("power_dtype")
+        for name in ("power_dtype", "sparse_clipping", "lr_dtype", "sparse_update"):
+            if name in options:  # given, even None (power_dtype: double precision): it overrides the convention's
+                hyperparameters[name] = options.pop(name)
         settings = get_convention(convention).settings(self.algorithm, **hyperparameters)
         self.lazy_default = settings.lazy
         super().__init__(params, self.validate_group(settings.group), convention, fused=fused,
-                         power_dtype=settings.power_dtype, **options)
+                         power_dtype=settings.power_dtype, sparse_clipping=settings.sparse_clipping,
+                         lr_dtype=settings.lr_dtype, sparse_update=settings.sparse_update, **options)
 
     def _make_fused_engine(self) -> FusedEngine:
         """``fused=True``: the flat buffers and kernels of :mod:`optim.fused`, running this optimizer's rule."""
@@ -62,6 +65,14 @@ class AdaptiveOptimizer(Optimizer):
                     f"state: the state of the parameter of shape {param.shape} has no {missing}, which the rule "
                     f"of its group needs{cause}; del optimizer.state[param] starts it afresh"
                 )
+        if self.fused and self.options.sparse_update == "uncorrected" and not self.lazy:
+            for param, _, grad in triples:
+                if isinstance(grad, RowSparseGrad):
+                    raise ValueError(
+                        f"sparse_update: the row-sparse gradient of the parameter of shape {param.shape} takes "
+                        "sparse_update='uncorrected' (capreolus's sparse path), which the fused path does not run; "
+                        "use fused=False, or sparse_update='as_dense'"
+                    )
         power_dtype = self.options.power_dtype
         if power_dtype is None:
             return
@@ -84,6 +95,7 @@ class AdaptiveOptimizer(Optimizer):
         for flag in ("maximize", "decoupled_weight_decay"):
             group[flag] = check_bool(group[flag], flag)
         check_choice(group["step_counting"], "step_counting", STEP_COUNTING_CHOICES)
+        check_choice(group["slot_arithmetic"], "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
         return group
 
     def get_config(self) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class AMSGrad(Adam):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        slot_arithmetic: str | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
@@ -78,7 +79,8 @@ class AMSGrad(Adam):
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=True, maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay, convention=convention,
-            epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode, step_counting=step_counting, fused=fused,
+            epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode, step_counting=step_counting,
+            slot_arithmetic=slot_arithmetic, fused=fused,
             **options,
         )
 

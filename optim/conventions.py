@@ -17,8 +17,18 @@ amsgrad_mode       ``"max_raw_v"``, ``"max_corrected_v"``, ``"no_bias_correction
 adamax_epsilon     ``"denominator"``: :math:`m_t/(u_t+\\epsilon)`;
                    ``"inside_max"``: :math:`u_t=\\max(\\beta_2u_{t-1},|g_t|+\\epsilon)`
 step_counting      ``"global"``: one :math:`t` per optimizer; ``"per_parameter"``: one per parameter
-power_dtype        ``None``: :math:`\\beta^t` in double precision; ``"float32"``; ``"param"``: the parameter's dtype
+power_dtype        ``None``: :math:`\\beta^t` in double precision; ``"float32"``; ``"param"``: the parameter's dtype;
+                   ``"float32_or_wider"``: float32, or the parameter's dtype where it is wider (float64)
+slot_arithmetic    ``"double"``: :math:`m_t=\\beta_1m_{t-1}+(1-\\beta_1)g_t`, :math:`1-\\beta` from double precision;
+                   ``"in_dtype"``: :math:`m_t=m_{t-1}+(g_t-m_{t-1})(1-\\beta_1)`, every number in the parameter's dtype;
+                   ``"in_dtype_sum"``: :math:`\\beta_1m_{t-1}+(1-\\beta_1)g_t`, every number in the parameter's dtype
 lazy               row-sparse gradients update only the touched rows (True) or all rows (False)
+sparse_clipping    ``"summed_rows"``: a row-sparse gradient is clipped after its repeated rows are summed;
+                   ``"listed_values"``: before, value by value as listed (tf.keras legacy, Keras 3)
+sparse_update      ``"as_dense"``: a row-sparse gradient takes the dense rule; ``"uncorrected"``: every row, moments
+                   as ``"in_dtype_sum"``, no bias correction (capreolus's AdamMultilr)
+lr_dtype           ``None``: the learning rate as given; ``"float32"`` (or ``"float16"``, ``"float64"``): rounded to it
+                   first where the parameter is wider (Keras keeps it in a floatx variable)
 =================  =======================================================================
 """
 
@@ -33,7 +43,12 @@ __all__ = [
     "CONVENTIONS",
     "EPSILON_MODE_CHOICES",
     "POWER_DTYPE_CHOICES",
+    "IN_DTYPE_ARITHMETICS",
+    "LR_DTYPE_CHOICES",
     "RULE_AMSGRAD_MODES",
+    "SLOT_ARITHMETIC_CHOICES",
+    "SPARSE_CLIPPING_CHOICES",
+    "SPARSE_UPDATE_CHOICES",
     "STEP_COUNTING_CHOICES",
     "Convention",
     "Settings",
@@ -45,13 +60,22 @@ EPSILON_MODE_CHOICES = ("algorithm1", "epsilon_hat")
 AMSGRAD_MODE_CHOICES = ("max_raw_v", "max_corrected_v", "no_bias_correction", "ignored")
 ADAMAX_EPSILON_CHOICES = ("denominator", "inside_max")
 STEP_COUNTING_CHOICES = ("global", "per_parameter")
-POWER_DTYPE_CHOICES = (None, "float32", "param")
+POWER_DTYPE_CHOICES = (None, "float32", "param", "float32_or_wider")
+SLOT_ARITHMETIC_CHOICES = ("double", "in_dtype", "in_dtype_sum")
+#: The slot arithmetics whose numbers (1 - beta, the step sizes) are computed in the parameter's dtype.
+IN_DTYPE_ARITHMETICS = ("in_dtype", "in_dtype_sum")
+SPARSE_CLIPPING_CHOICES = ("summed_rows", "listed_values")
+SPARSE_UPDATE_CHOICES = ("as_dense", "uncorrected")
+#: The precisions the learning rate may be rounded to before it meets the parameter's dtype (Keras's floatx).
+LR_DTYPE_CHOICES = (None, "float16", "float32", "float64")
 #: The ``amsgrad_mode`` values :func:`optim.functional.adam_update` takes (None: plain Adam).
 RULE_AMSGRAD_MODES = (None, "max_raw_v", "max_corrected_v", "no_bias_correction")
 
+#: The optimizer-wide choices a convention sets unless given (``None`` is a value of its own for each).
+_OPTIMIZER_WIDE = ("power_dtype", "sparse_clipping", "lr_dtype", "sparse_update")
 #: The keywords whose ``None`` means "the convention's value" (the others are taken as given).
 _FROM_CONVENTION_WHEN_NONE = ("lr", "betas", "eps", "decoupled_weight_decay", "step_counting", "epsilon_mode",
-                              "amsgrad_mode", "adamax_epsilon")
+                              "amsgrad_mode", "adamax_epsilon", "slot_arithmetic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +90,12 @@ class Settings:
         The optimizer-wide precision of :math:`\\beta^t`.
     lazy : bool
         Whether row-sparse gradients update lazily when the ``lazy`` option is not given.
+    sparse_clipping : str
+        Whether a row-sparse gradient is clipped before or after its repeated rows are summed.
+    lr_dtype : str or None
+        The precision the learning rate is rounded to first (Keras's floatx), or None.
+    sparse_update : str
+        ``"as_dense"``, or ``"uncorrected"`` (capreolus's sparse path) for a non-lazy row-sparse gradient.
 
     Examples
     --------
@@ -78,6 +108,9 @@ class Settings:
     group: dict[str, Any]
     power_dtype: str | None
     lazy: bool
+    sparse_clipping: str = "summed_rows"
+    lr_dtype: str | None = None
+    sparse_update: str = "as_dense"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,9 +134,20 @@ class Convention:
     decoupled_weight_decay : bool
         Whether ``weight_decay`` means decoupled decay (True) or an L2 term in the gradient (False).
     power_dtype : str or None
-        Precision of :math:`\\beta^t`: None (double), ``"float32"``, or ``"param"`` (the parameter's dtype).
+        Precision of :math:`\\beta^t`: None (double), ``"float32"``, ``"param"`` (the parameter's dtype), or
+        ``"float32_or_wider"`` (float32, the parameter's dtype where it is wider).
+    adam_slot_arithmetic, adamax_slot_arithmetic : str
+        How Adam/AMSGrad and AdaMax update their moments and numbers: ``"double"`` or ``"in_dtype"``.
     adam_lazy, adamax_lazy : bool
         Whether row-sparse gradients update lazily by default.
+    sparse_clipping : str
+        ``"summed_rows"`` or ``"listed_values"``: clipping after or before repeated rows are summed.
+    lr_dtype : str or None
+        The dtype the learning rate is kept in (Keras's floatx), or None (as given).
+    sparse_update : str
+        ``"as_dense"`` or ``"uncorrected"``: the rule a row-sparse gradient takes when the update is not lazy.
+    algorithms : tuple of str
+        The algorithms the reference implementation has (``"adam"`` covers AMSGrad).
     notes : str
         Quirks worth knowing, in one sentence.
 
@@ -128,8 +172,14 @@ class Convention:
     step_counting: str
     decoupled_weight_decay: bool = False
     power_dtype: str | None = None
+    adam_slot_arithmetic: str = "double"
+    adamax_slot_arithmetic: str = "double"
     adam_lazy: bool = False
     adamax_lazy: bool = False
+    sparse_clipping: str = "summed_rows"
+    lr_dtype: str | None = None
+    sparse_update: str = "as_dense"
+    algorithms: tuple[str, ...] = ("adam", "adamax")
     notes: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -148,7 +198,8 @@ class Convention:
             The constructor's keywords. For ``lr``, ``betas``, ``eps``,
             ``decoupled_weight_decay``, ``step_counting`` and the formula choices,
             ``None`` means the convention's value; ``power_dtype`` is the
-            convention's unless given (``None`` is a value of its own: double precision).
+            convention's unless given (``None`` is a value of its own: double precision), and so are
+            ``sparse_clipping`` and ``lr_dtype``.
 
         Returns
         -------
@@ -161,16 +212,21 @@ class Convention:
         """
         if algorithm == "adam":
             defaults = {"lr": self.adam_lr, "eps": self.adam_eps, "amsgrad": False,
-                        "epsilon_mode": self.epsilon_mode, "amsgrad_mode": self.amsgrad_mode}
+                        "epsilon_mode": self.epsilon_mode, "amsgrad_mode": self.amsgrad_mode,
+                        "slot_arithmetic": self.adam_slot_arithmetic}
             lazy = self.adam_lazy
         elif algorithm == "adamax":
-            defaults = {"lr": self.adamax_lr, "eps": self.adamax_eps, "adamax_epsilon": self.adamax_epsilon}
+            defaults = {"lr": self.adamax_lr, "eps": self.adamax_eps, "adamax_epsilon": self.adamax_epsilon,
+                        "slot_arithmetic": self.adamax_slot_arithmetic}
             lazy = self.adamax_lazy
         else:
             raise ValueError(f"algorithm: expected 'adam' or 'adamax', got {algorithm!r}")
+        if algorithm not in self.algorithms:
+            raise ValueError(f"convention: {self.name!r} has no {algorithm} (its source, {self.source}, "
+                             f"implements only {', '.join(self.algorithms)}); choose another convention")
         defaults.update(betas=self.betas, weight_decay=0.0, maximize=False,
                         decoupled_weight_decay=self.decoupled_weight_decay, step_counting=self.step_counting)
-        unknown = sorted(set(given) - set(defaults) - {"power_dtype"})
+        unknown = sorted(set(given) - set(defaults) - set(_OPTIMIZER_WIDE))
         if unknown:
             raise TypeError(f"unexpected keyword argument(s) {unknown} for {algorithm}")
         if given.get("lr") is None and defaults["lr"] is None:
@@ -179,8 +235,8 @@ class Convention:
         for key, default in defaults.items():
             value = given.get(key, default)
             group[key] = default if value is None and key in _FROM_CONVENTION_WHEN_NONE else value
-        power_dtype = given["power_dtype"] if "power_dtype" in given else self.power_dtype
-        return Settings(group, power_dtype, lazy)
+        wide = {name: given[name] if name in given else getattr(self, name) for name in _OPTIMIZER_WIDE}
+        return Settings(group, lazy=lazy, **wide)
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -228,7 +284,10 @@ CONVENTIONS: dict[str, Convention] = {
         step_counting="global",
         decoupled_weight_decay=True,
         power_dtype="param",
-        notes="weight_decay is decoupled (x -= x*wd*lr with the current lr); sparse gradients are densified.",
+        sparse_clipping="listed_values",
+        lr_dtype="float32",
+        notes="weight_decay is decoupled (x -= x*wd*lr with the current lr); sparse gradients are densified, "
+        "after clipping their values as listed; the learning rate is a floatx (float32) variable.",
     ),
     "tensorflow": Convention(
         name="tensorflow",
@@ -244,9 +303,14 @@ CONVENTIONS: dict[str, Convention] = {
         adamax_epsilon="denominator",
         step_counting="global",
         decoupled_weight_decay=True,
+        power_dtype="param",
+        adam_slot_arithmetic="in_dtype",
+        adamax_slot_arithmetic="in_dtype",
         adamax_lazy=True,
+        sparse_clipping="listed_values",
         notes="legacy decay keyword lr/(1+decay*iterations); clipvalue may be combined with clipnorm; "
-        "Adamax updates sparse gradients lazily (only touched rows).",
+        "Adamax updates sparse gradients lazily (only touched rows); the kernels compute in the variable's dtype; "
+        "a sparse gradient is clipped before its repeated rows are summed.",
     ),
     "optax": Convention(
         name="optax",
@@ -261,9 +325,9 @@ CONVENTIONS: dict[str, Convention] = {
         adamax_epsilon="inside_max",
         step_counting="global",
         decoupled_weight_decay=True,
-        power_dtype="float32",
+        power_dtype="float32_or_wider",
         notes="no default learning rate; AMSGrad takes the max of the bias-corrected v; "
-        "weight_decay means adamw/adamaxw.",
+        "weight_decay means adamw/adamaxw; bias corrections in float32 (float64 with float64 parameters).",
     ),
     "mindspore": Convention(
         name="mindspore",
@@ -277,8 +341,32 @@ CONVENTIONS: dict[str, Convention] = {
         amsgrad_mode="ignored",
         adamax_epsilon="inside_max",
         step_counting="global",
+        power_dtype="float32",
+        adam_slot_arithmetic="in_dtype",
         notes="Adam computes the epsilon-hat form although its docstring shows Algorithm 1, and ignores "
-        "amsgrad=True; weight_decay is L2.",
+        "amsgrad=True; weight_decay is L2; beta^t in float32; Adam's kernel computes in the parameter's dtype.",
+    ),
+    "capreolus": Convention(
+        name="capreolus",
+        source="capreolus.utils.keras_support.AdamMultilr (capreolus-ir/capreolus), an optimizer_v2 Adam with "
+        "per-name learning rates, on tf.keras legacy's kernels ApplyAdam and ApplyAdamWithAmsgrad",
+        adam_lr=1e-3,
+        adamax_lr=None,
+        betas=(0.9, 0.999),
+        adam_eps=1e-7,
+        adamax_eps=1e-7,
+        epsilon_mode="epsilon_hat",
+        amsgrad_mode="max_raw_v",
+        adamax_epsilon="denominator",
+        step_counting="global",
+        decoupled_weight_decay=True,
+        power_dtype="param",
+        adam_slot_arithmetic="in_dtype",
+        sparse_clipping="listed_values",
+        sparse_update="uncorrected",
+        algorithms=("adam",),
+        notes="dense: tf.keras legacy Adam with pattern_lrs (first matching regex wins); a sparse gradient updates "
+        "every row with the pattern's raw learning rate, without bias correction.",
     ),
 }
 

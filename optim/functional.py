@@ -34,15 +34,13 @@ from optim.conventions import (
     ADAMAX_EPSILON_CHOICES,
     EPSILON_MODE_CHOICES,
     RULE_AMSGRAD_MODES,
+    SLOT_ARITHMETIC_CHOICES,
     rule_amsgrad_mode,
 )
 from optim.functional_sgd import sgd_update
 from optim.rules import adam_choices, adamax_choices, run_in_place
 from optim.step_scalars import bias_correction, step_scalars
-from optim.validation import (
-    check_choice,
-    checked_rule_scalars,
-)
+from optim.validation import check_bool, check_choice, checked_rule_scalars
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
 
@@ -65,6 +63,8 @@ def adam_update(
     epsilon_mode: str = "algorithm1",
     amsgrad_mode: str | None = None,
     power_dtype: str | None = None,
+    slot_arithmetic: str = "double",
+    bias_corrected: bool = True,
 ) -> None:
     """One Adam (or AMSGrad) step, in place on ``param``, ``m``, ``v`` (and ``v_max``).
 
@@ -114,6 +114,17 @@ def adam_update(
         Ascend: use :math:`-g_t`.
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
+    slot_arithmetic : {"double", "in_dtype"}
+        ``"double"``: the moments as above, with :math:`1-\\beta` and the step's numbers computed in double
+        precision and rounded once. ``"in_dtype"`` (TensorFlow's ApplyAdam and ApplyAdamWithAmsgrad kernels,
+        MindSpore's Adam kernel): :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\\beta_1)`,
+        :math:`v_t = v_{t-1} + (g_t^2 - v_{t-1})(1-\\beta_2)`, with :math:`1-\\beta` and
+        :math:`\\alpha_t` computed in the parameter's dtype (see :func:`optim.rules.make_first_moment`).
+        ``"in_dtype_sum"`` (tf.keras legacy's sparse path): the weighted sums above with those numbers.
+    bias_corrected : bool
+        False: no bias correction, :math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` taken as 1 (the step of
+        capreolus's AdamMultilr on a sparse gradient, with ``epsilon_mode="epsilon_hat"``:
+        :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`).
 
     Examples
     --------
@@ -126,16 +137,18 @@ def adam_update(
     """
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
+    check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
                            decoupled_weight_decay=decoupled_weight_decay, epsilon_mode=epsilon_mode,
-                           amsgrad_mode=amsgrad_mode)
+                           amsgrad_mode=amsgrad_mode, slot_arithmetic=slot_arithmetic)
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                           weight_decay=weight_decay, power_dtype=power_dtype)
+                           weight_decay=weight_decay, power_dtype=power_dtype,
+                           bias_corrected=check_bool(bias_corrected, "bias_corrected"))
     run_in_place(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 
@@ -155,6 +168,7 @@ def adamax_update(
     maximize: bool = False,
     adamax_epsilon: str = "denominator",
     power_dtype: str | None = None,
+    slot_arithmetic: str = "double",
 ) -> None:
     """One AdaMax step, in place on ``param``, ``m`` and ``u``.
 
@@ -186,6 +200,10 @@ def adamax_update(
         As in :func:`adam_update`.
     adamax_epsilon : {"denominator", "inside_max"}
         Where :math:`\\epsilon` goes.
+    slot_arithmetic : {"double", "in_dtype"}
+        ``"in_dtype"`` (TensorFlow's ApplyAdaMax kernel): :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\\beta_1)`
+        and :math:`\\theta_t = \\theta_{t-1} - \\frac{\\alpha}{1-\\beta_1^t}\\,(m_t / d_t)` (the quotient first),
+        with the numbers computed in the parameter's dtype; ``"double"`` as above.
 
     Examples
     --------
@@ -197,10 +215,12 @@ def adamax_update(
     (array([1.1]), array([0.5]))
     """
     check_choice(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
+    check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
     step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype, (("param", param), ("grad", grad), ("m", m), ("u", u)))
     choices = adamax_choices(maximize=maximize, weight_decay=weight_decay,
-                             decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon)
+                             decoupled_weight_decay=decoupled_weight_decay, adamax_epsilon=adamax_epsilon,
+                             slot_arithmetic=slot_arithmetic)
     # The numbers first: the bias correction refuses a beta1 that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype)
@@ -208,7 +228,8 @@ def adamax_update(
 
 
 def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
-                     lr: float, step: int, weight_decay: float, power_dtype: str | None = None) -> None:
+                     lr: float, step: int, weight_decay: float, power_dtype: str | None = None, *,
+                     lazy: bool = True, sparse_update: str = "as_dense") -> None:
     """One parameter's update, in place, with its group's hyperparameters: the optimizers' step 4.
 
     ``algorithm`` (``"adam"``, ``"adamax"`` or ``"sgd"``) picks :func:`adam_update`
@@ -219,21 +240,31 @@ def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any
     call (:func:`optim.parameter_numbers.parameter_scalars`).
 
     A :class:`~minigrad.sparse.RowSparseGrad` (coalesced, as the gradient
-    pipeline hands it over) updates lazily: the rows it lists are gathered from
-    the parameter and the state, the same rule runs on them, and they are
-    written back; the other rows, and their state, keep their values.
+    pipeline hands it over) updates lazily when ``lazy``: the rows it lists are
+    gathered from the parameter and the state, the same rule runs on them, and
+    they are written back; the other rows, and their state, keep their values.
+    Otherwise every row takes the rule of the dense gradient, or, with
+    ``sparse_update="uncorrected"`` (Adam and AMSGrad), the sparse step of
+    capreolus's AdamMultilr: moments :math:`\\beta m + (1-\\beta) g` in the
+    parameter's dtype (``slot_arithmetic="in_dtype_sum"``) and no bias correction,
+    :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`.
 
     >>> import numpy as np
     >>> param, grad = np.array([1.0, 2.0]), np.array([0.5, -0.5])
     >>> state = {"m": np.zeros(2), "v": np.zeros(2)}
     >>> group = {"betas": (0.9, 0.999), "eps": 1e-8, "amsgrad": False, "decoupled_weight_decay": False,
-    ...          "maximize": False, "epsilon_mode": "algorithm1"}
+    ...          "maximize": False, "epsilon_mode": "algorithm1", "slot_arithmetic": "double"}
     >>> update_parameter("adam", param, grad, state, group, lr=0.1, step=1, weight_decay=0.0)
     >>> param.round(6).tolist()
     [0.9, 2.1]
     """
     if not isinstance(grad, RowSparseGrad):
         _update_arrays(algorithm, param, grad, state, group, lr, step, weight_decay, power_dtype)
+        return
+    if not lazy:
+        uncorrected = sparse_update == "uncorrected"
+        _update_arrays(algorithm, param, grad.to_dense(), state, group, lr, step, weight_decay, power_dtype,
+                       uncorrected=uncorrected)
         return
     rows = grad.indices
     arrays = {name: value for name, value in state.items() if is_array(value)}
@@ -246,8 +277,10 @@ def update_parameter(algorithm: str, param: Any, grad: Any, state: dict[str, Any
 
 
 def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
-                   lr: float, step: int, weight_decay: float, power_dtype: str | None) -> None:
-    """:func:`update_parameter` on whole arrays: the group's hyperparameters as the rule's keywords."""
+                   lr: float, step: int, weight_decay: float, power_dtype: str | None,
+                   uncorrected: bool = False) -> None:
+    """:func:`update_parameter` on whole arrays: the group's hyperparameters as the rule's keywords
+    (``uncorrected``: capreolus's sparse step, Adam only)."""
     if algorithm == "sgd":  # the momentum buffer, if any, under PyTorch's name or Keras's
         buffer = state.get("momentum_buffer", state.get("momentum"))
         sgd_update(param, grad, buffer, lr=lr, maximize=group["maximize"], momentum=group["momentum"],
@@ -257,10 +290,11 @@ def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any],
     beta1, beta2 = group["betas"]
     common = {"step": step, "lr": lr, "beta1": beta1, "beta2": beta2, "eps": group["eps"],
               "weight_decay": weight_decay, "decoupled_weight_decay": group["decoupled_weight_decay"],
-              "maximize": group["maximize"], "power_dtype": power_dtype}
+              "maximize": group["maximize"], "power_dtype": power_dtype,
+              "slot_arithmetic": "in_dtype_sum" if uncorrected else group["slot_arithmetic"]}
     if algorithm == "adam":
         adam_update(param, grad, state["m"], state["v"], state.get("v_max"), epsilon_mode=group["epsilon_mode"],
-                    amsgrad_mode=rule_amsgrad_mode(group), **common)
+                    amsgrad_mode=rule_amsgrad_mode(group), bias_corrected=not uncorrected, **common)
     elif algorithm == "adamax":
         adamax_update(param, grad, state["m"], state["u"], adamax_epsilon=group["adamax_epsilon"], **common)
     else:

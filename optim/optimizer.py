@@ -85,12 +85,17 @@ class Optimizer(KerasStyleMethods):
     algorithm: str = ""
     #: Whether row-sparse gradients update lazily when ``lazy`` is not given (subclasses set it from the convention).
     lazy_default = False
+    #: Whether :meth:`update_sparse` has a rule for ``sparse_update="uncorrected"`` (capreolus's; Adam's only).
+    has_uncorrected_sparse_rule = False
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any], convention: str = "paper", /, *,
                  fused: bool | None = False, **options: Any) -> None:
         self.defaults = dict(defaults)
         self.convention = convention
         self.options: Options = make_options(convention, **options)
+        if self.options.sparse_update == "uncorrected" and not self.has_uncorrected_sparse_rule:
+            raise ValueError("sparse_update: 'uncorrected' (capreolus's AdamMultilr) is a rule of Adam and AMSGrad, "
+                             f"not of {type(self).__name__}; use sparse_update='as_dense'")
         self.fused = False if fused is None else check_bool(fused, "fused")
         self._fused_engine = self._make_fused_engine() if self.fused else None
         self.param_groups: list[dict[str, Any]] = []
@@ -238,7 +243,8 @@ class Optimizer(KerasStyleMethods):
         self.check_groups(group for _, group, _ in checked)
         scalars = {id(param): self.parameter_scalars(param, group) for param, group, _ in checked}
         self.check_call(checked)
-        ready = self.pipeline.prepare(checked, self.calls, self.lazy, self.label)
+        keep_rows = self.lazy or self.options.sparse_update == "uncorrected"
+        ready = self.pipeline.prepare(checked, self.calls, keep_rows, self.label)
         if ready is pipeline.SKIPPED:  # nonfinite="skip": the call changes nothing but this count
             self.skipped_steps += 1
             return
@@ -265,7 +271,8 @@ class Optimizer(KerasStyleMethods):
         pipeline.follow_device(state, param)
         state["step"] += 1
         functional.update_parameter(self.algorithm, param.data, grad, state, group, *scalars,
-                                    power_dtype=self.options.power_dtype)
+                                    power_dtype=self.options.power_dtype, lazy=self.lazy,
+                                    sparse_update=self.options.sparse_update)
 
     @property
     def lazy(self) -> bool:

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Any
 
-from optim.conventions import POWER_DTYPE_CHOICES
+from optim.conventions import LR_DTYPE_CHOICES, POWER_DTYPE_CHOICES, SPARSE_CLIPPING_CHOICES, SPARSE_UPDATE_CHOICES
 from optim.validation import check_bool, check_choice, check_lr, check_nonnegative, plain_number
 
 __all__ = ["CLIP_OPTIONS", "NONFINITE_CHOICES", "ZERO_MEANS_OFF", "Options", "make_options"]
@@ -41,6 +41,9 @@ class Options:
     lazy: bool | None = None
     power_dtype: str | None = None
     nonfinite: str = "propagate"
+    sparse_clipping: str = "summed_rows"
+    lr_dtype: str | None = None
+    sparse_update: str = "as_dense"
 
     def config(self) -> dict[str, Any]:
         """The options that differ from their defaults, JSON-friendly (schedules serialised)."""
@@ -184,8 +187,9 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         for the equivalent dense gradient (False); None takes the convention's.
         With ``gradient_accumulation_steps`` the accumulated gradient is dense,
         so the update is too.
-    power_dtype : {None, "float32", "param"}, optional
-        Precision of :math:`\\beta^t`: double (None), single, or the parameter's dtype.
+    power_dtype : {None, "float32", "param", "float32_or_wider"}, optional
+        Precision of :math:`\\beta^t`: double (None), single, the parameter's dtype, or single unless the
+        parameter is wider.
     nonfinite : {"propagate", "raise", "skip"}, default "propagate"
         What a step does when a gradient, after loss scaling, accumulation and
         clipping, holds NaN or infinity: ``"propagate"`` it into the parameters
@@ -193,6 +197,20 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         ``FloatingPointError`` naming the parameter, before anything changes;
         ``"skip"`` the whole call, changing nothing but ``skipped_steps`` (as
         ``torch.amp.GradScaler`` and Keras's ``LossScaleOptimizer`` skip).
+    sparse_clipping : {"summed_rows", "listed_values"}, default "summed_rows"
+        When a row-sparse gradient is clipped: after its repeated rows are summed, as the
+        dense gradient it stands for (``"summed_rows"``), or before, as listed (``"listed_values"``,
+        tf.keras legacy: ``clipvalue`` per listed value, ``clipnorm`` and ``global_clipnorm`` over the
+        listed values' norm). Gradient accumulation sums first whatever the choice.
+    lr_dtype : {None, "float16", "float32", "float64"}, default None
+        Keras's floatx: the learning rate is rounded to this dtype before it meets a parameter of a wider
+        dtype, as Keras 3 keeps it in a floatx variable (None: used as given).
+    sparse_update : {"as_dense", "uncorrected"}, default "as_dense"
+        The rule of a row-sparse gradient when the update is not lazy: the dense gradient's
+        (``"as_dense"``), or capreolus's AdamMultilr sparse path (``"uncorrected"``, Adam and AMSGrad only):
+        every row, :math:`m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t` and likewise :math:`v_t` in the parameter's
+        dtype (``slot_arithmetic="in_dtype_sum"``), and no bias correction,
+        :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`.
     """
     zero_means_off = convention_name in ZERO_MEANS_OFF
     given_clips = {name: kwargs.pop(name) for name in CLIP_OPTIONS if kwargs.get(name) is not None}
@@ -213,6 +231,10 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
         lazy=None if kwargs.get("lazy") is None else check_bool(kwargs.pop("lazy"), "lazy"),
         power_dtype=kwargs.pop("power_dtype", None),
         nonfinite=check_choice(kwargs.pop("nonfinite", "propagate"), "nonfinite", NONFINITE_CHOICES),
+        sparse_clipping=check_choice(kwargs.pop("sparse_clipping", "summed_rows"), "sparse_clipping",
+                                     SPARSE_CLIPPING_CHOICES),
+        lr_dtype=check_choice(kwargs.pop("lr_dtype", None), "lr_dtype", LR_DTYPE_CHOICES),
+        sparse_update=check_choice(kwargs.pop("sparse_update", "as_dense"), "sparse_update", SPARSE_UPDATE_CHOICES),
     )
     for name in CLIP_OPTIONS:
         kwargs.pop(name, None)  # given as None
@@ -222,7 +244,7 @@ def make_options(convention_name: str, **kwargs: Any) -> Options:
     if options.ema_momentum > 1:
         raise ValueError(f"ema_momentum: expected a value in [0, 1], got {options.ema_momentum!r}")
     if options.power_dtype not in POWER_DTYPE_CHOICES:
-        raise ValueError(f"power_dtype: unknown value {options.power_dtype!r}; expected None, 'float32' or 'param'")
+        raise ValueError(f"power_dtype: unknown value {options.power_dtype!r}; expected one of {POWER_DTYPE_CHOICES}")
     # As in Keras 3.15.1 and tf_keras 2.21.0, a threshold counts as set when it is not None, 0 included.
     if convention_name == "tensorflow":
         if "clipnorm" in given_clips and "global_clipnorm" in given_clips:

@@ -6,7 +6,8 @@ drift apart:
 
 * the learning rate: the group's, or the first ``pattern_lrs`` entry whose
   regular expression matches the parameter's name, through its schedule
-  (called with the number of calls so far) and tf.keras's legacy ``decay``;
+  (called with the number of calls so far) and tf.keras's legacy ``decay``,
+  rounded to ``lr_dtype`` (Keras's floatx) for a parameter of a wider dtype;
 * the step :math:`t`: the parameter's own count of updates with
   ``step_counting="per_parameter"`` (PyTorch), else the optimizer's (the others);
 * the weight decay: the group's, or 0 for a parameter excluded from it
@@ -19,6 +20,8 @@ import re
 import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
 
 from minigrad.tensor import Tensor
 from optim.validation import check_scheduled_lr
@@ -74,6 +77,9 @@ def learning_rate(optimizer: Optimizer, param: Tensor, group: dict[str, Any]) ->
         lr = check_scheduled_lr(lr(optimizer.calls), name=f"{source}({optimizer.calls})")
     if optimizer.options.decay > 0:
         lr = lr / (1 + optimizer.options.decay * optimizer.iterations)
+    lr_dtype = optimizer.options.lr_dtype
+    if lr_dtype is not None and np.dtype(param.dtype).itemsize > np.dtype(lr_dtype).itemsize:
+        lr = float(np.dtype(lr_dtype).type(lr))  # Keras 3 keeps the learning rate in a floatx variable
     return lr
 
 

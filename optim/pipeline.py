@@ -4,7 +4,10 @@
 2. With ``gradient_accumulation_steps`` :math:`k`: add them to the
    accumulators, and only every :math:`k`-th call continue, with the average
    :math:`\\frac1k \\sum` of the last :math:`k` gradients.
-3. Clip (``clipvalue``, then ``clipnorm`` or ``global_clipnorm``).
+3. Clip (``clipvalue``, then ``clipnorm`` or ``global_clipnorm``). A row-sparse
+   gradient is clipped after its repeated rows are summed, or, with
+   ``sparse_clipping="listed_values"`` (tf.keras legacy), before: its values as
+   listed, then summed.
 4. The update rule (weight decay included), densely, or lazily on the rows of
    a row-sparse gradient: the optimizer's own business (:mod:`optim.optimizer`).
 5. With ``use_ema``: update the moving average of the weights, and every
@@ -127,7 +130,8 @@ class GradientPipeline:
         calls : int
             The number of calls before this one (the accumulation window's position).
         lazy : bool
-            Whether a row-sparse gradient stays sparse (coalesced) for a lazy update.
+            Whether a row-sparse gradient stays sparse (coalesced): for a lazy update, or for the optimizer's
+            own sparse rule (``sparse_update="uncorrected"``).
         label : callable
             Names a parameter in the message of ``nonfinite="raise"``.
 
@@ -141,16 +145,23 @@ class GradientPipeline:
         """
         options = self.options
         accumulate = options.gradient_accumulation_steps
+        # tf.keras legacy clips the values as listed and sums repeated rows afterwards (when it deduplicates);
+        # without clipping the rows are summed first, as before any choice.
+        clips = options.clipvalue is not None or options.clipnorm is not None or options.global_clipnorm is not None
+        clip_listed = options.sparse_clipping == "listed_values" and clips and not accumulate
         prepared = []
         for param, group, grad in triples:
-            if isinstance(grad, RowSparseGrad):
-                grad = grad.coalesce() if lazy and not accumulate else grad.to_dense()
+            if isinstance(grad, RowSparseGrad) and not clip_listed:
+                grad = _combined(grad, lazy and not accumulate)
             if options.loss_scale_factor is not None:
                 grad = _divided(grad, options.loss_scale_factor)
             prepared.append((param, group, grad))
 
         if not accumulate:
             ready = _clip(options, prepared)
+            if clip_listed:
+                ready = [(param, group, _combined(grad, lazy) if isinstance(grad, RowSparseGrad) else grad)
+                         for param, group, grad in ready]
             return SKIPPED if self._nonfinite(ready, "gradient", label) else ready
         totals = {}
         for param, _, grad in prepared:
@@ -187,6 +198,11 @@ class GradientPipeline:
                 "nothing was changed"
             )
         return False
+
+
+def _combined(grad: RowSparseGrad, lazy: bool) -> Any:
+    """A row-sparse gradient with its repeated rows summed: coalesced for a lazy update, else dense."""
+    return grad.coalesce() if lazy else grad.to_dense()
 
 
 def _divided(grad: Any, factor: float) -> Any:

@@ -5,7 +5,7 @@ the step's numbers ``s`` (an :class:`~optim.step_scalars.Scalars`, each
 already in the parameter's dtype), the parameter :math:`\\theta_{t-1}`, the
 gradient and the state, and returns the new parameter and state. The formula
 choices (``maximize``, the kind of weight decay, ``epsilon_mode``,
-``amsgrad_mode``, ``adamax_epsilon``) are fixed when the rule is built by
+``amsgrad_mode``, ``adamax_epsilon``, ``slot_arithmetic``) are fixed when the rule is built by
 :func:`make_rule`; the few operations that are not Python operators come from
 an :class:`Ops`. So the same function runs wherever its values come from:
 
@@ -31,12 +31,18 @@ from typing import Any, NamedTuple
 
 from minigrad.backend import get_array_module
 from optim import fma
-from optim.conventions import ADAMAX_EPSILON_CHOICES, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES
+from optim.conventions import (
+    ADAMAX_EPSILON_CHOICES,
+    EPSILON_MODE_CHOICES,
+    IN_DTYPE_ARITHMETICS,
+    RULE_AMSGRAD_MODES,
+    SLOT_ARITHMETIC_CHOICES,
+)
 
 __all__ = [
     "SGD_FORMS", "AdamChoices", "AdamaxChoices", "Ops", "SgdChoices", "adam_choices", "adamax_choices", "array_ops",
-    "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_rule", "make_sgd_rule", "sgd_choices",
-    "state_names",
+    "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_first_moment", "make_rule",
+    "make_sgd_rule", "sgd_choices", "state_names",
 ]
 
 DECAYS = ("none", "l2", "decoupled")
@@ -76,6 +82,7 @@ class AdamChoices(NamedTuple):
     decay: str  # "none", "l2" (g + lambda theta) or "decoupled" ((1 - alpha lambda) theta)
     epsilon_mode: str  # "algorithm1" or "epsilon_hat"
     amsgrad_mode: str | None  # None for plain Adam
+    slot_arithmetic: str = "double"  # "double", "in_dtype" (TF's and MindSpore's kernels) or "in_dtype_sum"
 
 
 class AdamaxChoices(NamedTuple):
@@ -84,6 +91,7 @@ class AdamaxChoices(NamedTuple):
     maximize: bool
     decay: str
     adamax_epsilon: str  # "denominator" or "inside_max"
+    slot_arithmetic: str = "double"  # "double", "in_dtype" (TF's ApplyAdaMax kernel) or "in_dtype_sum"
 
 
 def _decay(weight_decay: float, decoupled_weight_decay: bool) -> str:
@@ -98,18 +106,22 @@ def _check(value: Any, name: str, allowed: tuple[Any, ...]) -> None:
 
 
 def adam_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool, epsilon_mode: str,
-                 amsgrad_mode: str | None) -> AdamChoices:
+                 amsgrad_mode: str | None, slot_arithmetic: str = "double") -> AdamChoices:
     """The :class:`AdamChoices` of a call of :func:`~optim.functional.adam_update` with these arguments."""
     _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
-    return AdamChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), epsilon_mode, amsgrad_mode)
+    _check(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+    return AdamChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), epsilon_mode, amsgrad_mode,
+                       slot_arithmetic)
 
 
 def adamax_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool,
-                   adamax_epsilon: str) -> AdamaxChoices:
+                   adamax_epsilon: str, slot_arithmetic: str = "double") -> AdamaxChoices:
     """The :class:`AdamaxChoices` of a call of :func:`~optim.functional.adamax_update` with these arguments."""
     _check(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
-    return AdamaxChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), adamax_epsilon)
+    _check(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+    return AdamaxChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), adamax_epsilon,
+                         slot_arithmetic)
 
 
 class SgdChoices(NamedTuple):
@@ -171,6 +183,30 @@ def make_effective_gradient(choices: AdamChoices | AdamaxChoices, ops: Ops) -> C
     return effective_gradient
 
 
+def make_first_moment(choices: AdamChoices | AdamaxChoices, ops: Ops) -> Callable[..., Any]:
+    """``(s, m, g) -> m_t``: the first moment, by ``slot_arithmetic``.
+
+    ``"double"``: :math:`m_t = \\beta_1 m_{t-1} + (1 - \\beta_1) g_t`, with
+    :math:`1 - \\beta_1` computed in double precision and rounded once.
+    ``"in_dtype"`` (TensorFlow's ApplyAdam/ApplyAdaMax kernels, MindSpore's Adam kernel):
+    :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1 - \\beta_1)`, with :math:`1 - \\beta_1`
+    computed in the parameter's dtype from :math:`\\beta_1` rounded to it
+    (:func:`optim.step_scalars.step_scalars` gives that number). ``"in_dtype_sum"``
+    (tf.keras legacy's sparse path, ``m * beta_1`` then a scatter-add of ``g * (1 - beta_1)``):
+    the weighted sum of ``"double"`` with that number.
+    """
+    increment = choices.slot_arithmetic == "in_dtype"
+    _check(choices.slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+
+    @ops.inline
+    def first_moment(s, m, g):
+        if increment:
+            return m + (g - m) * s.one_minus_beta1  # m_t = m_{t-1} + (g_t - m_{t-1}) (1 - beta1)
+        return m * s.beta1 + s.one_minus_beta1 * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+
+    return first_moment
+
+
 def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, ...]]:
     """The Adam step of ``choices``: ``(s, param, grad, m, v) -> (param, m, v)``; with AMSGrad
     ``(s, param, grad, m, v, v_max) -> (param, m, v, v_max)``. The equations are those of
@@ -180,11 +216,17 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
     _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     effective_gradient = make_effective_gradient(choices, ops)
+    first_moment = make_first_moment(choices, ops)
+    slot_arithmetic = choices.slot_arithmetic
 
     @inline
     def moments(s, param, grad, m, v):
         param, g = effective_gradient(s, param, grad)
-        m = m * s.beta1 + s.one_minus_beta1 * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+        m = first_moment(s, m, g)
+        if slot_arithmetic == "in_dtype":  # TF's ApplyAdam, MindSpore's Adam: v_t = v_{t-1} + (g_t^2 - v_{t-1})(1 - b2)
+            return param, m, v + (g * g - v) * s.one_minus_beta2
+        if slot_arithmetic == "in_dtype_sum":  # tf.keras legacy's sparse path: v_t = beta2 v_{t-1} + g_t^2 (1 - beta2)
+            return param, m, v * s.beta2 + g * g * s.one_minus_beta2
         v = v * s.beta2 + s.one_minus_beta2 * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
         return param, m, v
 
@@ -219,15 +261,25 @@ def make_adamax_rule(choices: AdamaxChoices, ops: Ops) -> Callable[..., tuple[An
     adamax_epsilon = choices.adamax_epsilon
     _check(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
     effective_gradient = make_effective_gradient(choices, ops)
+    first_moment = make_first_moment(choices, ops)
+    in_dtype = choices.slot_arithmetic in IN_DTYPE_ARITHMETICS
+
+    @inline
+    def adamax_step(s, param, m, u):
+        if adamax_epsilon == "inside_max":  # theta_t = theta_{t-1} - alpha / (1 - beta1^t) m_t / u_t
+            return param - s.step_size * (m / u) if in_dtype else param - s.step_size * m / u
+        if in_dtype:  # TensorFlow's ApplyAdaMax: theta_t = theta_{t-1} - alpha / (1 - beta1^t) (m_t / (u_t + eps))
+            return param - s.step_size * (m / (u + s.eps))
+        return param - s.step_size * m / (u + s.eps)
 
     def adamax(s, param, grad, m, u):
         param, g = effective_gradient(s, param, grad)
-        m = m * s.beta1 + s.one_minus_beta1 * g  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+        m = first_moment(s, m, g)
         if adamax_epsilon == "inside_max":
             u = maximum(u * s.beta2, abs(g) + s.eps)  # u_t = max(beta2 u_{t-1}, |g_t| + eps)
-            return param - s.step_size * m / u, m, u  # theta_t = theta_{t-1} - alpha / (1 - beta1^t) m_t / u_t
-        u = maximum(u * s.beta2, abs(g))  # u_t = max(beta2 u_{t-1}, |g_t|)
-        return param - s.step_size * m / (u + s.eps), m, u
+        else:
+            u = maximum(u * s.beta2, abs(g))  # u_t = max(beta2 u_{t-1}, |g_t|)
+        return adamax_step(s, param, m, u), m, u
 
     return inline(adamax)
 

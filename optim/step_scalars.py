@@ -6,8 +6,11 @@ the decay factor...) from :func:`step_scalars`. Each is computed in double
 precision, as a Python float (or in the lower precision ``power_dtype`` asks
 for, through :func:`bias_correction`), then rounded once to the parameter's
 dtype: the rounding NumPy and CuPy apply to a Python float where it meets an
-array (NEP 50). The reference path (:mod:`optim.functional`) and the fused
-kernels (:mod:`optim.fused.cpu`, :mod:`optim.fused.gpu`) use the same numbers,
+array (NEP 50). With ``slot_arithmetic="in_dtype"`` or ``"in_dtype_sum"`` (the
+kernels of TensorFlow and MindSpore, tf.keras legacy's sparse path) they are
+instead computed operation by operation in the parameter's dtype, from the
+hyperparameters rounded to it, as those kernels do. The reference path
+(:mod:`optim.functional`) and the fused kernels (:mod:`optim.fused.cpu`, :mod:`optim.fused.gpu`) use the same numbers,
 so they compute the same bits.
 """
 
@@ -21,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from optim import rule_trace
+from optim.conventions import IN_DTYPE_ARITHMETICS
 from optim.rules import AdamaxChoices, AdamChoices, SgdChoices
 
 __all__ = ["RuleStep", "Scalars", "bias_correction", "step_scalars"]
@@ -69,10 +73,12 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
         Decay rate of the exponential moving average.
     step : int
         :math:`t`, 1 at the first update.
-    power_dtype : {None, "float32", "param"}
+    power_dtype : {None, "float32", "param", "float32_or_wider"}
         ``None`` computes in double precision (PyTorch); ``"float32"`` computes
-        :math:`\\beta^t` and the difference in single precision (Optax,
-        MindSpore); ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow).
+        :math:`\\beta^t` and the difference in single precision (MindSpore);
+        ``"param"`` in ``dtype``, the parameter's (Keras, TensorFlow);
+        ``"float32_or_wider"`` in single precision, or in ``dtype`` where it is
+        wider (Optax: JAX holds float64 only with x64 enabled, which computes in float64).
     dtype : dtype, optional
         The parameter's dtype, for ``power_dtype="param"``.
     name : str
@@ -94,6 +100,8 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
     >>> bias_correction(0.999, 1, power_dtype='float32')
     0.0009999871253967285
     """
+    if power_dtype == "float32_or_wider":
+        power_dtype = "param" if np.dtype(dtype).itemsize > 4 else "float32"
     if power_dtype == "float32" or (power_dtype == "param" and np.dtype(dtype) == np.float32):
         factor = float(np.float32(1) - np.float32(beta) ** np.float32(step))
     elif power_dtype == "param" and np.dtype(dtype) == np.float16:
@@ -111,7 +119,7 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
 
 def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: Any, step: int, lr: float,
                  beta1: float, beta2: float, eps: float, weight_decay: float, power_dtype: str | None,
-                 momentum: float = 0.0, dampening: float = 0.0) -> Scalars:
+                 momentum: float = 0.0, dampening: float = 0.0, bias_corrected: bool = True) -> Scalars:
     """The numbers of one step of the rule of ``choices``, in ``dtype``.
 
     Parameters
@@ -126,6 +134,9 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
         ``eps`` or ``power_dtype``, and computes no bias correction.
     momentum, dampening : float
         SGD's :math:`\\mu` and :math:`\\tau` (:func:`optim.functional.sgd_update`).
+    bias_corrected : bool
+        False takes :math:`1-\\beta_1^t = 1-\\beta_2^t = 1`: the step of capreolus's AdamMultilr on a sparse
+        gradient, which uses the raw learning rate.
 
     Raises
     ------
@@ -136,7 +147,7 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
     """
     # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
     # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
-    key = (choices, np.dtype(dtype), step, power_dtype,
+    key = (choices, np.dtype(dtype), step, power_dtype, bool(bias_corrected),
            *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, momentum, dampening)))
     return _computed_numbers(key)
 
@@ -144,21 +155,42 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
 @functools.lru_cache(maxsize=32)  # one step's groups and dtypes; t changes every step
 def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
     """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
-    choices, dtype, step, power_dtype, *hexes = key
+    choices, dtype, step, power_dtype, bias_corrected, *hexes = key
     lr, beta1, beta2, eps, weight_decay, momentum, dampening = (float.fromhex(text) for text in hexes)
-    bias1 = bias2 = 1.0  # SGD corrects no bias; AdaMax only the first moment's
-    if not isinstance(choices, SgdChoices):
+    bias1 = bias2 = 1.0  # SGD corrects no bias; AdaMax only the first moment's; capreolus's sparse step none
+    if bias_corrected and not isinstance(choices, SgdChoices):
         bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
-    if isinstance(choices, AdamChoices):
+    if bias_corrected and isinstance(choices, AdamChoices):
         bias2 = bias_correction(beta2, step, power_dtype, dtype, "beta2")
-    numbers = Scalars(
-        weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
-        beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
-        bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
-        alpha_t=lr * math.sqrt(bias2) / bias1, momentum=momentum, one_minus_dampening=1 - dampening, negative_lr=-lr,
-    )
+    if not isinstance(choices, SgdChoices) and choices.slot_arithmetic in IN_DTYPE_ARITHMETICS:
+        numbers = _numbers_in_dtype(dtype, lr, beta1, beta2, eps, weight_decay, bias1, bias2)
+    else:
+        numbers = Scalars(
+            weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
+            beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
+            bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
+            alpha_t=lr * math.sqrt(bias2) / bias1, momentum=momentum, one_minus_dampening=1 - dampening,
+            negative_lr=-lr,
+        )
     convert, zero = dtype.type, dtype.type(0)
     return Scalars._make(convert(number) if read else zero for number, read in zip(numbers, _read_by(choices)))
+
+
+def _numbers_in_dtype(dtype: np.dtype, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                      bias1: float, bias2: float) -> Scalars:
+    """The numbers as TensorFlow's ApplyAdam/ApplyAdaMax kernels and MindSpore's Adam kernel compute them: each
+    hyperparameter rounded to ``dtype``, then every operation in ``dtype``: :math:`1-\\beta` and
+    :math:`\\alpha_t = \\alpha\\sqrt{1-\\beta_2^t}/(1-\\beta_1^t)` (left to right), :math:`\\alpha/(1-\\beta_1^t)`.
+    The weight-decay numbers are not the kernels' and stay as with ``"double"``."""
+    number = dtype.type
+    one, lr_, bias1_, bias2_ = number(1), number(lr), number(bias1), number(bias2)
+    with np.errstate(all="ignore"):  # an overflow gives the dtype's infinity, as in the kernels
+        return Scalars(
+            weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
+            beta1=beta1, one_minus_beta1=one - number(beta1), beta2=beta2, one_minus_beta2=one - number(beta2),
+            eps=eps, lr=lr, bias1=bias1, bias2=bias2, step_size=lr_ / bias1_, sqrt_bias2=np.sqrt(bias2_),
+            alpha_t=lr_ * np.sqrt(bias2_) / bias1_, momentum=0.0, one_minus_dampening=1.0, negative_lr=-lr,
+        )
 
 
 @functools.cache

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from bad_input_world import case, edited_state_dict, plain_callable_config, set_grad
 
+import minigrad as mg
 import optim
 from optim import functional, schedules
 
@@ -82,6 +83,13 @@ ROWS = [
          setup=lambda w: w.opt.param_groups[0].update(lr=NAN)),
     case("step-group-maximize", lambda w: w.opt.step(), TypeError, "param_groups[0]", "maximize", "'no'",
          setup=lambda w: w.opt.param_groups[0].update(maximize="no")),
+    case("step-group-slot-arithmetic", lambda w: w.opt.step(), ValueError, "param_groups[0]", "slot_arithmetic",
+         "'x'", setup=lambda w: w.opt.param_groups[0].update(slot_arithmetic="x")),
+    case("fused-capreolus-sparse-gradient", lambda w: w.capreolus.apply_gradients([(mg.RowSparseGrad(
+        w.table.xp.zeros(2, dtype=np.int64), w.table.xp.ones((2, 2)), (4, 2)), w.table)]), ValueError,
+         "sparse_update", "(4, 2)", "fused=False",
+         setup=lambda w: setattr(w, "capreolus", optim.Adam([("table", w.table)], convention="capreolus",
+                                                            fused=True))),
     case("step-group-missing", lambda w: w.opt.step(), ValueError, "param_groups[0]", "['eps']",
          setup=lambda w: w.opt.param_groups[0].pop("eps")),
     case("step-group-amsgrad-switched", lambda w: w.opt.step(), ValueError, "state", "(4, 3)", "['v_max']",
@@ -151,6 +159,13 @@ ROWS = [
     # ----------------------------------------------------------------- functional update rules
     case("functional-epsilon-mode", lambda w: functional.adam_update(**w.adam_kwargs(epsilon_mode="x")),
          ValueError, "epsilon_mode", "'x'"),
+    case("functional-slot-arithmetic", lambda w: functional.adam_update(**w.adam_kwargs(slot_arithmetic="kernel")),
+         ValueError, "slot_arithmetic", "'kernel'"),
+    case("functional-adamax-slot-arithmetic", lambda w: functional.adamax_update(
+        w.arrays["param"], w.arrays["grad"], w.arrays["m"], w.arrays["u"], step=1, lr=0.1, beta1=0.9, beta2=0.999,
+        eps=1e-8, slot_arithmetic="single"), ValueError, "slot_arithmetic", "'single'"),
+    case("functional-bias-corrected", lambda w: functional.adam_update(**w.adam_kwargs(bias_corrected="no")),
+         TypeError, "bias_corrected", "'no'"),
     case("functional-step-zero", lambda w: functional.adam_update(**w.adam_kwargs(step=0)), ValueError,
          "step", "0"),
     case("functional-grad-shape", lambda w: functional.adam_update(**w.adam_kwargs(grad=w.x.xp.ones(2))),

@@ -9,7 +9,12 @@ import math
 import numpy as np
 
 from optim import rules
-from optim.conventions import ADAMAX_EPSILON_CHOICES, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES
+from optim.conventions import (
+    ADAMAX_EPSILON_CHOICES,
+    EPSILON_MODE_CHOICES,
+    RULE_AMSGRAD_MODES,
+    SLOT_ARITHMETIC_CHOICES,
+)
 from optim.step_scalars import RuleStep, step_scalars
 
 STATE = {"adam": ("param", "m", "v"), "amsgrad": ("param", "m", "v", "v_max"), "adamax": ("param", "m", "u")}
@@ -17,13 +22,14 @@ DECAYS = {"none": (0.0, False), "l2": (0.01, False), "decoupled": (0.01, True)}
 
 
 def all_choices():
-    """Every set of formula choices: Adam and AMSGrad, then AdaMax."""
+    """Every set of formula choices: Adam and AMSGrad, then AdaMax, each with every slot arithmetic."""
     switches = list(itertools.product((False, True), rules.DECAYS))
-    adam = [rules.AdamChoices(maximize, decay, epsilon_mode, amsgrad_mode)
-            for (maximize, decay), epsilon_mode, amsgrad_mode
-            in itertools.product(switches, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES)]
-    adamax = [rules.AdamaxChoices(maximize, decay, adamax_epsilon)
-              for (maximize, decay), adamax_epsilon in itertools.product(switches, ADAMAX_EPSILON_CHOICES)]
+    adam = [rules.AdamChoices(maximize, decay, epsilon_mode, amsgrad_mode, arithmetic)
+            for (maximize, decay), epsilon_mode, amsgrad_mode, arithmetic
+            in itertools.product(switches, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES, SLOT_ARITHMETIC_CHOICES)]
+    adamax = [rules.AdamaxChoices(maximize, decay, adamax_epsilon, arithmetic)
+              for (maximize, decay), adamax_epsilon, arithmetic
+              in itertools.product(switches, ADAMAX_EPSILON_CHOICES, SLOT_ARITHMETIC_CHOICES)]
     return adam + adamax
 
 
@@ -61,7 +67,8 @@ def make_arrays(kind, dtype, size, rng):
 def options_choices(kind, options):
     """The choices of a call of optim.functional with ``options`` (the rule's kind and keyword arguments)."""
     common = {"maximize": options["maximize"], "weight_decay": options["weight_decay"],
-              "decoupled_weight_decay": options["decoupled_weight_decay"]}
+              "decoupled_weight_decay": options["decoupled_weight_decay"],
+              "slot_arithmetic": options.get("slot_arithmetic", "double")}
     if kind == "adamax":
         return rules.adamax_choices(adamax_epsilon=options["adamax_epsilon"], **common)
     return rules.adam_choices(epsilon_mode=options["epsilon_mode"], amsgrad_mode=options["amsgrad_mode"], **common)

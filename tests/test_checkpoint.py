@@ -29,7 +29,7 @@ from checkpoint_helpers import (
     save_trained,
     train,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -76,6 +76,7 @@ def test_the_file_holds_only_numeric_arrays_and_json(trained):
 def test_resuming_at_any_step_is_bitwise(device, tmp_path, algorithm, convention, split, accumulation):
     """Train STEPS steps straight, or `split` steps, save, load into a freshly built (differently
     initialised) model and optimizer, and train the rest: the results agree bit for bit."""
+    assume(("adamax" if algorithm == "adamax" else "adam") in optim.CONVENTIONS[convention].algorithms)
     data = batches(device)
     straight = make_model(device)
     straight_opt = make_optimizer(straight, algorithm, convention, accumulation)

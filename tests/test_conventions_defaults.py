@@ -24,15 +24,16 @@ EXPECTED_DEFAULTS = {
     "mindspore": (1e-3, 2e-3, (0.9, 0.999), 1e-8, 1e-8),  # MindSpore 2.10.0 experimental
 }
 # epsilon_mode, amsgrad_mode, adamax_epsilon, step_counting, decoupled weight decay, power dtype (docs/conventions.md).
-# Precision of 1 - b^t: Keras 3.15.1 and Optax 0.2.8 match float32 powers, PyTorch 2.13.0, tf_keras 2.21.0 legacy
-# and MindSpore 2.10.0 match double-precision ones (optim/reference/README.md, "Precision of the bias corrections").
+# Precision of 1 - b^t: Keras 3.15.1 and tf_keras 2.21.0 legacy in the variable's dtype, Optax 0.2.8 in float32 (in
+# float64 for float64 parameters, which JAX holds only with x64), MindSpore 2.10.0 in float32, PyTorch 2.13.0 in
+# double (optim/reference/README.md, "Precision of the bias corrections").
 EXPECTED_CHOICES = {
     "paper": ("algorithm1", "no_bias_correction", "denominator", "global", False, None),
     "pytorch": ("algorithm1", "max_raw_v", "inside_max", "per_parameter", False, None),
     "keras": ("epsilon_hat", "max_raw_v", "denominator", "global", True, "param"),
-    "tensorflow": ("epsilon_hat", "max_raw_v", "denominator", "global", True, None),
-    "optax": ("algorithm1", "max_corrected_v", "inside_max", "global", True, "float32"),
-    "mindspore": ("epsilon_hat", "ignored", "inside_max", "global", False, None),
+    "tensorflow": ("epsilon_hat", "max_raw_v", "denominator", "global", True, "param"),
+    "optax": ("algorithm1", "max_corrected_v", "inside_max", "global", True, "float32_or_wider"),
+    "mindspore": ("epsilon_hat", "ignored", "inside_max", "global", False, "float32"),
 }
 
 
@@ -63,7 +64,8 @@ def test_convention_defaults(device, convention):
 
 
 def _bias(beta, t, power):
-    """1 - beta^t in double, or in float32 for the conventions that compute it so (Optax; Keras on float32)."""
+    """1 - beta^t of a float64 parameter: in float32 where the convention always computes it so (MindSpore),
+    else in double (the parameter's dtype)."""
     if power == "float32":
         return float(np.float32(1) - np.float32(beta) ** np.float32(t))
     return 1.0 - beta**t
@@ -74,10 +76,13 @@ def test_default_lr_and_eps_drive_the_first_step(device, convention):
     """One float64 step from zero state with the defaults, against Kingma & Ba's formulas at t = 1:
     Algorithm 1 x - lr (m/(1-b1)) / (sqrt(v/(1-b2)) + eps), or the efficient form
     x - lr sqrt(1-b2)/(1-b1) m / (sqrt(v) + eps_hat); Adamax x - lr/(1-b1) m/(|g| + eps). The gradient
-    3e-8 is below eps, so the step shows which eps (1e-8 or 1e-7) and which placement is used."""
+    3e-8 is below eps, so the step shows which eps (1e-8 or 1e-7) and which placement is used. Keras keeps the
+    learning rate in floatx (float32) and casts it to the float64 variable's dtype."""
     adam_lr, adamax_lr, (b1, b2), adam_eps, adamax_eps = EXPECTED_DEFAULTS[convention]
     eps_mode, *_, power = EXPECTED_CHOICES[convention]
     adam_lr, adamax_lr = adam_lr or 0.5, adamax_lr or 0.5
+    if convention == "keras":
+        adam_lr, adamax_lr = float(np.float32(adam_lr)), float(np.float32(adamax_lr))
     x0, g = np.array([1.0, -2.0, 0.5]), np.array([3e-8, 0.25, -4.0])
     bc1, bc2 = _bias(b1, 1, power), _bias(b2, 1, power)
     m, v = (1 - b1) * g, (1 - b2) * g * g

@@ -23,11 +23,12 @@ def test_epsilon_hat_is_algorithm1_with_time_varying_eps(device, amsgrad, eps_ha
     """Kingma & Ba, Section 2: the efficient form with a constant eps_hat (Keras 3 / TF) equals Algorithm 1
     with eps_t = eps_hat / sqrt(1 - b2^t) (checked against the frameworks in optim/reference). With AMSGrad,
     Keras and PyTorch both take the max of the raw v, so the same substitution holds. The Algorithm 1
-    side is computed step by step with optim.functional.adam_update and a per-step eps."""
+    side is computed step by step with optim.functional.adam_update and a per-step eps. Keras's floatx is set to
+    float64 (``lr_dtype``), so that both sides use the same learning rate."""
     grads = random_grads(1, 12, (5,), scale=0.3)
     b1, b2, lr = 0.9, 0.999, 0.05
     x = param(np.linspace(-1, 1, 5), device, np.float64)
-    opt = optim.Adam([x], lr=lr, eps=eps_hat, amsgrad=amsgrad, convention="keras")
+    opt = optim.Adam([x], lr=lr, eps=eps_hat, amsgrad=amsgrad, convention="keras", lr_dtype="float64")
     ref_param = np.linspace(-1, 1, 5)
     m, v, v_max = np.zeros(5), np.zeros(5), np.zeros(5)
     for t, g in enumerate(grads, start=1):
@@ -95,15 +96,17 @@ def test_mindspore_ignores_amsgrad(device):
 def test_mindspore_adam_is_the_epsilon_hat_form(device):
     """MindSpore 2.10.0 experimental Adam calls ops.Adam, whose documented formula is the epsilon-hat form
     (MindSpore 2.10.0 ops.Adam, confirmed by the real runs in optim/reference/README.md): x -= lr sqrt(1-b2^t)/(1-b1^t)
-    m/(sqrt(v) + eps), with eps 1e-8 and double-precision beta powers. Hand recurrence in float64, three steps."""
+    m/(sqrt(v) + eps), with eps 1e-8, beta powers in float32 (ops.Pow of the float betas) and the kernel's moments
+    m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2). Hand recurrence in float64, three steps."""
     grads = [np.array([0.3, -1e-9]), np.array([0.1, 2e-9]), np.array([-0.2, 0.0])]
     x = param([0.5, 0.5], device, np.float64)
     opt = optim.Adam([x], convention="mindspore")
     ref_x, m, v = np.array([0.5, 0.5]), np.zeros(2), np.zeros(2)
     for t, g in enumerate(grads, start=1):
         opt.apply_gradients([(dev(g, device), x)])
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        alpha_t = 1e-3 * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        m = m + (g - m) * (1 - 0.9)
+        v = v + (g * g - v) * (1 - 0.999)
+        bias1, bias2 = (float(np.float32(1) - np.float32(beta) ** np.float32(t)) for beta in (0.9, 0.999))
+        alpha_t = 1e-3 * math.sqrt(bias2) / bias1
         ref_x = ref_x - alpha_t * m / (np.sqrt(v) + 1e-8)
         np.testing.assert_allclose(host(x.data), ref_x, rtol=1e-14, atol=1e-17)

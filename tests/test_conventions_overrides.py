@@ -45,14 +45,16 @@ OVERRIDES = [
      lambda p: optim.Adamax(p, lr=0.1, convention="keras", adamax_epsilon="inside_max", power_dtype=None),
      lambda p: optim.Adamax(p, lr=0.1, eps=1e-7, convention="pytorch")),
     ("pytorch+denominator == tensorflow adamax",
-     lambda p: optim.Adamax(p, lr=0.1, eps=1e-7, convention="pytorch", adamax_epsilon="denominator"),
+     lambda p: optim.Adamax(p, lr=0.1, eps=1e-7, convention="pytorch", adamax_epsilon="denominator",
+                            slot_arithmetic="in_dtype", power_dtype="param"),
      lambda p: optim.Adamax(p, lr=0.1, convention="tensorflow")),
     ("keras L2 == mindspore-like L2",
      lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1, eps=1e-8, convention="keras", decoupled_weight_decay=False,
-                          power_dtype=None),
+                          power_dtype="float32", slot_arithmetic="in_dtype"),
      lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1, convention="mindspore")),
     ("mindspore+max_raw_v == keras amsgrad eps 1e-8",
-     lambda p: optim.AMSGrad(p, lr=0.1, convention="mindspore", amsgrad_mode="max_raw_v", power_dtype="param"),
+     lambda p: optim.AMSGrad(p, lr=0.1, convention="mindspore", amsgrad_mode="max_raw_v", power_dtype="param",
+                             slot_arithmetic="double"),
      lambda p: optim.AMSGrad(p, lr=0.1, eps=1e-8, convention="keras")),
 ]
 
@@ -136,11 +138,13 @@ def test_power_dtype_keyword(device):
 def test_weight_decay_meaning_per_convention(device, cls, convention, decoupled):
     """weight_decay is decoupled in Keras 3.15.1 (x -= x wd lr before the step) and Optax 0.2.8 adamw
     (same), an L2 term g += wd x in PyTorch 2.13.0 and MindSpore 2.10.0 (docs/conventions.md). With a zero gradient a
-    decoupled step is exactly x (1 - lr wd); an L2 step is a full Adam step on g = wd x (|step| ~ lr)."""
+    decoupled step is exactly x (1 - lr wd), with Keras's lr float32(0.1) (floatx); an L2 step is a full Adam step
+    on g = wd x (|step| ~ lr)."""
     x = param([2.0], device, np.float64)
     opt = cls([x], lr=0.1, weight_decay=0.1, convention=convention)
     opt.apply_gradients([(dev([0.0], device), x)])
+    lr = float(np.float32(0.1)) if convention == "keras" else 0.1
     if decoupled:
-        assert host(x.data)[0] == pytest.approx(2.0 * (1 - 0.1 * 0.1), rel=1e-15)
+        assert host(x.data)[0] == pytest.approx(2.0 * (1 - lr * 0.1), rel=1e-15)
     else:
         assert host(x.data)[0] == pytest.approx(2.0 - 0.1, rel=1e-6)

@@ -156,15 +156,17 @@ def test_scenario_eps_0_1_rows(device, case):
 
 @pytest.mark.parametrize("make, expected", [
     (lambda p: optim.Adam(p, lr=0.1, convention="paper"), PAPER_ALG1_F64),
-    (lambda p: optim.Adam(p, lr=0.1, convention="keras", epsilon_mode="epsilon_hat", eps=1e-7),
+    (lambda p: optim.Adam(p, lr=0.1, convention="keras", epsilon_mode="epsilon_hat", eps=1e-7, lr_dtype="float64"),
      EFFICIENT_EPS_HAT_F64),
     (lambda p: optim.Adam(p, lr=0.1, convention="pytorch", epsilon_mode="epsilon_hat", eps=1e-7),
      EFFICIENT_EPS_HAT_F64),
-    (lambda p: optim.Adam(p, lr=0.1, convention="keras", epsilon_mode="algorithm1", eps=1e-8), PAPER_ALG1_F64),
+    (lambda p: optim.Adam(p, lr=0.1, convention="keras", epsilon_mode="algorithm1", eps=1e-8, lr_dtype="float64"),
+     PAPER_ALG1_F64),
 ], ids=["paper-alg1", "keras-eps-hat", "pytorch+epsilon_hat", "keras+algorithm1"])
 def test_scenario_float64_references(device, make, expected):
     """Float64 references: Kingma & Ba Algorithm 1 (eps 1e-8) and the Section 2 efficient form with a
-    constant eps_hat = 1e-7, printed to 9 decimals. An explicit ``epsilon_mode`` overrides the convention's."""
+    constant eps_hat = 1e-7, printed to 9 decimals. An explicit ``epsilon_mode`` overrides the convention's; the
+    Keras rows set floatx to float64 (``lr_dtype``, Keras's ``set_floatx``), so that lr is 0.1 itself."""
     rows = trajectory(make, G, device, X0, dtype=np.float64)
     np.testing.assert_allclose(rows, np.array(expected), **F64_TABLE)
 

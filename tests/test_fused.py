@@ -25,9 +25,12 @@ pytestmark = pytest.mark.usefixtures("cpu_kernels")  # every test with the ufunc
 
 
 # --------------------------------------------------------------------------- algorithms x conventions x choices
+CLASS_CONVENTIONS = [(cls, convention) for convention in sorted(optim.CONVENTIONS) for cls in CLASSES
+                     if (cls.algorithm in optim.CONVENTIONS[convention].algorithms)]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("convention", sorted(optim.CONVENTIONS))
-@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("cls, convention", CLASS_CONVENTIONS, ids=[f"{c.__name__}-{n}" for c, n in CLASS_CONVENTIONS])
 @pytest.mark.parametrize("extra", [{}, {"weight_decay": 0.1, "maximize": True}], ids=["plain", "decay-maximize"])
 def test_every_convention(device, cls, convention, dtype, extra):
     """Each algorithm under each convention, with and without weight decay and maximize."""

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from kernel_helpers import DECAYS, STATE, assert_same_bits, make_arrays, rule_step
 
 from optim import functional
-from optim.conventions import RULE_AMSGRAD_MODES
+from optim.conventions import RULE_AMSGRAD_MODES, SLOT_ARITHMETIC_CHOICES
 from optim.fused import cpu as fused_cpu
 from optim.fused import jit as fused_jit
 from optim.fused import ufunc as fused_ufunc
@@ -97,6 +97,28 @@ def test_adamax_formula_choices(maximize, decay, adamax_epsilon, dtype):
         check_steps("adamax", options, grad, state, STEPS, rng)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("slot_arithmetic", ["in_dtype", "in_dtype_sum"])
+@pytest.mark.parametrize("rule", [("adam", "algorithm1", None), ("adam", "epsilon_hat", None),
+                                  ("amsgrad", "epsilon_hat", "max_raw_v"), ("amsgrad", "algorithm1", "max_corrected_v"),
+                                  ("amsgrad", "epsilon_hat", "no_bias_correction"), ("adamax", "denominator"),
+                                  ("adamax", "inside_max")], ids=lambda rule: "-".join(map(str, rule)))
+def test_slot_arithmetic_choices(rule, slot_arithmetic, dtype):
+    """The kernels' arithmetic of TensorFlow and MindSpore (m += (g - m)(1 - beta), numbers in the dtype) and of
+    tf.keras legacy's sparse path, with every rule it combines with: compiled == ufunc == reference."""
+    rng = np.random.default_rng(20141223)
+    kind, *modes = rule
+    if kind == "adamax":
+        options = fixed_options(False, "l2", adamax_epsilon=modes[0], slot_arithmetic=slot_arithmetic)
+    else:
+        options = fixed_options(True, "decoupled", epsilon_mode=modes[0], amsgrad_mode=modes[1],
+                                slot_arithmetic=slot_arithmetic)
+    for size in SIZES[:3]:
+        grad, state = make_arrays(kind, dtype, size, rng)
+        check_steps(kind, options, grad, state, STEPS, rng)
+
+
 # The tests above keep the running maximum >= +0.0, as the rules do from a zero state. A loaded state may hold
 # -0.0: on the tie max(-0.0, +0.0) np.maximum keeps its second operand, and so must the compiled maximum.
 @needs_numba
@@ -136,7 +158,8 @@ def random_cases(draw):
         "eps": draw(st.sampled_from([0.0, 1e-8]) | st.floats(0.0, 1.0)),
         "weight_decay": draw(st.sampled_from([0.0, 0.01]) | st.floats(0.0, 1.0)),
         "decoupled_weight_decay": draw(st.booleans()), "maximize": draw(st.booleans()),
-        "power_dtype": draw(st.sampled_from([None, "float32", "param"])),
+        "power_dtype": draw(st.sampled_from([None, "float32", "param", "float32_or_wider"])),
+        "slot_arithmetic": draw(st.sampled_from(SLOT_ARITHMETIC_CHOICES)),
     }
     if kind == "adamax":
         options["adamax_epsilon"] = draw(st.sampled_from(["denominator", "inside_max"]))

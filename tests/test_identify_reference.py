@@ -61,13 +61,13 @@ def framework_matches(case: dict, scenario: dict) -> list:
 
 def test_the_cases_left_out_are_exactly_those_with_options_identify_does_not_replay():
     """SGD (identify knows the adaptive methods), schedules, clipping, EMA, accumulation, loss scaling, the legacy
-    decay and row-sparse gradients are left out, and nothing else: more than 100 of the recorded cases are
-    replayed."""
+    decay, row-sparse gradients and per-name learning rates (pattern_lrs) are left out, and nothing else: more than
+    100 of the recorded cases are replayed."""
     left_out = {case["id"]: why_not_replayable(case) for _, case, _ in CASES if why_not_replayable(case)}
     for case_id in left_out:
         assert any(word in case_id for word in ("/sgd", "clip", "ema", "accum", "loss_scale", "decay0.5",
                                                 "inverse_time", "exponential", "piecewise", "polynomial", "cosine",
-                                                "indexed_slices")), case_id
+                                                "indexed_slices", "pattern_lrs")), case_id
     assert len(REPLAYABLE) >= 100
     assert len(REPLAYABLE) + len(left_out) == len(CASES)
 
@@ -126,25 +126,26 @@ def test_the_other_epsilon_placement_is_ruled_out_on_the_discriminating_inputs(c
 
 
 @pytest.mark.parametrize("case_id", ["tf_keras_legacy/adam/random", "mindspore/adam/random"])
-def test_tf_keras_legacy_and_mindspore_adam_keep_their_hyperparameters_in_float32(case_id):
-    """Their recorded Adam runs match the convention with floatx, and not the plain convention: they compute
-    1 - beta and beta^t from float32 betas (about 30 units in the last place from the plain convention)."""
+def test_tf_keras_legacy_and_mindspore_adam_compute_their_moments_in_float32(case_id):
+    """Their recorded Adam runs match the convention itself, whose kernels' arithmetic (1 - beta and beta^t from
+    float32 betas, slot_arithmetic="in_dtype") it models, and not the convention with double-precision numbers
+    (slot_arithmetic="double", about 30 units in the last place away)."""
     _, case, scenario = next(item for item in REPLAYABLE if item[1]["id"] == case_id)
     _, report = framework_matches(case, scenario)
     convention = case["library"]["kwargs"]["convention"]
     by_overrides = {tuple(result.overrides.items()): result for result in report.results
                     if result.convention == convention}
-    assert by_overrides[(("floatx", "float32"),)].matched
-    assert not by_overrides[()].matched
+    assert by_overrides[()].matched
+    assert not by_overrides[(("slot_arithmetic", "double"),)].matched
 
 
 def test_keras_float64_runs_keep_the_learning_rate_in_float32():
-    """Keras 3 with float64 variables, lr=0.1 as the user typed it: the keras candidate with floatx matches,
-    the plain one parts at the first step (Keras uses float32(0.1))."""
+    """Keras 3 with float64 variables, lr=0.1 as the user typed it: the keras candidate (lr_dtype="float32",
+    Keras's floatx) matches, the one that uses lr as given parts at the first step (Keras uses float32(0.1))."""
     _, case, scenario = next(item for item in REPLAYABLE if item[1]["id"] == "keras/adam_x64/random_f64")
     initial, grads, params = case_arrays(case, scenario)
     report = optim.identify(initial, grads, params, "adam", lr=0.1)
     keras = {tuple(result.overrides.items()): result for result in report.results if result.convention == "keras"}
-    assert keras[(("floatx", "float32"),)].matched
-    assert keras[()].parted_at == 1
-    assert report.best.convention == "keras" and np.float32(report.best.keywords["lr"]) == np.float32(0.1)
+    assert keras[()].matched
+    assert keras[(("lr_dtype", None),)].parted_at == 1
+    assert np.float32(report.best.keywords["lr"]) == np.float32(0.1) and report.best.max_abs_diff == 0

@@ -109,7 +109,7 @@ def test_accumulation_clips_the_mean_and_decays_only_on_updates(device):
     """Keras 3.15.1 (keras/src/optimizers/base_optimizer.py): with accumulation, clipping and weight decay act only
     on the k-th call, on the
     averaged gradient. SGD(lr 1, clipnorm 1, k 2): x -= clip((g1 + g2)/2); Keras Adam with weight_decay and
-    zero gradients: x = x0 (1 - lr wd)^(number of updates)."""
+    zero gradients: x = x0 (1 - lr wd)^(number of updates), with Keras's lr float32(0.1) (floatx)."""
     x = param([0.0, 0.0], device)
     opt = optim.SGD([x], lr=1.0, clipnorm=1.0, gradient_accumulation_steps=2)
     opt.apply_gradients([(dev([3.0, 0.0], device), x)])
@@ -121,7 +121,8 @@ def test_accumulation_clips_the_mean_and_decays_only_on_updates(device):
     opt = optim.Adam([w], lr=0.1, weight_decay=0.2, convention="keras", gradient_accumulation_steps=2)
     for _ in range(5):
         opt.apply_gradients([(dev([0.0], device), w)])
-    assert host(w.data)[0] == pytest.approx(2.0 * (1 - 0.1 * 0.2) ** 2, rel=1e-14)
+    lr = float(np.float32(0.1)) if w.dtype == np.float64 else 0.1
+    assert host(w.data)[0] == pytest.approx(2.0 * (1 - lr * 0.2) ** 2, rel=1e-14)
 
 
 # --------------------------------------------------------------------------- loss scaling

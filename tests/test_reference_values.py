@@ -2,8 +2,9 @@
 
 Each case names the framework call that produced it (PyTorch 2.13.0, Keras 3.15.1, tf_keras 2.21.0
 legacy, Optax 0.2.8, MindSpore 2.10.0; versions are recorded in each JSON file) and the library
-configuration that must reproduce it. Float32 cases must agree to rtol = atol = 2e-6, float64 cases
-to rtol 1e-10 (see optim.cli.verify for the reasons).
+configuration that must reproduce it. Every recorded array (parameters, moving averages, slots) must agree
+after every step to 1e-6 (float32) or 1e-12 (float64) relative to the larger of the value and its array's
+largest magnitude at that step (see optim.cli.verify).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ CASES = [(doc["framework"], case) for doc in DOCUMENTS for case in doc["cases"]]
 def test_every_framework_and_convention_has_reference_values() -> None:
     """Every framework file is present, and every convention except 'paper' is covered by one of them."""
     frameworks = {doc["framework"] for doc in DOCUMENTS}
-    assert frameworks == {"torch", "keras", "tf_keras_legacy", "optax", "mindspore"}
+    assert frameworks == {"torch", "keras", "tf_keras_legacy", "optax", "mindspore", "capreolus"}
     conventions = {case["library"]["kwargs"]["convention"] for _, case in CASES}
-    assert conventions == {"pytorch", "keras", "tensorflow", "optax", "mindspore"}
+    assert conventions == {"pytorch", "keras", "tensorflow", "optax", "mindspore", "capreolus"}
     algorithms = {(case["library"]["kwargs"]["convention"], case["algorithm"]) for _, case in CASES}
     for convention in conventions:
-        assert {(convention, "Adam"), (convention, "Adamax")} <= algorithms
+        expected = {(convention, "Adam"), (convention, "AMSGrad")} if convention == "capreolus" else {
+            (convention, "Adam"), (convention, "Adamax")}  # capreolus has no AdaMax
+        assert expected <= algorithms
     for doc in DOCUMENTS:
         assert doc["versions"], doc["framework"]
 
@@ -42,14 +45,15 @@ def test_every_framework_and_convention_has_reference_values() -> None:
 def test_library_reproduces_framework_trajectory(framework: str, case: dict) -> None:
     """Parameters after every step equal the framework's, within the float32 (or float64) tolerance."""
     rows = replay.excluded_rows(case, framework)
-    max_abs, max_rel, passed = replay.compare(case, SCENARIOS[case["scenario"]], rows)
-    assert passed, f"{case['id']}: max abs error {max_abs:.3e}, max rel error {max_rel:.3e}"
+    found = replay.compare(case, SCENARIOS[case["scenario"]], rows)
+    assert found.passed, (f"{case['id']}: diverges at {found.divergence}; max abs error {found.max_abs_error:.3e}, "
+                          f"max rel error {found.max_rel_error:.3e}")
 
 
 @pytest.mark.parametrize("case", [c for f, c in CASES if replay.excluded_rows(c, f)], ids=lambda c: c["id"])
 def test_keras_repeated_sparse_rows_are_a_real_difference(case: dict) -> None:
     """Keras 3 squares each repeated IndexedSlices value separately: the left-out rows really differ from dense."""
-    ours, _ = replay.run_case(case, SCENARIOS[case["scenario"]])
+    ours = replay.run_case(case, SCENARIOS[case["scenario"]])["param"]
     reference = np.array([np.ravel(step[0]) for step in case["trajectory"]])
     width = np.shape(SCENARIOS[case["scenario"]]["params"][0])[1]
     for row in replay.excluded_rows(case, "keras"):
@@ -64,7 +68,7 @@ def test_tensorflow_adamax_sparse_is_lazy() -> None:
     touched = {i for step in scenario["sparse"] for i in step[0]["indices"]}
     untouched = sorted(set(range(len(scenario["params"][0]))) - touched)
     assert untouched, "the scenario must leave a row untouched"
-    ours, _ = replay.run_case(case, scenario)
+    ours = replay.run_case(case, scenario)["param"]
     width = len(scenario["params"][0][0])
     initial = np.ravel(np.asarray(scenario["params"][0], dtype=np.float32))
     for row in untouched:
@@ -84,3 +88,28 @@ def test_verify_command_fails_on_a_wrong_reference(tmp_path: Path, capsys: pytes
     assert verify.main(parser.parse_args(["--reference-dir", str(tmp_path)])) == 1
     output = capsys.readouterr().out
     assert "FAIL" in output and "1 passed, 1 failed" in output
+
+
+@pytest.mark.parametrize(("array", "step"), [("trajectory", 5), ("v_trajectory", 2), ("m_trajectory", 3)])
+def test_a_failing_case_names_the_first_step_and_array_that_diverge(tmp_path: Path, array: str, step: int) -> None:
+    """The slots are compared too: a value of v (or m, or the parameters) off by 1e-5 relative at one step fails
+    the case, and the result names that step and that array."""
+    shutil.copy(REFERENCE / "scenarios.json", tmp_path / "scenarios.json")
+    document = json.loads((REFERENCE / "tf_keras_legacy.json").read_text())
+    document["cases"] = [c for c in document["cases"] if c["id"] == "tf_keras_legacy/adam/discriminating"]
+    document["cases"][0][array][step - 1][0][1] *= 1 + 1e-5  # parameter 0, coordinate 1
+    (tmp_path / "tf_keras_legacy.json").write_text(json.dumps(document))
+    result, = replay.verify_directory(tmp_path)
+    name = "param" if array == "trajectory" else array.removesuffix("_trajectory")
+    assert not result.passed and result.divergence == f"step {step}, {name}"
+    assert "m" in result.compared and "v" in result.compared
+    assert verify.format_table([result]).count(f"FAIL (first at step {step}, {name})") == 1
+
+
+def test_keras_gradient_accumulators_are_compared() -> None:
+    """Keras 3 exposes its gradient accumulators: the accumulation cases compare them with the library's after every
+    call (the sum of the pending gradients, zeros after an update)."""
+    case = next(c for _, c in CASES if c["id"] == "keras/adam_accum2/random")
+    found = replay.compare(case, SCENARIOS["random"])
+    assert found.passed and "accumulator" in found.compared
+    assert np.any(np.asarray(case["accumulator_trajectory"][0][0]) != 0)  # the first call only accumulates

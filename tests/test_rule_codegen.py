@@ -59,7 +59,8 @@ def options_of(choices):
     """Keyword arguments of optim.functional that select ``choices``."""
     weight_decay, decoupled = DECAYS[choices.decay]
     options = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": weight_decay,
-               "decoupled_weight_decay": decoupled, "maximize": choices.maximize, "power_dtype": None}
+               "decoupled_weight_decay": decoupled, "maximize": choices.maximize, "power_dtype": None,
+               "slot_arithmetic": choices.slot_arithmetic}
     if kind_of(choices) == "adamax":
         return options | {"adamax_epsilon": choices.adamax_epsilon}
     return options | {"epsilon_mode": choices.epsilon_mode, "amsgrad_mode": choices.amsgrad_mode}

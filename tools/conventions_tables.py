@@ -36,7 +36,10 @@ FIELDS = [
     ("Adam eps", "adam_eps"), ("Adamax eps", "adamax_eps"), ("epsilon_mode", "epsilon_mode"),
     ("amsgrad_mode", "amsgrad_mode"), ("adamax_epsilon", "adamax_epsilon"), ("step_counting", "step_counting"),
     ("weight decay", "decoupled_weight_decay"), ("power_dtype", "power_dtype"),
-    ("sparse Adam", "adam_lazy"), ("sparse Adamax", "adamax_lazy"),
+    ("Adam slot_arithmetic", "adam_slot_arithmetic"), ("Adamax slot_arithmetic", "adamax_slot_arithmetic"),
+    ("sparse Adam", "adam_lazy"), ("sparse Adamax", "adamax_lazy"), ("sparse_update", "sparse_update"),
+    ("sparse_clipping", "sparse_clipping"),
+    ("lr_dtype", "lr_dtype"),
 ]
 
 
@@ -46,7 +49,7 @@ def _cell(field: str, value: object) -> str:
     if field in ("adam_lazy", "adamax_lazy"):
         return "lazy" if value else "dense-equivalent"
     if value is None:
-        return "double" if field == "power_dtype" else "required"
+        return {"power_dtype": "double", "lr_dtype": "as given"}.get(field, "required")
     return f"`{value}`"
 
 
@@ -55,7 +58,9 @@ def side_by_side() -> str:
     names = list(CONVENTIONS)
     lines = ["| | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for label, field in FIELDS:
-        cells = [_cell(field, getattr(CONVENTIONS[n], field)) for n in names]
+        cells = [_cell(field, getattr(CONVENTIONS[n], field))
+                 if "adamax" in CONVENTIONS[n].algorithms or not field.startswith("adamax") else "no AdaMax"
+                 for n in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

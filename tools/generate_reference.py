@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/generate_reference.py [--frameworks torch,keras,tf_keras_legacy,optax,mindspore]
+    python tools/generate_reference.py [--frameworks torch,keras,tf_keras_legacy,optax,mindspore,capreolus]
                                        [--out optim/reference]
 
 Writes ``<out>/scenarios.json`` (the inputs) and, for every selected framework that can be imported,
@@ -37,7 +37,7 @@ if str(TOOLS) not in sys.path:
 from reference.scenarios import build_scenarios  # noqa: E402
 
 SCRIPT = "tools/generate_reference.py"
-FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
+FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore", "capreolus")
 
 # framework -> worker processes: (module in tools/reference, function, required imports, extra environment)
 WORKERS: dict[str, list[tuple[str, str, tuple[str, ...], dict[str, str]]]] = {
@@ -48,8 +48,12 @@ WORKERS: dict[str, list[tuple[str, str, tuple[str, ...], dict[str, str]]]] = {
         ("keras_cases", "generate_jax_x64", ("keras", "jax"), {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}),
     ],
     "tf_keras_legacy": [("tf_legacy_cases", "generate", ("tensorflow", "tf_keras"), {})],
-    "optax": [("optax_cases", "generate", ("optax", "jax"), {})],
+    "optax": [
+        ("optax_cases", "generate", ("optax", "jax"), {}),
+        ("optax_cases", "generate_x64", ("optax", "jax"), {"JAX_ENABLE_X64": "1"}),
+    ],
     "mindspore": [("mindspore_cases", "generate", ("mindspore",), {})],
+    "capreolus": [("capreolus_cases", "generate", ("tensorflow", "tf_keras"), {})],
 }
 
 # Every worker runs on CPU, with TensorFlow's oneDNN rewrites off (they may reorder float operations).

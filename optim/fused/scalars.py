@@ -42,7 +42,7 @@ def for_group(algorithm: str, group: dict[str, Any], *, dtype: Any, step: int, l
         return RuleStep(choices, scalars)
     beta1, beta2 = group["betas"]
     common = {"maximize": group["maximize"], "weight_decay": weight_decay,
-              "decoupled_weight_decay": group["decoupled_weight_decay"]}
+              "decoupled_weight_decay": group["decoupled_weight_decay"], "slot_arithmetic": group["slot_arithmetic"]}
     if algorithm == "adamax":
         choices = adamax_choices(adamax_epsilon=group["adamax_epsilon"], **common)
     else:

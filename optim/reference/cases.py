@@ -20,11 +20,13 @@ import optim
 __all__ = ["CLASSES", "FRAMEWORKS", "TOLERANCES", "ReferenceFileError", "load_reference"]
 
 #: The frameworks whose outputs ``tools/generate_reference.py`` records.
-FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
+FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore", "capreolus")
 #: The optimizer classes a case's ``"library"`` entry may name.
 CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax, "SGD": optim.SGD}
-#: (rtol, atol) for each dtype a scenario may have (explained in :mod:`optim.cli.verify`).
-TOLERANCES = {"float32": (2e-6, 2e-6), "float64": (1e-10, 1e-12)}
+#: The relative tolerance for each dtype a scenario may have: a value passes when it is within this fraction of the
+#: larger of its own magnitude and the largest magnitude of its array at that step (explained in
+#: :mod:`optim.cli.verify`).
+TOLERANCES = {"float32": 1e-6, "float64": 1e-12}
 SCENARIO_ENTRIES = {"name": str, "dtype": str, "params": list, "grads": list}
 CASE_ENTRIES = {"id": str, "scenario": str, "algorithm": str, "library": dict, "trajectory": list}
 

@@ -26,6 +26,7 @@ from reference.common import (
     run_specs,
 )
 from reference.scenarios import scenario_arrays
+from reference.slots import keras_slots, slot_trajectories
 
 FRAMEWORK = "keras"
 CONVENTION = "keras"
@@ -141,18 +142,24 @@ def sparse_specs() -> list[Spec]:
         Spec("adam_amsgrad_indexed_slices", "AMSGrad", ADAM + ", amsgrad=True)", _lib("Adam", 0.1, amsgrad=True),
              ("sparse",), notes, sparse),
         Spec("adamax_indexed_slices", "Adamax", ADAMAX + ")", _lib("Adamax", 0.1), ("sparse",), notes, sparse),
+        Spec("adam_clipvalue0.2_indexed_slices", "Adam", ADAM + ", clipvalue=0.2)", _lib("Adam", 0.1, clipvalue=0.2),
+             ("sparse_clip",), notes, sparse),
+        Spec("adam_clipnorm0.5_indexed_slices", "Adam", ADAM + ", clipnorm=0.5)", _lib("Adam", 0.1, clipnorm=0.5),
+             ("sparse_clip",), notes, sparse),
     ]
 
 
 def x64_specs() -> list[Spec]:
     """Float64 configurations (JAX with x64 enabled).
 
-    Keras keeps the learning rate in a float32 variable even for float64 models, so the library
-    reproduces these runs with ``lr = float(np.float32(0.1))`` (checked in :func:`generate_jax_x64`).
+    Keras keeps the learning rate in a floatx (float32) variable even for float64 models (checked in
+    :func:`generate_jax_x64`); the library's keras convention does the same (``lr_dtype="float32"``), so the
+    library reproduces these runs with the learning rate the user typed.
     """
-    f64, lr = ("random_f64",), float(np.float32(0.1))
+    f64, lr = ("random_f64",), 0.1
     notes = ("JAX backend with JAX_ENABLE_X64=1: float64 variables and arithmetic, but the learning rate lives in a "
-             "float32 variable, so the effective lr is float32(0.1) = 0.10000000149011612 (used in 'library').")
+             "floatx (float32) variable, so the effective lr is float32(0.1) = 0.10000000149011612; the library's "
+             "keras convention rounds it so too (lr_dtype='float32').")
     return [
         Spec("adam_x64", "Adam", ADAM + ")", _lib("Adam", lr), f64, notes),
         Spec("adam_amsgrad_x64", "AMSGrad", ADAM + ", amsgrad=True)", _lib("Adam", lr, amsgrad=True), f64, notes),
@@ -181,13 +188,14 @@ def _runner(spec: Spec, scenario: dict[str, Any], sparse: bool | None = None) ->
         raise TypeError(f"variables were created as {variables[0].dtype}, not {scenario['dtype']}")
     opt = eval(spec.call, {"keras": keras})  # the recorded call, verbatim
     sparse = spec.options.get("sparse", False) if sparse is None else sparse
-    trajectory, ema = [], []
+    trajectory, ema, slots = [], [], []
     for s, step in enumerate(grads):
         opt.apply_gradients(zip(_gradients(step, scenario, s, sparse), variables))
         trajectory.append([np.array(keras.ops.convert_to_numpy(v)) for v in variables])
+        slots.append(keras_slots(opt, variables, spec.algorithm))
         if opt.use_ema:
             ema.append([np.array(keras.ops.convert_to_numpy(a)) for a in opt._model_variables_moving_average])
-    result = {"trajectory": trajectory}
+    result = {"trajectory": trajectory, **slot_trajectories(slots)}
     if ema:
         result["ema_trajectory"] = ema
     return result

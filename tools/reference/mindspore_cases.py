@@ -13,6 +13,7 @@ import numpy as np
 
 from reference.common import Spec, epsilon_form, library, power_precision, run_specs
 from reference.scenarios import scenario_arrays
+from reference.slots import mindspore_slots, slot_trajectories
 
 FRAMEWORK = "mindspore"
 CONVENTION = "mindspore"
@@ -51,11 +52,12 @@ def _runner(spec: Spec, scenario: dict[str, Any]) -> dict[str, Any]:
     init, grads = scenario_arrays(scenario)
     params = [mindspore.Parameter(mindspore.Tensor(p), name=f"p{i}") for i, p in enumerate(init)]
     opt = eval(spec.call, {"mindspore": mindspore, "params": params})  # the recorded call, verbatim
-    trajectory = []
+    trajectory, slots = [], []
     for step in grads:
         opt(tuple(mindspore.Tensor(g) for g in step))
         trajectory.append([p.asnumpy().copy() for p in params])
-    return {"trajectory": trajectory}
+        slots.append(mindspore_slots(opt, spec.algorithm))
+    return {"trajectory": trajectory, **slot_trajectories(slots)}
 
 
 def _amsgrad_facts(by_id: dict[str, dict[str, Any]], scenario: dict[str, Any]) -> list[str]:

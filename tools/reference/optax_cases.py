@@ -12,6 +12,7 @@ import numpy as np
 
 from reference.common import Spec, epsilon_form, library, power_precision, run_specs
 from reference.scenarios import scenario_arrays
+from reference.slots import optax_slots, slot_trajectories
 
 FRAMEWORK = "optax"
 CONVENTION = "optax"
@@ -52,6 +53,20 @@ def specs() -> list[Spec]:
     ]
 
 
+def x64_specs() -> list[Spec]:
+    """Float64 configurations (JAX with x64 enabled, the only way JAX holds float64): Optax computes the bias
+    corrections in float64 there (the library's ``power_dtype="float32_or_wider"``)."""
+    f64 = ("random_f64",)
+    notes = "JAX_ENABLE_X64=1: float64 parameters, gradients and bias corrections."
+    return [
+        Spec("adam_x64", "Adam", "optax.adam(0.1)", _lib("Adam", 0.1), f64, notes),
+        Spec("amsgrad_x64", "AMSGrad", "optax.amsgrad(0.1)", _lib("AMSGrad", 0.1), f64, notes),
+        Spec("adamw_wd0.1_x64", "Adam", "optax.adamw(0.1, weight_decay=0.1)",
+             _lib("Adam", 0.1, weight_decay=0.1, decoupled_weight_decay=True), f64, notes),
+        Spec("adamax_x64", "Adamax", "optax.adamax(0.1)", _lib("Adamax", 0.1), f64, notes),
+    ]
+
+
 def _runner(spec: Spec, scenario: dict[str, Any]) -> dict[str, Any]:
     """Evaluate ``spec.call`` (a GradientTransformation) and apply every step's gradients."""
     import jax.numpy as jnp
@@ -63,12 +78,13 @@ def _runner(spec: Spec, scenario: dict[str, Any]) -> dict[str, Any]:
         raise TypeError("JAX changed the parameter dtype (enable x64 for float64)")
     tx = eval(spec.call, {"optax": optax})  # the recorded call, verbatim
     state = tx.init(params)
-    trajectory = []
+    trajectory, slots = [], []
     for step in grads:
         updates, state = tx.update([jnp.asarray(g) for g in step], state, params)
         params = optax.apply_updates(params, updates)
         trajectory.append([np.asarray(p).copy() for p in params])
-    return {"trajectory": trajectory}
+        slots.append(optax_slots(state, spec.algorithm))
+    return {"trajectory": trajectory, **slot_trajectories(slots)}
 
 
 def generate(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -90,6 +106,17 @@ def generate(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "cases": cases,
         "failures": failures,
     }
+
+
+def generate_x64(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The float64 cases (run with ``JAX_ENABLE_X64=1``)."""
+    import jax
+
+    cases, failures = run_specs(FRAMEWORK, x64_specs(), scenarios, _runner)
+    facts = [f"With JAX_ENABLE_X64=1 (jax {jax.__version__}) float64 parameters keep float64 moments, and the "
+             "bias corrections 1 - decay**count are computed in float64: the cases *_x64 follow the library's "
+             "power_dtype='float32_or_wider'."]
+    return {"versions": {}, "facts": facts, "cases": cases, "failures": failures}
 
 
 def _jaxlib_version() -> str:

@@ -163,9 +163,55 @@ def sparse() -> dict[str, Any]:
     return _scenario("sparse", "float32", description, [x0], dense, sparse=rows, seed=SPARSE_SEED)
 
 
+SPARSE_CLIP_SEED = 2028
+SPARSE_CLIP_STEPS = 20
+
+
+def _sparse_clip_rows(rng: np.random.Generator, step: int) -> tuple[list[int], np.ndarray]:
+    """The rows and values of one step of :func:`sparse_clip` (see its description)."""
+    if step == 1:  # the row listed as (0.3, -0.4) and (0.3, 0.4): summed (0.6, 0), clipped apart (0.2, +-0.2)
+        return [0, 0, 2], np.array([[0.3, -0.4], [0.3, 0.4], [0.1, 0.05]])
+    if step == 8:
+        return [], np.zeros((0, 2))
+    rows = sorted(rng.choice(5, size=int(rng.integers(1, 4)), replace=False).tolist())
+    repeats = int(rng.integers(1, 3))
+    cancelling = step % 3 == 0  # the repeated row listed twice, its two values summing to exactly 0 in column 1
+    rows += [rows[0]] * (1 if cancelling else repeats)  # the first row repeated once or twice
+    scale = 100.0 if step in (5, 6) else (0.01 if step in (14, 15) else 1.0)  # scale jumps
+    values = rng.standard_normal((len(rows), 2)) * 0.4 * scale
+    if cancelling:
+        values[-1, 1] = -values[0, 1]
+    if step % 4 == 0:
+        values[0, 0] = 0.0  # an exact zero
+    return rows, values
+
+
+def sparse_clip() -> dict[str, Any]:
+    """One (5, 2) parameter, 20 steps of row-sparse gradients whose repeated rows make clipping order matter."""
+    rng = np.random.default_rng(SPARSE_CLIP_SEED)
+    x0 = rng.standard_normal((5, 2)).astype(np.float32)
+    dense, sparse_rows = [], []
+    for step in range(1, SPARSE_CLIP_STEPS + 1):
+        rows, values = _sparse_clip_rows(rng, step)
+        values = values.astype(np.float32)
+        g = np.zeros((5, 2), dtype=np.float32)
+        np.add.at(g, np.asarray(rows, dtype=np.int64), values)
+        dense.append([g])
+        sparse_rows.append([{"indices": rows, "values": values.reshape(len(rows), 2).tolist()}])
+    description = (
+        f"np.random.default_rng({SPARSE_CLIP_SEED}): one parameter of shape (5, 2), {SPARSE_CLIP_STEPS} steps of "
+        "row-sparse gradients, each listing one to three rows and repeating the first of them once or twice. "
+        "Step 1 lists row 0 as (0.3, -0.4) and (0.3, 0.4) (sum (0.6, 0)); every 3rd step the repeated row cancels "
+        "exactly in column 1; every 4th step one value is exactly 0; steps 5-6 are scaled by 100 and steps 14-15 by "
+        "0.01; step 8 lists no row; a row absent from a step keeps a zero gradient. Clipping the listed values "
+        "before or after the repeated rows are summed gives different gradients. 'grads' is the dense equivalent."
+    )
+    return _scenario("sparse_clip", "float32", description, [x0], dense, sparse=sparse_rows, seed=SPARSE_CLIP_SEED)
+
+
 def build_scenarios() -> list[dict[str, Any]]:
     """All scenarios, in the order they are written."""
-    return [discriminating(), keras_golden(), tf_fixture(), *random_scenarios(), sparse()]
+    return [discriminating(), keras_golden(), tf_fixture(), *random_scenarios(), sparse(), sparse_clip()]
 
 
 def scenario_arrays(scenario: dict[str, Any]) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:

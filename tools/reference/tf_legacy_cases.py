@@ -22,6 +22,7 @@ from reference.common import (
     run_specs,
 )
 from reference.scenarios import scenario_arrays
+from reference.slots import slot_trajectories, tf_legacy_slots
 
 FRAMEWORK = "tf_keras_legacy"
 CONVENTION = "tensorflow"
@@ -68,6 +69,28 @@ def specs() -> list[Spec]:
         Spec("adamax_dense_on_sparse", "Adamax", ADAMAX + ")", _lib("Adamax", 0.1), ("sparse",),
              "The sparse scenario's dense gradients (not IndexedSlices): every row is updated; compare with "
              "adamax_indexed_slices."),
+        *_sparse_clipping_specs(),
+    ]
+
+
+def _sparse_clipping_specs() -> list[Spec]:
+    """IndexedSlices with repeated rows under clipping: ``_transform_gradients`` clips the values as listed,
+    ``_deduplicate_indexed_slices`` sums the repeated rows afterwards (library: ``sparse_clipping="listed_values"``,
+    the tensorflow convention's)."""
+    sparse, scenarios = {"sparse": True}, ("sparse_clip",)
+    notes = ("Gradients passed as tf.IndexedSlices with repeated rows: clipped as listed (clipvalue per listed "
+             "value; clipnorm and global_clipnorm over the listed values' norm), then the repeated rows summed.")
+    return [
+        Spec("adam_clipvalue0.2_indexed_slices", "Adam", ADAM + ", clipvalue=0.2)", _lib("Adam", 0.1, clipvalue=0.2),
+             scenarios, notes, sparse),
+        Spec("adam_clipnorm0.5_indexed_slices", "Adam", ADAM + ", clipnorm=0.5)", _lib("Adam", 0.1, clipnorm=0.5),
+             scenarios, notes, sparse),
+        Spec("adam_global_clipnorm0.5_indexed_slices", "Adam", ADAM + ", global_clipnorm=0.5)",
+             _lib("Adam", 0.1, global_clipnorm=0.5), scenarios, notes, sparse),
+        Spec("adam_amsgrad_clipnorm0.5_indexed_slices", "AMSGrad", ADAM + ", amsgrad=True, clipnorm=0.5)",
+             _lib("Adam", 0.1, amsgrad=True, clipnorm=0.5), scenarios, notes, sparse),
+        Spec("adamax_clipvalue0.2_indexed_slices", "Adamax", ADAMAX + ", clipvalue=0.2)",
+             _lib("Adamax", 0.1, clipvalue=0.2), scenarios, notes + " Adamax is lazy.", sparse),
     ]
 
 
@@ -89,11 +112,12 @@ def _runner(spec: Spec, scenario: dict[str, Any], sparse: bool | None = None) ->
     variables = [tf.Variable(p, name=f"p{i}") for i, p in enumerate(init)]
     opt = eval(spec.call, {"tf_keras": tf_keras})  # the recorded call, verbatim
     sparse = spec.options.get("sparse", False) if sparse is None else sparse
-    trajectory = []
+    trajectory, slots = [], []
     for s, step in enumerate(grads):
         opt.apply_gradients(zip(_gradients(step, scenario, s, sparse), variables))
         trajectory.append([v.numpy().copy() for v in variables])
-    return {"trajectory": trajectory}
+        slots.append(tf_legacy_slots(opt, variables, spec.algorithm))
+    return {"trajectory": trajectory, **slot_trajectories(slots)}
 
 
 def generate(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:

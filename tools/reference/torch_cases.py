@@ -10,6 +10,7 @@ from typing import Any
 
 from reference.common import Spec, epsilon_form, library, power_precision, run_specs
 from reference.scenarios import scenario_arrays
+from reference.slots import slot_trajectories, torch_slots
 
 FRAMEWORK = "torch"
 CONVENTION = "pytorch"
@@ -78,13 +79,14 @@ def _runner(spec: Spec, scenario: dict[str, Any]) -> dict[str, Any]:
     init, grads = scenario_arrays(scenario)
     params = [torch.tensor(p, requires_grad=True) for p in init]
     opt = eval(spec.call, {"torch": torch, "params": params})  # the recorded call, verbatim
-    trajectory = []
+    trajectory, slots = [], []
     for step in grads:
         for p, g in zip(params, step):
             p.grad = torch.tensor(g)
         opt.step()
         trajectory.append([p.detach().numpy().copy() for p in params])
-    return {"trajectory": trajectory}
+        slots.append(torch_slots(opt, params, spec.algorithm))
+    return {"trajectory": trajectory, **slot_trajectories(slots)}
 
 
 def _max_diff(a: list, b: list) -> str:
