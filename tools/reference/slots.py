@@ -30,7 +30,12 @@ def slot_trajectories(steps: list[dict[str, list[np.ndarray]]]) -> dict[str, lis
 
 
 def torch_slots(optimizer: Any, params: list[Any], algorithm: str) -> dict[str, list[np.ndarray]]:
-    """``torch.optim.Adam`` / ``AdamW`` / ``Adamax`` state."""
+    """``torch.optim.Adam`` / ``AdamW`` / ``Adamax`` / ``SGD`` state (SGD: the momentum buffer, if any)."""
+    if algorithm == "SGD":
+        buffers = [optimizer.state[p].get("momentum_buffer") for p in params]
+        if any(buffer is None for buffer in buffers):
+            return {}
+        return {"momentum_buffer": [buffer.detach().numpy().copy() for buffer in buffers]}
     names = {"m": "exp_avg", "u": "exp_inf"} if algorithm == "Adamax" else {"m": "exp_avg", "v": "exp_avg_sq"}
     if algorithm == "AMSGrad":
         names["v_max"] = "max_exp_avg_sq"
@@ -39,10 +44,13 @@ def torch_slots(optimizer: Any, params: list[Any], algorithm: str) -> dict[str, 
 
 
 def keras_slots(optimizer: Any, variables: list[Any], algorithm: str) -> dict[str, list[np.ndarray]]:
-    """Keras 3 ``Adam`` / ``AdamW`` / ``Adamax`` variables, by each variable's index in the optimizer."""
+    """Keras 3 ``Adam`` / ``AdamW`` / ``Adamax`` / ``SGD`` variables, by each variable's index in the optimizer
+    (SGD: its ``momentums``, which exist with a momentum only)."""
     import keras
 
-    if algorithm == "Adamax":
+    if algorithm == "SGD":
+        names = {"momentum": "momentums"} if optimizer.momentum != 0 else {}
+    elif algorithm == "Adamax":
         names = {"m": "_m", "u": "_u"}
     else:
         names = {"m": "_momentums", "v": "_velocities"}
