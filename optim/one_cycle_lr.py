@@ -155,7 +155,10 @@ class OneCycleLR(LRScheduler):
                                    "needs; load the optimizer's state dict saved with the scheduler first")
         self.total_steps, self._schedule_phases = total_steps, phases
         self._anneal_func_type, self.cycle_momentum, self.use_beta1 = anneal_strategy, cycle_momentum, use_beta1
-        self._phase_at(last_epoch + 1)  # refuses a phase of zero length at the first step, before any group changes
+        try:  # a phase of zero length at the first step, refused before any group changes
+            self._phase_at(last_epoch + 1)
+        except ValueError as error:
+            raise ValueError(f"pct_start: {pct_start!r} with total_steps={total_steps}: {error}") from None
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = top / div_factor
@@ -204,8 +207,8 @@ class OneCycleLR(LRScheduler):
             if step_num <= end_step or index == len(self._schedule_phases) - 1:
                 if end_step == start_step:
                     raise ValueError(
-                        f"pct_start: phase {index} of the cycle has no length (it ends at step {end_step}, where "
-                        f"it starts), so step {step_num} cannot be placed in it; change pct_start or total_steps")
+                        f"step {step_num} falls in phase {index} of the cycle, which has no length (it starts and "
+                        f"ends at step {end_step}); change pct_start or total_steps")
                 return phase, (step_num - start_step) / (end_step - start_step)
             start_step = phase["end_step"]
         raise AssertionError("unreachable: the last phase takes every step")

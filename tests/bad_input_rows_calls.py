@@ -109,6 +109,8 @@ ROWS = [
         s["param_groups"][0]))), ValueError, "param_groups", "2 group(s)"),
     case("load-state-lr", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["param_groups"][0].update(
         lr=NAN))), ValueError, "lr", "nan"),
+    case("load-state-initial-lr", lambda w: w.opt.load_state_dict(edited_state_dict(
+        w, lambda s: s["param_groups"][0].update(initial_lr=NAN))), ValueError, "['initial_lr']", "nan"),
     case("load-state-ema", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["averages"].update(
         {0: np.ones(2, np.float32)}))), ValueError, "state_dict['averages'][0]", "(2,)"),
     case("from-config-name", lambda w: optim.Adam.from_config({"name": "Adamax"}), ValueError,

@@ -145,7 +145,8 @@ def test_one_cycle_lr_zero_length_phase_is_refused_where_torch_divides_by_zero()
     with pytest.raises(ZeroDivisionError):
         torch_schedulers.OneCycleLR(torch_opt, 1.0, total_steps=10, pct_start=0.1)
     before = [dict(g) for g in our_opt.param_groups]
-    with pytest.raises(ValueError, match=r"pct_start: phase 0 of the cycle has no length"):
+    with pytest.raises(ValueError, match=r"pct_start: 0.1 with total_steps=10: step 0 falls in phase 0 of the cycle, "
+                                         r"which has no length"):
         lr_scheduler.OneCycleLR(our_opt, 1.0, total_steps=10, pct_start=0.1)
     assert [dict(g) for g in our_opt.param_groups] == before
 
