@@ -7,7 +7,10 @@ configuration with :meth:`~optim.Optimizer.apply_gradients` on the same inputs;
 :func:`compare` measures the largest differences and applies the tolerances of
 :data:`~optim.reference.cases.TOLERANCES`; :func:`verify_directory` does it for
 a whole folder. ``python -m optim verify`` (:mod:`optim.cli.verify`) prints the
-results.
+results. A case whose ``"library"`` entry has a ``"scheduler"`` (``torch_schedulers.json``)
+also builds that :mod:`optim.lr_scheduler` scheduler, steps it after every call, and
+passes only if the groups' rates (``lrs``, and ``beta1s`` where recorded) are the
+recorded floats, bit for bit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 import minigrad as mg
 import optim
 from optim import schedules
-from optim.reference.cases import CLASSES, TOLERANCES, ReferenceFileError, load_reference
+from optim.reference.cases import CLASSES, SCHEDULERS, TOLERANCES, ReferenceFileError, load_reference
 
 __all__ = ["CaseResult", "build_optimizer", "compare", "excluded_rows", "run_case", "verify_directory"]
 
@@ -57,9 +60,20 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[np.ndarray
     Returns the trajectory of shape ``(steps, n)`` and, for EMA cases, the
     trajectory of the averages (else None).
     """
+    trajectory, averages, _ = _replay(case, scenario)
+    return trajectory, averages
+
+
+def _replay(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, dict[str, list]]:
+    """:func:`run_case`, and with a scheduler the groups' ``lrs`` and ``beta1s`` after each of its steps."""
     dtype = np.dtype(scenario["dtype"])
     params = [mg.tensor(np.asarray(p, dtype=dtype), requires_grad=True) for p in scenario["params"]]
     optimizer = build_optimizer(case["library"], params)
+    scheduler_entry = case["library"].get("scheduler")
+    scheduler = None
+    if scheduler_entry is not None:
+        scheduler = SCHEDULERS[scheduler_entry["class"]](optimizer, **scheduler_entry["kwargs"])
+    rates: dict[str, list] = {"lrs": [], "beta1s": []}
     use_sparse = case.get("gradient_input") == "indexed_slices"
     trajectory, averages = [], []
     for step, grads in enumerate(scenario["grads"]):
@@ -73,10 +87,14 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[np.ndarray
             else:
                 pairs.append((np.asarray(grad, dtype=dtype), param))
         optimizer.apply_gradients(pairs)
+        if scheduler is not None:
+            scheduler.step()
+            rates["lrs"].append([group["lr"] for group in optimizer.param_groups])
+            rates["beta1s"].append([group["betas"][0] for group in optimizer.param_groups])
         trajectory.append(np.concatenate([p.data.ravel() for p in params]))
         if optimizer.averages:
             averages.append(np.concatenate([optimizer.averages[p].ravel() for p in params]))
-    return np.array(trajectory), (np.array(averages) if averages else None)
+    return np.array(trajectory), (np.array(averages) if averages else None), rates
 
 
 def _flatten(steps: list[Any]) -> np.ndarray:
@@ -105,7 +123,7 @@ def excluded_rows(case: dict[str, Any], framework: str) -> tuple[int, ...]:
 def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...] = ()) -> tuple[float, float, bool]:
     """Max absolute and relative errors against the case, and whether it passes (``rows`` of parameter 0 left out)."""
     try:
-        ours, averages = run_case(case, scenario)
+        ours, averages, rates = _replay(case, scenario)
     except (TypeError, ValueError, KeyError, IndexError) as error:
         raise ReferenceFileError(f"case {case['id']} cannot be replayed on scenario {case['scenario']!r}: "
                                  f"{type(error).__name__}: {error}") from error
@@ -125,6 +143,9 @@ def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...
         max_abs = max(max_abs, float(error.max()))
         max_rel = max(max_rel, float((error / np.maximum(np.abs(reference), 1e-30)).max()))
         passed = passed and bool(np.all(error <= atol + rtol * np.abs(reference)))
+    for key in ("lrs", "beta1s"):  # a scheduler's rates: the same Python floats, bit for bit
+        if key in case and rates[key] != case[key]:
+            passed = False
     return max_abs, max_rel, passed
 
 
