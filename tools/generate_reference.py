@@ -2,7 +2,8 @@
 
 Usage::
 
-    python tools/generate_reference.py [--frameworks torch,torch_schedulers,keras,tf_keras_legacy,optax,mindspore]
+    python tools/generate_reference.py [--frameworks torch,torch_schedulers,keras,keras_schedules,tf_keras_legacy,
+                                                     optax,mindspore]
                                        [--out optim/reference]
 
 Writes ``<out>/scenarios.json`` (the inputs) and, for every selected framework that can be imported,
@@ -37,9 +38,9 @@ if str(TOOLS) not in sys.path:
 from reference.scenarios import build_scenarios  # noqa: E402
 
 SCRIPT = "tools/generate_reference.py"
-FRAMEWORKS = ("torch", "torch_schedulers", "keras", "tf_keras_legacy", "optax", "mindspore")
+FRAMEWORKS = ("torch", "torch_schedulers", "keras", "keras_schedules", "tf_keras_legacy", "optax", "mindspore")
 # file name -> the framework its document names, where they differ (the replay groups the cases by framework)
-DOCUMENT_FRAMEWORK = {"torch_schedulers": "torch"}
+DOCUMENT_FRAMEWORK = {"torch_schedulers": "torch", "keras_schedules": "keras"}
 
 # framework -> worker processes: (module in tools/reference, function, required imports, extra environment)
 WORKERS: dict[str, list[tuple[str, str, tuple[str, ...], dict[str, str]]]] = {
@@ -50,6 +51,7 @@ WORKERS: dict[str, list[tuple[str, str, tuple[str, ...], dict[str, str]]]] = {
         ("keras_cases", "generate_tensorflow_sparse", ("keras", "tensorflow"), {"KERAS_BACKEND": "tensorflow"}),
         ("keras_cases", "generate_jax_x64", ("keras", "jax"), {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}),
     ],
+    "keras_schedules": [("keras_schedule_cases", "generate", ("keras", "jax"), {"KERAS_BACKEND": "jax"})],
     "tf_keras_legacy": [("tf_legacy_cases", "generate", ("tensorflow", "tf_keras"), {})],
     "optax": [("optax_cases", "generate", ("optax", "jax"), {})],
     "mindspore": [("mindspore_cases", "generate", ("mindspore",), {})],
