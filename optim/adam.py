@@ -9,7 +9,8 @@ from optim import functional
 from optim.adaptive import AdaptiveOptimizer
 from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, rule_amsgrad_mode
 from optim.optimizer import ParamsLike
-from optim.validation import check_bool, check_choice
+from optim.rules import check_optax_options
+from optim.validation import check_bool, check_choice, check_nonnegative
 
 __all__ = ["Adam"]
 
@@ -68,6 +69,13 @@ class Adam(AdaptiveOptimizer):
         What AMSGrad takes the maximum of, and how it corrects the bias. Default: the convention's.
     step_counting : {"global", "per_parameter"}, optional
         Whether :math:`t` counts the optimizer's updates or each parameter's. Default: the convention's.
+    eps_root : float, optional
+        ``convention="optax"`` only (``optax.adam``/``adamw``/``amsgrad``'s ``eps_root``, default 0):
+        :math:`\epsilon_	ext{root}` inside the square root, :math:`\hat m_t/(\sqrt{\hat v_t + \epsilon_	ext{root}}
+        + \epsilon)`; see :func:`optim.functional.adam_update`.
+    nesterov : bool, optional
+        ``convention="optax"`` only, plain Adam (``optax.adam(nesterov=True)``, NAdam; default False):
+        :math:`\hat m_t = eta_1 m_t/(1-eta_1^{t+1}) + (1-eta_1) g_t/(1-eta_1^t)`.
     fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
         same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
@@ -102,6 +110,8 @@ class Adam(AdaptiveOptimizer):
         epsilon_mode: str | None = None,
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
+        eps_root: float | None = None,
+        nesterov: bool | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
@@ -109,6 +119,7 @@ class Adam(AdaptiveOptimizer):
             params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
             step_counting=step_counting, epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode,
+            eps_root=eps_root, nesterov=nesterov,
         )
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +128,10 @@ class Adam(AdaptiveOptimizer):
         group["amsgrad"] = check_bool(group["amsgrad"], "amsgrad")
         check_choice(group["epsilon_mode"], "epsilon_mode", EPSILON_MODE_CHOICES)
         check_choice(group["amsgrad_mode"], "amsgrad_mode", AMSGRAD_MODE_CHOICES)
+        if "eps_root" in group:  # the optax convention's keywords
+            group["eps_root"] = check_nonnegative(group["eps_root"], "eps_root")
+            group["nesterov"] = check_bool(group["nesterov"], "nesterov")
+            check_optax_options(group["eps_root"], group["nesterov"], group["epsilon_mode"], rule_amsgrad_mode(group))
         return group
 
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
@@ -141,4 +156,5 @@ class Adam(AdaptiveOptimizer):
             weight_decay=weight_decay, decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"], epsilon_mode=group["epsilon_mode"],
             amsgrad_mode=rule_amsgrad_mode(group), power_dtype=self.options.power_dtype,
+            eps_root=group.get("eps_root", 0.0), nesterov=group.get("nesterov", False),
         )

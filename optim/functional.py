@@ -35,7 +35,7 @@ from optim.conventions import (
 )
 from optim.rules import AdamaxChoices, AdamChoices, adam_choices, adamax_choices, array_ops, make_rule
 from optim.step_scalars import Scalars, bias_correction, step_scalars
-from optim.validation import check_choice, check_nonnegative, check_probability, plain_number
+from optim.validation import check_bool, check_choice, check_nonnegative, check_probability, plain_number
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update"]
 
@@ -103,6 +103,8 @@ def adam_update(
     epsilon_mode: str = "algorithm1",
     amsgrad_mode: str | None = None,
     power_dtype: str | None = None,
+    eps_root: float = 0.0,
+    nesterov: bool = False,
 ) -> None:
     """One Adam (or AMSGrad) step, in place on ``param``, ``m``, ``v`` (and ``v_max``).
 
@@ -152,19 +154,30 @@ def adam_update(
         Ascend: use :math:`-g_t`.
     epsilon_mode, amsgrad_mode, power_dtype : str or None
         The formula choices described above.
+    eps_root : float, default 0
+        Optax's :math:`\\epsilon_\\text{root}` (``optax.adam(eps_root=...)``): when not 0 the step is
+        Optax's, in its order, :math:`\\theta_t = \\theta_{t-1} - \\alpha\\,(\\hat m_t /
+        (\\sqrt{\\hat v_t + \\epsilon_\\text{root}} + \\epsilon))` (with AMSGrad's ``"max_corrected_v"``,
+        :math:`v^{\\max}_t + \\epsilon_\\text{root}` under the root). Needs ``epsilon_mode="algorithm1"``.
+    nesterov : bool, default False
+        Optax's ``scale_by_adam(nesterov=True)`` (Dozat's NAdam), plain Adam only:
+        :math:`\\hat m_t = \\beta_1 m_t/(1-\\beta_1^{t+1}) + (1-\\beta_1)\\,g_t/(1-\\beta_1^t)` in the
+        step above.
     """
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
+    eps_root = check_nonnegative(eps_root, "eps_root")
+    nesterov = check_bool(nesterov, "nesterov")
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = _checked_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
                            decoupled_weight_decay=decoupled_weight_decay, epsilon_mode=epsilon_mode,
-                           amsgrad_mode=amsgrad_mode)
+                           amsgrad_mode=amsgrad_mode, eps_root=eps_root, nesterov=nesterov)
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                           weight_decay=weight_decay, power_dtype=power_dtype)
+                           weight_decay=weight_decay, power_dtype=power_dtype, eps_root=eps_root)
     _apply(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 

@@ -46,6 +46,8 @@ class Scalars(NamedTuple):
     step_size: Any  # alpha / (1 - beta1^t)
     sqrt_bias2: Any  # sqrt(1 - beta2^t)
     alpha_t: Any  # alpha sqrt(1 - beta2^t) / (1 - beta1^t)
+    eps_root: Any = 0.0  # Optax's epsilon inside the square root
+    bias1_next: Any = 1.0  # 1 - beta1^(t+1), for Optax's Nesterov step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +101,8 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
 
 
 def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int, lr: float, beta1: float,
-                 beta2: float, eps: float, weight_decay: float, power_dtype: str | None) -> Scalars:
+                 beta2: float, eps: float, weight_decay: float, power_dtype: str | None,
+                 eps_root: float = 0.0) -> Scalars:
     """The numbers of one step of the rule of ``choices``, in ``dtype``.
 
     Parameters
@@ -108,7 +111,7 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
         Which rule (:func:`optim.rules.adam_choices`, :func:`~optim.rules.adamax_choices`).
     dtype : dtype
         The parameter's.
-    step, lr, beta1, beta2, eps, weight_decay, power_dtype
+    step, lr, beta1, beta2, eps, weight_decay, power_dtype, eps_root
         As :func:`optim.functional.adam_update` takes them (already checked).
 
     Raises
@@ -121,7 +124,7 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
     # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
     # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
     key = (choices, np.dtype(dtype), step, power_dtype,
-           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay)))
+           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, eps_root)))
     return _computed_numbers(key)
 
 
@@ -129,14 +132,16 @@ def step_scalars(choices: AdamChoices | AdamaxChoices, *, dtype: Any, step: int,
 def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
     """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
     choices, dtype, step, power_dtype, *hexes = key
-    lr, beta1, beta2, eps, weight_decay = (float.fromhex(text) for text in hexes)
+    lr, beta1, beta2, eps, weight_decay, eps_root = (float.fromhex(text) for text in hexes)
     bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
     bias2 = 1.0 if isinstance(choices, AdamaxChoices) else bias_correction(beta2, step, power_dtype, dtype, "beta2")
+    nesterov = isinstance(choices, AdamChoices) and choices.nesterov
+    bias1_next = bias_correction(beta1, step + 1, power_dtype, dtype, "beta1") if nesterov else 1.0
     numbers = Scalars(
         weight_decay=weight_decay, decay_factor=1 - lr * weight_decay,
         beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
         bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
-        alpha_t=lr * math.sqrt(bias2) / bias1,
+        alpha_t=lr * math.sqrt(bias2) / bias1, eps_root=eps_root, bias1_next=bias1_next,
     )
     convert, zero = dtype.type, dtype.type(0)
     return Scalars._make(convert(number) if read else zero for number, read in zip(numbers, _read_by(choices)))

@@ -120,6 +120,8 @@ ROWS = [
     case("load-state-m-nan", lambda w: w.opt.load_state_dict(edited_state_dict(w, _first_value("m", NAN))),
          ValueError, "state_dict['state'][1]['m']", "NaN"),
     # ----------------------------------------------------------------- functional update rules
+    case("functional-eps-root-nan", lambda w: functional.adam_update(**w.adam_kwargs(eps_root=NAN)), ValueError,
+         "eps_root", "nan"),
     case("functional-epsilon-mode", lambda w: functional.adam_update(**w.adam_kwargs(epsilon_mode="x")),
          ValueError, "epsilon_mode", "'x'"),
     case("functional-step-zero", lambda w: functional.adam_update(**w.adam_kwargs(step=0)), ValueError,
