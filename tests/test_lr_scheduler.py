@@ -187,3 +187,20 @@ def test_a_zero_rate_from_the_scheduler_is_a_valid_step():
     after_first = x.data.copy()
     _train(optimizer, [x], scheduler, steps=2)
     np.testing.assert_array_equal(x.data, after_first)
+
+
+def test_the_documented_examples_run():
+    """The ``>>>`` examples of optim.lr_scheduler and of docs/api-optim.md give the outputs they show."""
+    import doctest
+    import re
+    from pathlib import Path
+
+    assert doctest.testmod(lr_scheduler, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    page = Path(__file__).resolve().parents[1] / "docs" / "api-optim.md"
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S) if ">>>" in block]
+    assert blocks
+    for index, block in enumerate(blocks):
+        runner.run(parser.get_doctest(block, {}, f"api-optim.md block {index}", str(page), 0))
+    assert runner.summarize(verbose=False).failed == 0
