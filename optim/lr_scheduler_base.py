@@ -111,7 +111,6 @@ class LRScheduler:
                         "needs; load the optimizer's state dict saved with the scheduler first"
                     )
         self.optimizer = optimizer
-        self._prepare_groups(last_epoch)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -119,14 +118,10 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self._calls_at_start = optimizer.calls
         self._get_lr_called_within_step = False
-        self._is_initial = False
         self._step_count = 0
         self._is_initial = True
         self._step()
         self._is_initial = False
-
-    def _prepare_groups(self, last_epoch: int) -> None:
-        """Write what the scheduler keeps in the groups, before ``initial_lr`` (OneCycleLR's bounds)."""
 
     # ----------------------------------------------------------------- the rates
     def get_lr(self) -> list[float]:
@@ -152,8 +147,13 @@ class LRScheduler:
 
     def _check_step(self, epoch: int | None) -> None:
         """Refuse a step to ``epoch`` (None: the next one) that cannot be taken, before any counter changes
-        (subclasses extend it)."""
+        (subclasses extend it): a group that is a schedule, or groups added since the scheduler was built."""
         check_group_lrs(self.optimizer)
+        if len(self.optimizer.param_groups) != len(self.base_lrs):
+            raise ValueError(
+                f"param_groups: the optimizer has {len(self.optimizer.param_groups)} group(s), the scheduler was "
+                f"built for {len(self.base_lrs)}; build a new scheduler after add_param_group"
+            )
 
     def step(self, epoch: int | None = None) -> None:
         """Move to the next epoch (or batch) and write the new rates into the optimizer's groups.

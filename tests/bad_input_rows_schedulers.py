@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from bad_input_world import case
 
+import minigrad as mg
 import optim
 from optim import lr_scheduler, schedules
 
@@ -26,6 +28,12 @@ def _one_cycle_at_its_end(optimizer):
     optimizer.step()  # the world's gradients: scheduler.step() then comes after an optimizer step, as it should
     scheduler.step()
     scheduler.step()
+    return scheduler
+
+
+def _with_a_group_added_later(optimizer):
+    scheduler = lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    optimizer.add_param_group({"params": [mg.tensor(np.zeros(2), requires_grad=True)]})
     return scheduler
 
 
@@ -55,6 +63,8 @@ ROWS = [
         "param_groups[0]['lr']", "ExponentialDecay"),
     case("scheduler-step-epoch", lambda w: w.scheduler.step(-1), ValueError, "epoch", "-1",
          setup=with_scheduler(lambda o: lr_scheduler.StepLR(o, step_size=2))),
+    case("scheduler-group-added", lambda w: w.scheduler.step(), ValueError, "param_groups", "2 group(s)",
+         "built for 1", setup=with_scheduler(_with_a_group_added_later)),
     case("scheduler-load-state-gamma", lambda w: w.scheduler.load_state_dict(
         {**w.scheduler.state_dict(), "gamma": -1.0}), ValueError, "gamma", "-1.0",
         setup=with_scheduler(lambda o: lr_scheduler.StepLR(o, step_size=2))),
