@@ -18,10 +18,13 @@ from typing import Any
 import optim
 from optim import lr_scheduler
 
-__all__ = ["CLASSES", "FRAMEWORKS", "SCHEDULERS", "TOLERANCES", "ReferenceFileError", "load_reference"]
+__all__ = ["CLASSES", "COMPANION_FILES", "FRAMEWORKS", "SCHEDULERS", "TOLERANCES", "ReferenceFileError",
+           "load_reference"]
 
 #: The frameworks whose outputs ``tools/generate_reference.py`` records.
 FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore")
+#: The further files of a framework (``<name>.json``, whose document names that framework), by generator name.
+COMPANION_FILES = {"torch": ("torch_schedulers",), "keras": ("keras_schedules",)}
 #: The optimizer classes a case's ``"library"`` entry may name.
 CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax}
 #: The learning-rate schedulers a case's ``"library"`` entry may add under ``"scheduler"`` (torch_schedulers.json).
