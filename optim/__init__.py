@@ -12,7 +12,7 @@
 9.9
 """
 
-from optim import conventions, functional, schedules
+from optim import conventions, functional, lr_scheduler, schedules
 from optim.adam import Adam
 from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
@@ -24,5 +24,5 @@ from optim.sgd import SGD
 
 __all__ = [
     "CONVENTIONS", "SGD", "AMSGrad", "Adam", "Adamax", "CheckpointError", "Convention", "Optimizer", "conventions",
-    "functional", "identify", "load_checkpoint", "save_checkpoint", "schedules",
+    "functional", "identify", "load_checkpoint", "lr_scheduler", "save_checkpoint", "schedules",
 ]

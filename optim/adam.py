@@ -6,9 +6,10 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 from optim.adaptive import AdaptiveOptimizer
-from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES
+from optim.conventions import AMSGRAD_MODE_CHOICES, EPSILON_MODE_CHOICES, rule_amsgrad_mode
 from optim.optimizer import ParamsLike
-from optim.validation import check_bool, check_choice
+from optim.rules import check_optax_options
+from optim.validation import check_bool, check_choice, check_nonnegative
 
 __all__ = ["Adam"]
 
@@ -71,6 +72,13 @@ class Adam(AdaptiveOptimizer):
         ``"in_dtype"``: the moments as TensorFlow's and MindSpore's kernels update them,
         :math:`m_t = m_{t-1} + (g_t - m_{t-1})(1-\beta_1)`, with :math:`1-\beta` and the step size computed in
         the parameter's dtype (see :func:`optim.functional.adam_update`). Default: the convention's.
+    eps_root : float, optional
+        ``convention="optax"`` only (``optax.adam``/``adamw``/``amsgrad``'s ``eps_root``, default 0):
+        :math:`\epsilon_\text{root}` inside the square root, :math:`\hat m_t/(\sqrt{\hat v_t + \epsilon_\text{root}}
+        + \epsilon)`; see :func:`optim.functional.adam_update`.
+    nesterov : bool, optional
+        ``convention="optax"`` only, plain Adam (``optax.adam(nesterov=True)``, NAdam; default False):
+        :math:`\hat m_t = \beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)`.
     fused : bool or None, default False
         Update all parameters at once from flat buffers (PyTorch's keyword): the
         same results as the reference path, faster; see :mod:`optim.fused`. None (PyTorch's default)
@@ -121,6 +129,8 @@ class Adam(AdaptiveOptimizer):
         amsgrad_mode: str | None = None,
         step_counting: str | None = None,
         slot_arithmetic: str | None = None,
+        eps_root: float | None = None,
+        nesterov: bool | None = None,
         fused: bool | None = False,
         **options: Any,
     ) -> None:
@@ -128,7 +138,7 @@ class Adam(AdaptiveOptimizer):
             params, convention, fused, options, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
             amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
             step_counting=step_counting, epsilon_mode=epsilon_mode, amsgrad_mode=amsgrad_mode,
-            slot_arithmetic=slot_arithmetic,
+            slot_arithmetic=slot_arithmetic, eps_root=eps_root, nesterov=nesterov,
         )
 
     def validate_group(self, group: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +147,10 @@ class Adam(AdaptiveOptimizer):
         group["amsgrad"] = check_bool(group["amsgrad"], "amsgrad")
         check_choice(group["epsilon_mode"], "epsilon_mode", EPSILON_MODE_CHOICES)
         check_choice(group["amsgrad_mode"], "amsgrad_mode", AMSGRAD_MODE_CHOICES)
+        if "eps_root" in group:  # the optax convention's keywords
+            group["eps_root"] = check_nonnegative(group["eps_root"], "eps_root")
+            group["nesterov"] = check_bool(group["nesterov"], "nesterov")
+            check_optax_options(group["eps_root"], group["nesterov"], group["epsilon_mode"], rule_amsgrad_mode(group))
         return group
 
     def state_names(self, group: dict[str, Any]) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ __all__ = [
     "ADAMAX_EPSILON_CHOICES",
     "AMSGRAD_MODE_CHOICES",
     "CONVENTIONS",
+    "CONVENTION_ADAM_OPTIONS",
     "EPSILON_MODE_CHOICES",
     "POWER_DTYPE_CHOICES",
     "IN_DTYPE_ARITHMETICS",
@@ -75,7 +76,10 @@ RULE_AMSGRAD_MODES = (None, "max_raw_v", "max_corrected_v", "no_bias_correction"
 _OPTIMIZER_WIDE = ("power_dtype", "sparse_clipping", "lr_dtype", "sparse_update")
 #: The keywords whose ``None`` means "the convention's value" (the others are taken as given).
 _FROM_CONVENTION_WHEN_NONE = ("lr", "betas", "eps", "decoupled_weight_decay", "step_counting", "epsilon_mode",
-                              "amsgrad_mode", "adamax_epsilon", "slot_arithmetic")
+                              "amsgrad_mode", "adamax_epsilon", "slot_arithmetic", "eps_root", "nesterov")
+#: Adam keywords that only some conventions define, with their defaults there: Optax's ``eps_root``
+#: (:math:`\sqrt{\hat v_t + \epsilon_\text{root}}`) and ``nesterov`` (``optax.adam(nesterov=True)``).
+CONVENTION_ADAM_OPTIONS = {"optax": {"eps_root": 0.0, "nesterov": False}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +190,19 @@ class Convention:
         """The fields as a plain dictionary (for tables and configs)."""
         return dataclasses.asdict(self)
 
+    def _without_undefined_options(self, given: dict[str, Any]) -> dict[str, Any]:
+        """``given`` without the convention-only Adam keywords this convention does not define, which must be None
+        (not given); a value is refused, naming the keyword and the conventions that define it."""
+        own = CONVENTION_ADAM_OPTIONS.get(self.name, {})
+        kept = dict(given)
+        for key in {key for options in CONVENTION_ADAM_OPTIONS.values() for key in options} - own.keys():
+            value = kept.pop(key, None)
+            if value is not None:
+                defined_by = sorted(name for name, options in CONVENTION_ADAM_OPTIONS.items() if key in options)
+                raise ValueError(f"{key}: only convention={defined_by[0]!r} defines it, got {key}={value!r} under "
+                                 f"convention={self.name!r}")
+        return kept
+
     def settings(self, algorithm: str, **given: Any) -> Settings:
         """The one way from this convention and the user's keywords to an optimizer's hyperparameters.
 
@@ -213,7 +230,9 @@ class Convention:
         if algorithm == "adam":
             defaults = {"lr": self.adam_lr, "eps": self.adam_eps, "amsgrad": False,
                         "epsilon_mode": self.epsilon_mode, "amsgrad_mode": self.amsgrad_mode,
-                        "slot_arithmetic": self.adam_slot_arithmetic}
+                        "slot_arithmetic": self.adam_slot_arithmetic,
+                        **CONVENTION_ADAM_OPTIONS.get(self.name, {})}
+            given = self._without_undefined_options(given)
             lazy = self.adam_lazy
         elif algorithm == "adamax":
             defaults = {"lr": self.adamax_lr, "eps": self.adamax_eps, "adamax_epsilon": self.adamax_epsilon,

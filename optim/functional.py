@@ -40,7 +40,7 @@ from optim.conventions import (
 from optim.functional_sgd import sgd_update
 from optim.rules import adam_choices, adamax_choices, run_in_place
 from optim.step_scalars import bias_correction, step_scalars
-from optim.validation import check_bool, check_choice, checked_rule_scalars
+from optim.validation import check_bool, check_choice, check_nonnegative, checked_rule_scalars
 
 __all__ = ["adam_update", "adamax_update", "bias_correction", "sgd_update", "update_parameter"]
 
@@ -65,6 +65,8 @@ def adam_update(
     power_dtype: str | None = None,
     slot_arithmetic: str = "double",
     bias_corrected: bool = True,
+    eps_root: float = 0.0,
+    nesterov: bool = False,
 ) -> None:
     """One Adam (or AMSGrad) step, in place on ``param``, ``m``, ``v`` (and ``v_max``).
 
@@ -125,6 +127,15 @@ def adam_update(
         False: no bias correction, :math:`1-\\beta_1^t` and :math:`1-\\beta_2^t` taken as 1 (the step of
         capreolus's AdamMultilr on a sparse gradient, with ``epsilon_mode="epsilon_hat"``:
         :math:`\\theta_t = \\theta_{t-1} - \\alpha\\, m_t / (\\sqrt{v_t} + \\hat\\epsilon)`).
+    eps_root : float, default 0
+        Optax's :math:`\\epsilon_\\text{root}` (``optax.adam(eps_root=...)``): when not 0 the step is
+        Optax's, in its order, :math:`\\theta_t = \\theta_{t-1} - \\alpha\\,(\\hat m_t /
+        (\\sqrt{\\hat v_t + \\epsilon_\\text{root}} + \\epsilon))` (with AMSGrad's ``"max_corrected_v"``,
+        :math:`v^{\\max}_t + \\epsilon_\\text{root}` under the root). Needs ``epsilon_mode="algorithm1"``.
+    nesterov : bool, default False
+        Optax's ``scale_by_adam(nesterov=True)`` (Dozat's NAdam), plain Adam only:
+        :math:`\\hat m_t = \\beta_1 m_t/(1-\\beta_1^{t+1}) + (1-\\beta_1)\\,g_t/(1-\\beta_1^t)` in the
+        step above.
 
     Examples
     --------
@@ -138,17 +149,20 @@ def adam_update(
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+    eps_root = check_nonnegative(eps_root, "eps_root")
+    nesterov = check_bool(nesterov, "nesterov")
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
         arrays if amsgrad_mode is None else (*arrays, ("v_max", v_max)))
     choices = adam_choices(maximize=maximize, weight_decay=weight_decay,
                            decoupled_weight_decay=decoupled_weight_decay, epsilon_mode=epsilon_mode,
-                           amsgrad_mode=amsgrad_mode, slot_arithmetic=slot_arithmetic)
+                           amsgrad_mode=amsgrad_mode, slot_arithmetic=slot_arithmetic, eps_root=eps_root,
+                           nesterov=nesterov)
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype,
-                           bias_corrected=check_bool(bias_corrected, "bias_corrected"))
+                           bias_corrected=check_bool(bias_corrected, "bias_corrected"), eps_root=eps_root)
     run_in_place(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 
@@ -294,7 +308,8 @@ def _update_arrays(algorithm: str, param: Any, grad: Any, state: dict[str, Any],
               "slot_arithmetic": "in_dtype_sum" if uncorrected else group["slot_arithmetic"]}
     if algorithm == "adam":
         adam_update(param, grad, state["m"], state["v"], state.get("v_max"), epsilon_mode=group["epsilon_mode"],
-                    amsgrad_mode=rule_amsgrad_mode(group), bias_corrected=not uncorrected, **common)
+                    amsgrad_mode=rule_amsgrad_mode(group), bias_corrected=not uncorrected,
+                    eps_root=group.get("eps_root", 0.0), nesterov=group.get("nesterov", False), **common)
     elif algorithm == "adamax":
         adamax_update(param, grad, state["m"], state["u"], adamax_epsilon=group["adamax_epsilon"], **common)
     else:

@@ -16,7 +16,11 @@ from typing import Any
 
 from minigrad.tensor import Tensor
 
-__all__ = ["build_groups", "check_groups"]
+__all__ = ["SCHEDULER_KEYS", "build_groups", "check_groups"]
+
+#: The numbers a learning-rate scheduler (:mod:`optim.lr_scheduler`) keeps in a group besides its hyperparameters,
+#: as PyTorch's do; an optimizer's state dict saves them and loads them back.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
 
 
 def build_groups(

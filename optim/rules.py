@@ -41,8 +41,8 @@ from optim.conventions import (
 
 __all__ = [
     "SGD_FORMS", "AdamChoices", "AdamaxChoices", "Ops", "SgdChoices", "adam_choices", "adamax_choices", "array_ops",
-    "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_first_moment", "make_rule",
-    "make_sgd_rule", "sgd_choices", "state_names",
+    "check_optax_options", "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_first_moment",
+    "make_rule", "make_sgd_rule", "sgd_choices", "state_names",
 ]
 
 DECAYS = ("none", "l2", "decoupled")
@@ -83,6 +83,8 @@ class AdamChoices(NamedTuple):
     epsilon_mode: str  # "algorithm1" or "epsilon_hat"
     amsgrad_mode: str | None  # None for plain Adam
     slot_arithmetic: str = "double"  # "double", "in_dtype" (TF's and MindSpore's kernels) or "in_dtype_sum"
+    eps_root: bool = False  # Optax: sqrt(v_hat + eps_root) (True when eps_root is not 0)
+    nesterov: bool = False  # Optax's scale_by_adam(nesterov=True) (Dozat's NAdam)
 
 
 class AdamaxChoices(NamedTuple):
@@ -106,13 +108,36 @@ def _check(value: Any, name: str, allowed: tuple[Any, ...]) -> None:
 
 
 def adam_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool, epsilon_mode: str,
-                 amsgrad_mode: str | None, slot_arithmetic: str = "double") -> AdamChoices:
-    """The :class:`AdamChoices` of a call of :func:`~optim.functional.adam_update` with these arguments."""
+                 amsgrad_mode: str | None, slot_arithmetic: str = "double", eps_root: float = 0.0,
+                 nesterov: bool = False) -> AdamChoices:
+    """The :class:`AdamChoices` of a call of :func:`~optim.functional.adam_update` with these arguments.
+
+    Raises
+    ------
+    ValueError
+        For ``eps_root`` or ``nesterov`` where Optax's formula they belong to is not the rule's:
+        with ``epsilon_mode="epsilon_hat"``, ``nesterov`` with AMSGrad, ``eps_root`` with an
+        ``amsgrad_mode`` other than ``"max_corrected_v"``.
+    """
     _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     _check(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+    check_optax_options(eps_root, nesterov, epsilon_mode, amsgrad_mode)
     return AdamChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), epsilon_mode, amsgrad_mode,
-                       slot_arithmetic)
+                       slot_arithmetic, eps_root != 0, bool(nesterov))
+
+
+def check_optax_options(eps_root: float, nesterov: bool, epsilon_mode: str, amsgrad_mode: str | None) -> None:
+    """Refuse ``eps_root`` and ``nesterov`` with formula choices Optax does not combine them with."""
+    if eps_root != 0 and epsilon_mode != "algorithm1":
+        raise ValueError(f"eps_root: {eps_root!r} goes inside Optax's sqrt(v_hat + eps_root), which needs "
+                         f"epsilon_mode='algorithm1', got {epsilon_mode!r}")
+    if eps_root != 0 and amsgrad_mode not in (None, "max_corrected_v"):
+        raise ValueError(f"eps_root: {eps_root!r} is Optax's, whose AMSGrad takes the maximum of v_hat "
+                         f"(amsgrad_mode='max_corrected_v'), got amsgrad_mode={amsgrad_mode!r}")
+    if nesterov and (epsilon_mode != "algorithm1" or amsgrad_mode is not None):
+        raise ValueError(f"nesterov: True is optax.adam's Nesterov (NAdam) step, which needs plain Adam with "
+                         f"epsilon_mode='algorithm1', got epsilon_mode={epsilon_mode!r}, amsgrad_mode={amsgrad_mode!r}")
 
 
 def adamax_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool,
@@ -213,8 +238,10 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
     :func:`optim.functional.adam_update`."""
     sqrt, maximum, inline = ops.sqrt, ops.maximum, ops.inline
     epsilon_mode, amsgrad_mode = choices.epsilon_mode, choices.amsgrad_mode
+    eps_root, nesterov = choices.eps_root, choices.nesterov
     _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
+    check_optax_options(1.0 if eps_root else 0.0, nesterov, epsilon_mode, amsgrad_mode)
     effective_gradient = make_effective_gradient(choices, ops)
     first_moment = make_first_moment(choices, ops)
     slot_arithmetic = choices.slot_arithmetic
@@ -228,7 +255,20 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
         if slot_arithmetic == "in_dtype_sum":  # tf.keras legacy's sparse path: v_t = beta2 v_{t-1} + g_t^2 (1 - beta2)
             return param, m, v * s.beta2 + g * g * s.one_minus_beta2
         v = v * s.beta2 + s.one_minus_beta2 * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
-        return param, m, v
+        return param, g, m, v
+
+    @inline
+    def optax_step(s, param, g, m, v):
+        """Optax's scale_by_adam with eps_root or nesterov, in its order: update = m_hat / (sqrt(v_hat + eps_root)
+        + eps), theta_t = theta_{t-1} + (-alpha) update."""
+        if nesterov:  # m_hat = beta1 m_t / (1 - beta1^(t+1)) + (1 - beta1) g_t / (1 - beta1^t)
+            m_hat = s.beta1 * (m / s.bias1_next) + s.one_minus_beta1 * (g / s.bias1)
+        else:
+            m_hat = m / s.bias1  # m_hat = m_t / (1 - beta1^t)
+        v_hat = v / s.bias2  # v_hat = v_t / (1 - beta2^t)
+        if eps_root:
+            v_hat = v_hat + s.eps_root
+        return param - s.lr * (m_hat / (sqrt(v_hat) + s.eps))
 
     @inline
     def adam_step(s, param, m, second):
@@ -238,13 +278,17 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
         return param - s.alpha_t * m / (sqrt(second) + s.eps)
 
     def adam(s, param, grad, m, v):
-        param, m, v = moments(s, param, grad, m, v)
+        param, g, m, v = moments(s, param, grad, m, v)
+        if eps_root or nesterov:
+            return optax_step(s, param, g, m, v), m, v
         return adam_step(s, param, m, v), m, v
 
     def amsgrad(s, param, grad, m, v, v_max):
-        param, m, v = moments(s, param, grad, m, v)
+        param, _, m, v = moments(s, param, grad, m, v)
         if amsgrad_mode == "max_corrected_v":  # Optax: v_max_t = max(v_max_{t-1}, v_hat_t)
             v_max = maximum(v_max, v / s.bias2)
+            if eps_root:  # Optax's eps_root: sqrt(v_max_t + eps_root)
+                return param - s.lr * (m / s.bias1) / (sqrt(v_max + s.eps_root) + s.eps), m, v, v_max
             return param - s.lr * (m / s.bias1) / (sqrt(v_max) + s.eps), m, v, v_max
         v_max = maximum(v_max, v)  # v_max_t = max(v_max_{t-1}, v_t)
         if amsgrad_mode == "no_bias_correction":  # Reddi et al., Algorithm 2

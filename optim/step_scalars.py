@@ -53,6 +53,8 @@ class Scalars(NamedTuple):
     momentum: Any  # mu, SGD's momentum
     one_minus_dampening: Any  # 1 - tau, SGD's dampening (PyTorch)
     negative_lr: Any  # -alpha, PyTorch's param.add_(g, alpha=-lr)
+    eps_root: Any = 0.0  # Optax's epsilon inside the square root
+    bias1_next: Any = 1.0  # 1 - beta1^(t+1), for Optax's Nesterov step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +121,8 @@ def bias_correction(beta: float, step: int, power_dtype: str | None = None, dtyp
 
 def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: Any, step: int, lr: float,
                  beta1: float, beta2: float, eps: float, weight_decay: float, power_dtype: str | None,
-                 momentum: float = 0.0, dampening: float = 0.0, bias_corrected: bool = True) -> Scalars:
+                 momentum: float = 0.0, dampening: float = 0.0, bias_corrected: bool = True,
+                 eps_root: float = 0.0) -> Scalars:
     """The numbers of one step of the rule of ``choices``, in ``dtype``.
 
     Parameters
@@ -137,6 +140,8 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
     bias_corrected : bool
         False takes :math:`1-\\beta_1^t = 1-\\beta_2^t = 1`: the step of capreolus's AdamMultilr on a sparse
         gradient, which uses the raw learning rate.
+    eps_root : float
+        Optax's :math:`\\epsilon` inside the square root (:func:`optim.functional.adam_update`).
 
     Raises
     ------
@@ -148,7 +153,7 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
     # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
     # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
     key = (choices, np.dtype(dtype), step, power_dtype, bool(bias_corrected),
-           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, momentum, dampening)))
+           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root)))
     return _computed_numbers(key)
 
 
@@ -156,12 +161,14 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
 def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
     """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
     choices, dtype, step, power_dtype, bias_corrected, *hexes = key
-    lr, beta1, beta2, eps, weight_decay, momentum, dampening = (float.fromhex(text) for text in hexes)
+    lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root = (float.fromhex(text) for text in hexes)
     bias1 = bias2 = 1.0  # SGD corrects no bias; AdaMax only the first moment's; capreolus's sparse step none
     if bias_corrected and not isinstance(choices, SgdChoices):
         bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t
     if bias_corrected and isinstance(choices, AdamChoices):
         bias2 = bias_correction(beta2, step, power_dtype, dtype, "beta2")
+    nesterov = isinstance(choices, AdamChoices) and choices.nesterov
+    bias1_next = bias_correction(beta1, step + 1, power_dtype, dtype, "beta1") if nesterov else 1.0
     if not isinstance(choices, SgdChoices) and choices.slot_arithmetic in IN_DTYPE_ARITHMETICS:
         numbers = _numbers_in_dtype(dtype, lr, beta1, beta2, eps, weight_decay, bias1, bias2)
     else:
@@ -170,7 +177,7 @@ def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
             beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2, eps=eps, lr=lr,
             bias1=bias1, bias2=bias2, step_size=lr / bias1, sqrt_bias2=math.sqrt(bias2),
             alpha_t=lr * math.sqrt(bias2) / bias1, momentum=momentum, one_minus_dampening=1 - dampening,
-            negative_lr=-lr,
+            negative_lr=-lr, eps_root=eps_root, bias1_next=bias1_next,
         )
     convert, zero = dtype.type, dtype.type(0)
     return Scalars._make(convert(number) if read else zero for number, read in zip(numbers, _read_by(choices)))

@@ -148,6 +148,8 @@ ROWS = [
         s["param_groups"][0]))), ValueError, "param_groups", "2 group(s)"),
     case("load-state-lr", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["param_groups"][0].update(
         lr=NAN))), ValueError, "lr", "nan"),
+    case("load-state-initial-lr", lambda w: w.opt.load_state_dict(edited_state_dict(
+        w, lambda s: s["param_groups"][0].update(initial_lr=NAN))), ValueError, "['initial_lr']", "nan"),
     case("load-state-ema", lambda w: w.opt.load_state_dict(edited_state_dict(w, lambda s: s["averages"].update(
         {0: np.ones(2, np.float32)}))), ValueError, "state_dict['averages'][0]", "(2,)"),
     case("from-config-name", lambda w: optim.Adam.from_config({"name": "Adamax"}), ValueError,
@@ -157,6 +159,8 @@ ROWS = [
     case("load-state-m-nan", lambda w: w.opt.load_state_dict(edited_state_dict(w, _first_value("m", NAN))),
          ValueError, "state_dict['state'][1]['m']", "NaN"),
     # ----------------------------------------------------------------- functional update rules
+    case("functional-eps-root-nan", lambda w: functional.adam_update(**w.adam_kwargs(eps_root=NAN)), ValueError,
+         "eps_root", "nan"),
     case("functional-epsilon-mode", lambda w: functional.adam_update(**w.adam_kwargs(epsilon_mode="x")),
          ValueError, "epsilon_mode", "'x'"),
     case("functional-slot-arithmetic", lambda w: functional.adam_update(**w.adam_kwargs(slot_arithmetic="kernel")),
@@ -209,6 +213,12 @@ ROWS = [
     case("schedule-staircase", lambda w: schedules.ExponentialDecay(0.1, 10, 0.5, staircase="yes"), TypeError,
          "staircase", "'yes'"),
     case("schedule-alpha-nan", lambda w: schedules.CosineDecay(0.1, 10, alpha=NAN), ValueError, "alpha", "nan"),
+    case("schedule-restarts-first-decay-steps", lambda w: schedules.CosineDecayRestarts(0.1, 0), ValueError,
+         "first_decay_steps", "0"),
+    case("schedule-restarts-t-mul", lambda w: schedules.CosineDecayRestarts(0.1, 5, t_mul=0.0), ValueError,
+         "t_mul", "0.0"),
+    case("schedule-restarts-m-mul", lambda w: schedules.CosineDecayRestarts(0.1, 5, m_mul=-0.5), ValueError,
+         "m_mul", "-0.5"),
     case("schedule-boundaries-nan", lambda w: schedules.PiecewiseConstantDecay([1, NAN], [0.1, 0.2, 0.3]),
          ValueError, "boundaries", "nan"),
     case("schedule-boundaries-type", lambda w: schedules.PiecewiseConstantDecay(5, [0.1]), TypeError,

@@ -74,6 +74,8 @@ def why_not_replayable(case: dict[str, Any]) -> str | None:
         return "SGD (identify knows Adam, AMSGrad and Adamax)"
     if isinstance(kwargs["lr"], dict):
         return "a learning-rate schedule"
+    if "scheduler" in case["library"]:
+        return "a learning-rate scheduler"
     if case.get("gradient_input") == "indexed_slices":
         return "row-sparse gradients"
     extra = sorted(set(kwargs) - REPLAYABLE_KEYWORDS)

@@ -22,11 +22,15 @@ DECAYS = {"none": (0.0, False), "l2": (0.01, False), "decoupled": (0.01, True)}
 
 
 def all_choices():
-    """Every set of formula choices: Adam and AMSGrad, then AdaMax, each with every slot arithmetic."""
+    """Every set of formula choices: Adam and AMSGrad, each with every slot arithmetic, and with Optax's eps_root
+    and nesterov where they apply; then AdaMax, with every slot arithmetic."""
     switches = list(itertools.product((False, True), rules.DECAYS))
     adam = [rules.AdamChoices(maximize, decay, epsilon_mode, amsgrad_mode, arithmetic)
             for (maximize, decay), epsilon_mode, amsgrad_mode, arithmetic
             in itertools.product(switches, EPSILON_MODE_CHOICES, RULE_AMSGRAD_MODES, SLOT_ARITHMETIC_CHOICES)]
+    optax = [(None, True, False), (None, False, True), (None, True, True), ("max_corrected_v", True, False)]
+    adam += [rules.AdamChoices(maximize, decay, "algorithm1", amsgrad_mode, "double", eps_root, nesterov)
+             for (maximize, decay), (amsgrad_mode, eps_root, nesterov) in itertools.product(switches, optax)]
     adamax = [rules.AdamaxChoices(maximize, decay, adamax_epsilon, arithmetic)
               for (maximize, decay), adamax_epsilon, arithmetic
               in itertools.product(switches, ADAMAX_EPSILON_CHOICES, SLOT_ARITHMETIC_CHOICES)]
@@ -71,14 +75,16 @@ def options_choices(kind, options):
               "slot_arithmetic": options.get("slot_arithmetic", "double")}
     if kind == "adamax":
         return rules.adamax_choices(adamax_epsilon=options["adamax_epsilon"], **common)
-    return rules.adam_choices(epsilon_mode=options["epsilon_mode"], amsgrad_mode=options["amsgrad_mode"], **common)
+    return rules.adam_choices(epsilon_mode=options["epsilon_mode"], amsgrad_mode=options["amsgrad_mode"],
+                              eps_root=options.get("eps_root", 0.0), nesterov=options.get("nesterov", False), **common)
 
 
 def rule_step(kind, dtype, step, options):
     """The RuleStep a fused kernel gets for one call of optim.functional with ``options`` at ``step``."""
     choices = options_choices(kind, options)
     numbers = {name: options[name] for name in ("lr", "beta1", "beta2", "eps", "weight_decay", "power_dtype")}
-    return RuleStep(choices, step_scalars(choices, dtype=dtype, step=step, **numbers))
+    eps_root = options.get("eps_root", 0.0)
+    return RuleStep(choices, step_scalars(choices, dtype=dtype, step=step, eps_root=eps_root, **numbers))
 
 
 def assert_same_bits(actual, expected, what):

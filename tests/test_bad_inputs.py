@@ -14,8 +14,8 @@ gradcheck; nn layers and modules; data sets; optimizer construction (types, rang
 NaN/inf hyperparameters, unknown keywords, choices); optimizer calls (gradients of
 the wrong shape, dtype or type, foreign parameters, non-finite gradients under
 ``nonfinite="raise"``); mismatched state (load_state_dict, from_config); the
-functional update rules; schedules; checkpoints; optim.identify and its run files. docs/reliability.md
-summarises it.
+functional update rules; schedules; learning-rate schedulers; checkpoints; optim.identify and its run files.
+docs/reliability.md summarises it.
 The rows live by topic in tests/bad_input_rows_*.py; the world and the row type in tests/bad_input_world.py.
 """
 
@@ -29,6 +29,7 @@ import bad_input_rows_construction
 import bad_input_rows_engine
 import bad_input_rows_identify
 import bad_input_rows_saving
+import bad_input_rows_schedulers
 import pytest
 from bad_input_world import World
 
@@ -38,6 +39,7 @@ CATALOGUE = [
     *bad_input_rows_calls.ROWS,
     *bad_input_rows_saving.ROWS,
     *bad_input_rows_identify.ROWS,
+    *bad_input_rows_schedulers.ROWS,
 ]
 
 

@@ -206,6 +206,7 @@ def test_live_fails_when_a_framework_asked_for_cannot_run(capsys, tmp_path):
                            capsys)
     assert status == 1
     assert "live framework runs:" in out and "torch/" in out.split("live framework runs:")[1]
+    assert "torch/adam_onecyclelr/" in out.split("live framework runs:")[1]  # torch_schedulers.json, run with torch
     assert "not checked live, because they could not be run: mindspore" in err
 
 

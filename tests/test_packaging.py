@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_FILES = {"scenarios.json", "torch.json", "keras.json", "tf_keras_legacy.json", "optax.json",
-                   "mindspore.json", "README.md"}
+REFERENCE_FILES = {"scenarios.json", "torch.json", "torch_schedulers.json", "keras.json", "keras_schedules.json",
+                   "tf_keras_legacy.json", "optax.json", "mindspore.json", "README.md"}
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,8 @@ def options_of(choices):
                "slot_arithmetic": choices.slot_arithmetic}
     if kind_of(choices) == "adamax":
         return options | {"adamax_epsilon": choices.adamax_epsilon}
-    return options | {"epsilon_mode": choices.epsilon_mode, "amsgrad_mode": choices.amsgrad_mode}
+    return options | {"epsilon_mode": choices.epsilon_mode, "amsgrad_mode": choices.amsgrad_mode,
+                      "eps_root": 1e-3 if choices.eps_root else 0.0, "nesterov": choices.nesterov}
 
 
 def reference_step(choices, state, grad, step, options):

@@ -110,6 +110,7 @@ ALL = [
     schedules.PolynomialDecay(0.1, decay_steps=5, end_learning_rate=0.001, power=0.5, cycle=True),
     schedules.CosineDecay(0.01, decay_steps=20, alpha=0.05, warmup_target=0.1, warmup_steps=3),
     schedules.CosineDecay(0.01, decay_steps=20),
+    schedules.CosineDecayRestarts(0.01, first_decay_steps=3, t_mul=1.5, m_mul=0.8, alpha=0.1),
 ]
 
 

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python tools/generate_reference.py [--frameworks torch,keras,tf_keras_legacy,optax,mindspore,capreolus]
+    python tools/generate_reference.py [--frameworks torch,torch_schedulers,keras,keras_schedules,tf_keras_legacy,
+                                                     optax,mindspore,capreolus]
                                        [--out optim/reference]
 
 Writes ``<out>/scenarios.json`` (the inputs) and, for every selected framework that can be imported,
@@ -37,16 +38,21 @@ if str(TOOLS) not in sys.path:
 from reference.scenarios import build_scenarios  # noqa: E402
 
 SCRIPT = "tools/generate_reference.py"
-FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore", "capreolus")
+FRAMEWORKS = ("torch", "torch_schedulers", "keras", "keras_schedules", "tf_keras_legacy", "optax", "mindspore",
+              "capreolus")
+# file name -> the framework its document names, where they differ (the replay groups the cases by framework)
+DOCUMENT_FRAMEWORK = {"torch_schedulers": "torch", "keras_schedules": "keras"}
 
 # framework -> worker processes: (module in tools/reference, function, required imports, extra environment)
 WORKERS: dict[str, list[tuple[str, str, tuple[str, ...], dict[str, str]]]] = {
     "torch": [("torch_cases", "generate", ("torch",), {})],
+    "torch_schedulers": [("torch_scheduler_cases", "generate", ("torch",), {})],
     "keras": [
         ("keras_cases", "generate_jax", ("keras", "jax"), {"KERAS_BACKEND": "jax"}),
         ("keras_cases", "generate_tensorflow_sparse", ("keras", "tensorflow"), {"KERAS_BACKEND": "tensorflow"}),
         ("keras_cases", "generate_jax_x64", ("keras", "jax"), {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}),
     ],
+    "keras_schedules": [("keras_schedule_cases", "generate", ("keras", "jax"), {"KERAS_BACKEND": "jax"})],
     "tf_keras_legacy": [("tf_legacy_cases", "generate", ("tensorflow", "tf_keras"), {})],
     "optax": [
         ("optax_cases", "generate", ("optax", "jax"), {}),
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{framework}] skipped (not importable); {framework}.json left unchanged")
             continue
         doc = {
-            "framework": framework,
+            "framework": DOCUMENT_FRAMEWORK.get(framework, framework),
             "versions": merged["versions"],
             **header,
             "command": f"python {SCRIPT} --frameworks {framework}",

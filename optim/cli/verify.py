@@ -40,7 +40,7 @@ from pathlib import Path
 
 from optim.cli.types import OptionError, comma_separated_choices, existing_folder
 from optim.reference import DATA_DIR
-from optim.reference.cases import FRAMEWORKS, ReferenceFileError
+from optim.reference.cases import COMPANION_FILES, FRAMEWORKS, ReferenceFileError
 from optim.reference.replay import CaseResult, verify_directory
 
 __all__ = ["DESCRIPTION", "add_arguments", "format_table", "main"]
@@ -93,8 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _verify_live(frameworks: list[str]) -> bool:
     """Run the frameworks now and compare with their fresh outputs; True when that fails or checks nothing."""
     wanted = frameworks or list(FRAMEWORKS)
+    generated = [file for name in wanted for file in (name, *COMPANION_FILES.get(name, ()))]
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, str(GENERATOR), "--out", tmp, "--frameworks", ",".join(wanted)]
+        command = [sys.executable, str(GENERATOR), "--out", tmp, "--frameworks", ",".join(generated)]
         status = subprocess.run(command, check=False).returncode
         if status != 0:
             print(f"verify --live: {GENERATOR.name} failed with exit status {status}", file=sys.stderr)

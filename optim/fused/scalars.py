@@ -46,7 +46,8 @@ def for_group(algorithm: str, group: dict[str, Any], *, dtype: Any, step: int, l
     if algorithm == "adamax":
         choices = adamax_choices(adamax_epsilon=group["adamax_epsilon"], **common)
     else:
-        choices = adam_choices(epsilon_mode=group["epsilon_mode"], amsgrad_mode=rule_amsgrad_mode(group), **common)
+        choices = adam_choices(epsilon_mode=group["epsilon_mode"], amsgrad_mode=rule_amsgrad_mode(group),
+                               eps_root=group.get("eps_root", 0.0), nesterov=group.get("nesterov", False), **common)
     scalars = step_scalars(choices, dtype=dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
-                           weight_decay=weight_decay, power_dtype=power_dtype)
+                           weight_decay=weight_decay, power_dtype=power_dtype, eps_root=group.get("eps_root", 0.0))
     return RuleStep(choices, scalars)

@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import optim
+from optim import lr_scheduler
 
-__all__ = ["CLASSES", "FRAMEWORKS", "TOLERANCES", "ReferenceFileError", "load_reference"]
+__all__ = ["CLASSES", "COMPANION_FILES", "FRAMEWORKS", "SCHEDULERS", "TOLERANCES", "ReferenceFileError",
+           "load_reference"]
 
 #: The frameworks whose outputs ``tools/generate_reference.py`` records.
 FRAMEWORKS = ("torch", "keras", "tf_keras_legacy", "optax", "mindspore", "capreolus")
+#: The further files of a framework (``<name>.json``, whose document names that framework), by generator name.
+COMPANION_FILES = {"torch": ("torch_schedulers",), "keras": ("keras_schedules",)}
 #: The optimizer classes a case's ``"library"`` entry may name.
 CLASSES = {"Adam": optim.Adam, "AMSGrad": optim.AMSGrad, "Adamax": optim.Adamax, "SGD": optim.SGD}
+#: The learning-rate schedulers a case's ``"library"`` entry may add under ``"scheduler"`` (torch_schedulers.json).
+SCHEDULERS = {cls.__name__: cls for cls in (lr_scheduler.StepLR, lr_scheduler.ExponentialLR,
+                                            lr_scheduler.CosineAnnealingLR, lr_scheduler.LinearLR,
+                                            lr_scheduler.OneCycleLR)}
 #: The relative tolerance for each dtype a scenario may have: a value passes when it is within this fraction of the
 #: larger of its own magnitude and the largest magnitude of its array at that step (explained in
 #: :mod:`optim.cli.verify`).
@@ -105,4 +113,23 @@ def _document_problem(document: dict[str, Any], scenarios: dict[str, dict[str, A
             return f"case {case['id']}: 'library' needs a 'class' among {sorted(CLASSES)} and a dict 'kwargs'"
         if len(case["trajectory"]) != len(scenario["grads"]):
             return f"case {case['id']}: {len(case['trajectory'])} steps, its scenario has {len(scenario['grads'])}"
+        problem = _scheduler_problem(case, len(scenario["grads"]))
+        if problem:
+            return f"case {case['id']}: {problem}"
+    return None
+
+
+def _scheduler_problem(case: dict[str, Any], steps: int) -> str | None:
+    """What is wrong with a case's scheduler and its recorded rates, in words, or None (also without a scheduler)."""
+    scheduler = case["library"].get("scheduler")
+    if scheduler is None:
+        return None
+    if not isinstance(scheduler, dict) or scheduler.get("class") not in SCHEDULERS or not isinstance(
+            scheduler.get("kwargs"), dict):
+        return f"'library']['scheduler'] needs a 'class' among {sorted(SCHEDULERS)} and a dict 'kwargs'"
+    for key in ("lrs", "beta1s"):
+        if key == "lrs" or key in case:
+            recorded = case.get(key)
+            if not isinstance(recorded, list) or len(recorded) != steps:
+                return f"a case with a scheduler needs {key!r}, a list of {steps} steps"
     return None

@@ -14,6 +14,10 @@ recorded array, applies the tolerances of
 :data:`~optim.reference.cases.TOLERANCES` and says where a failing case first
 diverges; :func:`verify_directory` does it for a whole folder.
 ``python -m optim verify`` (:mod:`optim.cli.verify`) prints the results.
+A case whose ``"library"`` entry has a ``"scheduler"`` (``torch_schedulers.json``)
+also builds that :mod:`optim.lr_scheduler` scheduler, steps it after every call, and
+passes only if the groups' rates (``lrs``, and ``beta1s`` where recorded) are the
+recorded floats, bit for bit.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 import minigrad as mg
 import optim
 from optim import schedules
-from optim.reference.cases import CLASSES, TOLERANCES, ReferenceFileError, load_reference
+from optim.reference.cases import CLASSES, SCHEDULERS, TOLERANCES, ReferenceFileError, load_reference
 
 __all__ = ["CaseResult", "Comparison", "build_optimizer", "compare", "excluded_rows", "recorded_arrays", "run_case",
            "verify_directory"]
@@ -66,9 +70,20 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> dict[str, np.nda
     Returns ``{"param": trajectory, "ema": averages, "m": ..., ...}``, each of shape ``(steps, n)``: the
     parameters, the moving averages (EMA cases only) and each state array of the optimizer.
     """
+    arrays, _ = _replay(case, scenario)
+    return arrays
+
+
+def _replay(case: dict[str, Any], scenario: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, list]]:
+    """:func:`run_case`, and with a scheduler the groups' ``lrs`` and ``beta1s`` after each of its steps."""
     dtype = np.dtype(scenario["dtype"])
     params = [mg.tensor(np.asarray(p, dtype=dtype), requires_grad=True) for p in scenario["params"]]
     optimizer = build_optimizer(case["library"], [(f"p{index}", param) for index, param in enumerate(params)])
+    scheduler_entry = case["library"].get("scheduler")
+    scheduler = None
+    if scheduler_entry is not None:
+        scheduler = SCHEDULERS[scheduler_entry["class"]](optimizer, **scheduler_entry["kwargs"])
+    rates: dict[str, list] = {"lrs": [], "beta1s": []}
     use_sparse = case.get("gradient_input") == "indexed_slices"
     trajectory, averages, states = [], [], []
     for step, grads in enumerate(scenario["grads"]):
@@ -82,6 +97,10 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> dict[str, np.nda
             else:
                 pairs.append((np.asarray(grad, dtype=dtype), param))
         optimizer.apply_gradients(pairs)
+        if scheduler is not None:
+            scheduler.step()
+            rates["lrs"].append([group["lr"] for group in optimizer.param_groups])
+            rates["beta1s"].append([group["betas"][0] for group in optimizer.param_groups])
         trajectory.append(np.concatenate([p.data.ravel() for p in params]))
         if optimizer.averages:
             averages.append(np.concatenate([optimizer.averages[p].ravel() for p in params]))
@@ -91,7 +110,7 @@ def run_case(case: dict[str, Any], scenario: dict[str, Any]) -> dict[str, np.nda
         arrays["ema"] = np.array(averages)
     for name in states[-1]:
         arrays[name] = np.array([step.get(name, np.zeros_like(trajectory[0])) for step in states])
-    return arrays
+    return arrays, rates
 
 
 def _state_arrays(optimizer: optim.Optimizer, params: list[mg.Tensor]) -> dict[str, np.ndarray]:
@@ -154,7 +173,7 @@ def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...
     """Every recorded array of the case (parameters, EMA, slots) against the library's run; ``rows`` of parameter 0
     are left out."""
     try:
-        ours = run_case(case, scenario)
+        ours, rates = _replay(case, scenario)
     except (TypeError, ValueError, KeyError, IndexError) as error:
         raise ReferenceFileError(f"case {case['id']} cannot be replayed on scenario {case['scenario']!r}: "
                                  f"{type(error).__name__}: {error}") from error
@@ -184,8 +203,13 @@ def compare(case: dict[str, Any], scenario: dict[str, Any], rows: tuple[int, ...
         failing = np.nonzero(np.any(error > rtol * scale, axis=1))[0]
         if failing.size and (first_failure is None or failing[0] < first_failure[0]):
             first_failure = (int(failing[0]), name)
+    passed = first_failure is None
     divergence = "" if first_failure is None else f"step {first_failure[0] + 1}, {first_failure[1]}"
-    return Comparison(max_abs, max_rel, first_failure is None, names, divergence)
+    for key in ("lrs", "beta1s"):  # a scheduler's rates: the same Python floats, bit for bit
+        if key in case and rates[key] != case[key]:
+            passed = False
+            divergence = divergence or f"the scheduler's {key}"
+    return Comparison(max_abs, max_rel, passed, names, divergence)
 
 
 def verify_directory(directory: Path, frameworks: list[str] | None = None) -> list[CaseResult]:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
 from optim import schedules
-from optim.validation import plain_number
+from optim.groups import SCHEDULER_KEYS
+from optim.validation import check_nonnegative, plain_number
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer, ParamsLike
@@ -99,10 +100,14 @@ def load_optimizer_state_dict(optimizer: Optimizer, state_dict: dict[str, Any]) 
                 f"state_dict['param_groups'][{index}]: holds {saved_count} parameter(s), "
                 f"the optimizer's group has {len(own['params'])}"
             )
-        unknown = sorted(set(saved) - {"params", *optimizer.defaults})
+        unknown = sorted(set(saved) - {"params", *optimizer.defaults, *SCHEDULER_KEYS})
         if unknown:
             raise ValueError(f"state_dict['param_groups'][{index}]: unknown hyperparameter(s) {unknown}")
         hyperparameters = {key: _copy(value) for key, value in saved.items() if key != "params"}
+        for key in SCHEDULER_KEYS:
+            if key in hyperparameters:
+                where = f"state_dict['param_groups'][{index}][{key!r}]"
+                hyperparameters[key] = check_nonnegative(hyperparameters[key], where)
         if isinstance(hyperparameters.get("lr"), dict):
             hyperparameters["lr"] = schedules.deserialize(hyperparameters["lr"])
         current = {key: value for key, value in own.items() if key != "params"}

@@ -50,6 +50,18 @@ def specs() -> list[Spec]:
              _lib("Adam", exponential), DENSE,
              notes="optax.exponential_decay(init_value=0.1, transition_steps=2, decay_rate=0.5) is "
                    "0.1 * 0.5**(count / 2) with count = 0 at the first update: Keras's ExponentialDecay(0.1, 2, 0.5)."),
+        Spec("adam_eps_root1e-3", "Adam", "optax.adam(0.1, eps_root=1e-3)", _lib("Adam", 0.1, eps_root=1e-3), DENSE,
+             notes="eps_root goes inside the square root: m_hat / (sqrt(v_hat + eps_root) + eps)."),
+        Spec("adam_nesterov", "Adam", "optax.adam(0.1, nesterov=True)", _lib("Adam", 0.1, nesterov=True), DENSE,
+             notes="scale_by_adam(nesterov=True): m_hat = b1 m / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t)."),
+        Spec("nadam", "Adam", "optax.nadam(0.1)", _lib("Adam", 0.1, nesterov=True), DENSE,
+             notes="optax.nadam is optax.adam with nesterov=True."),
+        Spec("adamw_wd0.1_nesterov_eps_root1e-4", "Adam",
+             "optax.adamw(0.1, weight_decay=0.1, eps_root=1e-4, nesterov=True)",
+             _lib("Adam", 0.1, weight_decay=0.1, decoupled_weight_decay=True, eps_root=1e-4, nesterov=True), DENSE),
+        Spec("amsgrad_eps_root1e-3", "AMSGrad", "optax.amsgrad(0.1, eps_root=1e-3)",
+             _lib("AMSGrad", 0.1, eps_root=1e-3), DENSE,
+             notes="eps_root goes inside the square root of the running maximum of v_hat."),
     ]
 
 
