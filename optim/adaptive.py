@@ -25,6 +25,7 @@ class AdaptiveOptimizer(Optimizer):
 
     #: The betas whose bias correction 1 - beta^t the rule divides by (Adamax: only beta1).
     corrected_betas: tuple[str, ...] = ("beta1", "beta2")
+
     def __init__(self, params: ParamsLike, convention: str, fused: bool | None, options: dict[str, Any],
                  **hyperparameters: Any) -> None:
         """Take every default from the convention (:meth:`~optim.conventions.Convention.settings`), then build."""

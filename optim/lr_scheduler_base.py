@@ -187,7 +187,10 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            # Every factor is >= 0, so a negative rate is rounding (LinearLR's chainable ratio can give -2e-17
+            # where PyTorch's does too): the library writes 0.0, which its optimizers accept, and not a rate that
+            # would ascend.
+            group["lr"] = lr if lr >= 0 else 0.0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     # ----------------------------------------------------------------- saving

@@ -146,6 +146,8 @@ class OneCycleLR(LRScheduler):
             momenta = [(check(high, f"max_momentum[{i}]" if listed[0] else "max_momentum"),
                         check(low, f"base_momentum[{i}]" if listed[1] else "base_momentum"))
                        for i, (high, low) in enumerate(pairs)]
+            for group, (high, low) in zip(optimizer.param_groups, momenta):
+                _check_cycled_momentum(optimizer, group, high, low, use_beta1)
         needed = BOUNDS if cycle_momentum else BOUNDS[:3]
         if last_epoch >= 0:
             for index, group in enumerate(optimizer.param_groups):
@@ -234,3 +236,19 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+def _check_cycled_momentum(optimizer: Any, group: dict[str, Any], high: float, low: float, use_beta1: bool) -> None:
+    """Refuse, before any group changes, momenta the optimizer itself would refuse at its next step (SGD under a
+    convention without momentum, say), with the optimizer's own message."""
+    for value in (high, low):
+        trial = dict(group)
+        if use_beta1:
+            trial["betas"] = (value, *group["betas"][1:])
+        else:
+            trial["momentum"] = value
+        try:
+            optimizer.validate_group(trial)
+        except ValueError as error:
+            raise ValueError(f"cycle_momentum: {type(optimizer).__name__} refuses the cycled momentum {value!r}: "
+                             f"{error}; pass cycle_momentum=False") from None

@@ -251,9 +251,9 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
         param, g = effective_gradient(s, param, grad)
         m = first_moment(s, m, g)
         if slot_arithmetic == "in_dtype":  # TF's ApplyAdam, MindSpore's Adam: v_t = v_{t-1} + (g_t^2 - v_{t-1})(1 - b2)
-            return param, m, v + (g * g - v) * s.one_minus_beta2
+            return param, g, m, v + (g * g - v) * s.one_minus_beta2
         if slot_arithmetic == "in_dtype_sum":  # tf.keras legacy's sparse path: v_t = beta2 v_{t-1} + g_t^2 (1 - beta2)
-            return param, m, v * s.beta2 + g * g * s.one_minus_beta2
+            return param, g, m, v * s.beta2 + g * g * s.one_minus_beta2
         v = v * s.beta2 + s.one_minus_beta2 * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
         return param, g, m, v
 

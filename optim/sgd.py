@@ -96,8 +96,12 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False,
                  convention: str = "paper", *, form: str | None = None, fused: bool | None = False,
                  **options: Any) -> None:
-        get_convention(convention)  # an unknown name is refused first, naming the known ones
+        known = get_convention(convention)  # an unknown name is refused first, naming the known ones
+        if convention not in SGD_CONVENTIONS:
+            raise ValueError(f"convention: {convention!r} has no SGD; expected one of {sorted(SGD_CONVENTIONS)}")
         self.sgd_convention = SGD_CONVENTIONS[convention]
+        for name in ("sparse_clipping", "lr_dtype"):  # the convention's optimizer-wide choices, unless given
+            options.setdefault(name, getattr(known, name))
         if lr is None:
             lr = self.sgd_convention["lr"]
             if lr is None:

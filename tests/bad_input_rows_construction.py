@@ -81,6 +81,8 @@ ROWS = [
         {"patterns": ["("], "lr": 0.1}]), ValueError, "pattern_lrs[0]", "'('"),
     case("optax-needs-lr", lambda w: optim.Adam(w.model.parameters(), convention="optax"), ValueError,
          "lr", "optax"),
+    case("sgd-convention-capreolus", lambda w: optim.SGD(w.model.parameters(), lr=0.1, convention="capreolus"),
+         ValueError, "convention", "'capreolus'", "SGD"),
     case("sgd-lr-nan", lambda w: optim.SGD(w.model.parameters(), lr=NAN), ValueError, "lr", "nan"),
     case("sgd-momentum-paper", lambda w: optim.SGD(w.model.parameters(), momentum=0.9), ValueError,
          "momentum", "paper", "0.9", "'pytorch'"),

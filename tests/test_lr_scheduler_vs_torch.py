@@ -55,11 +55,19 @@ def _one_step(our_opt: optim.Optimizer, torch_opt: torch.optim.Optimizer) -> Non
 
 def _assert_same(ours: lr_scheduler.LRScheduler, theirs: object, our_opt: optim.Optimizer,
                  torch_opt: torch.optim.Optimizer) -> None:
-    mine, wanted = ours.get_last_lr(), theirs.get_last_lr()
-    assert [x.hex() for x in mine] == [float(x).hex() for x in wanted]
-    assert [g["lr"] for g in our_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    mine, wanted = ours.get_last_lr(), [_not_negative(float(x)) for x in theirs.get_last_lr()]
+    assert [x.hex() for x in mine] == [x.hex() for x in wanted]
+    assert [g["lr"] for g in our_opt.param_groups] == [_not_negative(g["lr"]) for g in torch_opt.param_groups]
     assert [g["betas"][0] for g in our_opt.param_groups] == [g["betas"][0] for g in torch_opt.param_groups]
-    assert ours.state_dict() == theirs.state_dict()
+    torch_state = theirs.state_dict()
+    torch_state["_last_lr"] = [_not_negative(float(x)) for x in torch_state["_last_lr"]]
+    assert ours.state_dict() == torch_state
+
+
+def _not_negative(lr: float) -> float:
+    """torch's rate, where rounding made it negative (LinearLR's chainable ratio, -2e-17) the 0.0 the library
+    writes instead (optim/lr_scheduler_base.py)."""
+    return lr if lr >= 0 else 0.0
 
 
 def _run(make, steps: int, lrs: tuple[float, float], algorithm: str = "Adam") -> None:
@@ -231,3 +239,18 @@ def test_torch_state_dict_loads_into_ours_and_continues_identically():
         theirs.step()
         _assert_same(ours, theirs, our_opt, torch_opt)
     assert math.isfinite(ours.get_last_lr()[0])
+
+
+def test_linear_lr_to_zero_writes_zero_where_torch_rounds_below_it():
+    """LinearLR(start 0.399..., end 0, 4 iterations) from lr 1: torch's chainable ratio ends at -2.2e-17; the
+    library writes 0.0, and the optimizer keeps stepping (found by hypothesis)."""
+    our_opt, torch_opt = _pair((1.0, 1.0), "Adam")
+    ours = lr_scheduler.LinearLR(our_opt, start_factor=0.3991164237329253, end_factor=0.0, total_iters=4)
+    theirs = torch_schedulers.LinearLR(torch_opt, start_factor=0.3991164237329253, end_factor=0.0, total_iters=4)
+    for _ in range(5):
+        _one_step(our_opt, torch_opt)
+        ours.step()
+        theirs.step()
+    assert theirs.get_last_lr()[0] < 0
+    assert ours.get_last_lr() == [0.0, 0.0]
+    _one_step(our_opt, torch_opt)
