@@ -69,6 +69,21 @@ class StepLR(LRScheduler):
         :math:`\gamma \ge 0`, the factor.
     last_epoch : int, default -1
         See :class:`~optim.lr_scheduler_base.LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> rates = []
+    >>> for _ in range(4):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.1, 0.05, 0.05, 0.025]
     """
 
     hyperparameters = ("step_size", "gamma")
@@ -103,6 +118,21 @@ class ExponentialLR(LRScheduler):
         :math:`\gamma \ge 0`, the factor.
     last_epoch : int, default -1
         See :class:`~optim.lr_scheduler_base.LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    >>> rates = []
+    >>> for _ in range(3):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.09, 0.081, 0.0729]
     """
 
     hyperparameters = ("gamma",)
@@ -146,6 +176,21 @@ class CosineAnnealingLR(LRScheduler):
         :math:`\eta_\min \ge 0`, the lowest rate.
     last_epoch : int, default -1
         See :class:`~optim.lr_scheduler_base.LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> rates = []
+    >>> for _ in range(4):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.085355, 0.05, 0.014645, 0.0]
     """
 
     hyperparameters = ("T_max", "eta_min")
@@ -199,6 +244,21 @@ class LinearLR(LRScheduler):
         :math:`n \ge 1`, the epochs over which the factor changes.
     last_epoch : int, default -1
         See :class:`~optim.lr_scheduler_base.LRScheduler`.
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> rates = []
+    >>> for _ in range(3):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.075, 0.1, 0.1]
     """
 
     hyperparameters = ("start_factor", "end_factor", "total_iters")
@@ -224,8 +284,11 @@ class LinearLR(LRScheduler):
         if self._is_initial or self.last_epoch > self.total_iters:
             return [group["lr"] for group in groups]
         change = self.end_factor - self.start_factor
-        return [group["lr"] * (1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change))
-                for group in groups]
+        rates = [group["lr"] * (1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change))
+                 for group in groups]
+        # The factors lie in [0, 1], so a negative rate is rounding: torch's ratio can end at -2e-17 with
+        # end_factor=0. The library gives 0.0, which its optimizers accept, rather than a rate that ascends.
+        return [rate if rate >= 0 else 0.0 for rate in rates]
 
     def _closed_form_lr(self) -> list[float]:
         change = self.end_factor - self.start_factor

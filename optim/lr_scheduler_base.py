@@ -93,6 +93,21 @@ class LRScheduler:
         Each group's ``"initial_lr"``.
     last_epoch : int
         The number of ``step()`` calls since the start (0 after construction).
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)   # a subclass
+    >>> rates = []
+    >>> for _ in range(2):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.05, 0.025]
     """
 
     #: The constructor's arguments that the state dict holds, besides the counters (subclasses extend it).
@@ -187,10 +202,7 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            # Every factor is >= 0, so a negative rate is rounding (LinearLR's chainable ratio can give -2e-17
-            # where PyTorch's does too): the library writes 0.0, which its optimizers accept, and not a rate that
-            # would ascend.
-            group["lr"] = lr if lr >= 0 else 0.0
+            group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     # ----------------------------------------------------------------- saving

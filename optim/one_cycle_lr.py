@@ -101,6 +101,21 @@ class OneCycleLR(LRScheduler):
     ValueError
         At ``step()`` past ``total_steps`` (checked before anything changes), and for a phase
         of zero length that a step reaches (PyTorch divides by zero there).
+
+    Examples
+    --------
+    >>> import numpy as np, minigrad as mg, optim
+    >>> w = mg.tensor(np.zeros(2), requires_grad=True)
+    >>> opt = optim.Adam([w], lr=0.1)
+    >>> scheduler = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5)
+    >>> rates = []
+    >>> for _ in range(4):
+    ...     w.grad = mg.tensor(np.ones(2))
+    ...     opt.step()
+    ...     scheduler.step()
+    ...     rates.append(round(scheduler.get_last_lr()[0], 6))
+    >>> rates
+    [0.950485, 0.611262, 0.188258, 4e-06]
     """
 
     hyperparameters = ("total_steps", "_schedule_phases", "_anneal_func_type", "cycle_momentum", "use_beta1")

@@ -279,6 +279,13 @@ class CosineDecayRestarts(LearningRateSchedule):
     the last bit for about 1 in 20 arguments), so a rate can differ from Keras's
     by a few units in the last place of float32 (by 1 in 10 million relative),
     and at a period's boundary, where the logarithm's floor decides, by the jump.
+
+    Examples
+    --------
+    >>> from optim import schedules
+    >>> restarts = schedules.CosineDecayRestarts(0.1, first_decay_steps=2, t_mul=2.0, m_mul=0.5)
+    >>> [round(restarts(k), 6) for k in range(4)]   # periods of 2, then 4 steps; the second starts at 0.05
+    [0.1, 0.05, 0.05, 0.042678]
     """
 
     def __init__(self, initial_learning_rate: float, first_decay_steps: float, t_mul: float = 2.0,

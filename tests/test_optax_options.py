@@ -157,7 +157,7 @@ def test_a_recorded_case_needs_its_option(case_id, option):
     document = json.loads((DATA_DIR / "optax.json").read_text())
     scenarios = {s["name"]: s for s in json.loads((DATA_DIR / "scenarios.json").read_text())["scenarios"]}
     case = next(c for c in document["cases"] if c["id"] == case_id)
-    assert replay.compare(case, scenarios[case["scenario"]])[2]
+    assert replay.compare(case, scenarios[case["scenario"]]).passed
     without = copy.deepcopy(case)
     del without["library"]["kwargs"][option]
-    assert not replay.compare(without, scenarios[case["scenario"]])[2]
+    assert not replay.compare(without, scenarios[case["scenario"]]).passed

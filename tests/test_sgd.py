@@ -93,7 +93,9 @@ def test_keras_convention_is_keras_update_step_operation_by_operation(problem, l
     opt = optim.SGD([x], lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, convention="keras")
     with np.errstate(all="ignore"):
         ours = run(opt, [x], grads)
-        expected = keras_model(param, grads, lr, momentum, nesterov, weight_decay)
+        # Keras keeps the learning rate in a floatx (float32) variable: float64 variables see float32(lr)
+        keras_lr = float(np.float32(lr)) if param.dtype == np.float64 else lr
+        expected = keras_model(param, grads, keras_lr, momentum, nesterov, weight_decay)
     for step, (theta, reference) in enumerate(zip(ours, expected), start=1):
         assert_same_bits(theta[0], reference, f"theta after step {step}")
 
@@ -110,7 +112,8 @@ def test_the_two_formulas_agree_up_to_rounding_when_lr_is_constant(problem, lr, 
     runs = []
     for convention in ("pytorch", "keras"):
         (x,) = tensors([param])
-        opt = optim.SGD([x], lr=lr, momentum=momentum, nesterov=nesterov, convention=convention)
+        # lr_dtype=None: the formulas alone, without Keras's float32 learning rate for float64 variables
+        opt = optim.SGD([x], lr=lr, momentum=momentum, nesterov=nesterov, convention=convention, lr_dtype=None)
         runs.append(run(opt, [x], grads)[-1][0])
     scale = 1.0 + np.abs(param) + lr * sum(np.abs(g) for (g,) in grads) / (1.0 - momentum)
     assert np.all(np.abs(runs[0] - runs[1]) <= 1e-12 * scale)
@@ -128,7 +131,7 @@ def test_the_two_formulas_differ_when_lr_changes():
     expected = {"pytorch": -sum(pytorch_moves), "keras": sum(velocities)}
     for convention, total in expected.items():
         (x,) = tensors([np.zeros(1)])
-        run(optim.SGD([x], lr=lr, momentum=0.9, convention=convention), [x], [[np.ones(1)]] * 3)
+        run(optim.SGD([x], lr=lr, momentum=0.9, convention=convention, lr_dtype=None), [x], [[np.ones(1)]] * 3)
         np.testing.assert_allclose(x.numpy(), [total], rtol=1e-14, err_msg=convention)
     assert abs(expected["keras"] - expected["pytorch"]) > 0.08
 
@@ -195,7 +198,7 @@ def test_get_config_rebuilds_the_optimizer():
 def test_keras_clipnorm_acts_before_the_velocity():
     """clipnorm=1 on a gradient of norm 5 (3, 4): the velocity is -lr * g / 5, as Keras clips before update_step."""
     (x,) = tensors([np.zeros(2)])
-    opt = optim.SGD([x], lr=0.1, momentum=0.9, convention="keras", clipnorm=1.0)
+    opt = optim.SGD([x], lr=0.1, momentum=0.9, convention="keras", clipnorm=1.0, lr_dtype=None)
     run(opt, [x], [[np.array([3.0, 4.0])]])
     np.testing.assert_allclose(opt.state[x]["momentum"], [-0.1 * 0.6, -0.1 * 0.8], rtol=1e-15)
 
