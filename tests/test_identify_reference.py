@@ -18,6 +18,8 @@ from optim.conventions import CONVENTIONS
 from optim.identify.candidates import FLOATX
 from optim.identify.replay import Replay
 from optim.identify.search import prepare
+from optim.reference import DATA_DIR
+from optim.reference.cases import load_reference
 
 CASES = reference_cases()
 REPLAYABLE = [(framework, case, scenario) for framework, case, scenario in CASES if why_not_replayable(case) is None]
@@ -150,3 +152,20 @@ def test_keras_float64_runs_keep_the_learning_rate_in_float32():
     assert keras[()].matched
     assert keras[(("lr_dtype", None),)].parted_at == 1
     assert np.float32(report.best.keywords["lr"]) == np.float32(0.1) and report.best.max_abs_diff == 0
+
+
+def test_among_exact_matches_a_convention_as_it_is_ranks_first():
+    """tf.keras legacy Adam is matched exactly by "tensorflow" and by "keras" with the TF moment arithmetic: the
+    convention without an override is named best (the simplest explanation first)."""
+    scenarios, documents = load_reference(DATA_DIR)
+    document = next(document for document in documents if document["framework"] == "tf_keras_legacy")
+    case = next(case for case in document["cases"] if case["id"] == "tf_keras_legacy/adam/random")
+    scenario = scenarios[case["scenario"]]
+
+    def flat(parameters):
+        return np.concatenate([np.ravel(np.asarray(p, dtype=np.float32)) for p in parameters])
+
+    report = optim.identify(flat(scenario["params"]), np.array([flat(step) for step in scenario["grads"]]),
+                            np.array([flat(step) for step in case["trajectory"]]), algorithm="adam", lr=0.1)
+    assert report.best.convention == "tensorflow" and not report.best.overrides
+    assert any(match.overrides and match.max_ratio == report.best.max_ratio for match in report.matches)

@@ -209,8 +209,10 @@ def _report(request: Request, trackers: dict[tuple[Any, ...], Tracker], sampled:
 
 
 def _rank(order: int, result: CandidateResult) -> tuple[Any, ...]:
+    """Matches first, the closest first and, at equal distance, the one with fewest changes to its convention (a
+    convention as it is before a convention with an override); then the near misses, the latest parting first."""
     if result.matched:
-        return (0, result.max_ratio, order)
+        return (0, result.max_ratio, len(result.overrides), order)
     return (1, -result.parted_at, result.parting_ratio, order)
 
 
