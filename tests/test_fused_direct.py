@@ -15,7 +15,7 @@ import minigrad as mg
 import optim
 from optim import schedules
 from optim.cli import bench
-from optim.fused.direct import DirectPlan
+from optim.fused.engine import FusedEngine
 
 
 # --------------------------------------------------------------------------- helpers
@@ -157,13 +157,13 @@ def test_fallbacks_take_the_general_path(monkeypatch, cls, case):
 def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, new_grads, expected):
     """python -m optim bench: after the first step (which creates the state entries), the "fused" rows time the
     direct step, and "fused (general path)", with new gradient Tensors at each step, the general one."""
-    taken, original = [], DirectPlan.step
+    taken, original = [], FusedEngine.direct_step
 
-    def step(plan):
-        taken.append(original(plan))
+    def step(engine):
+        taken.append(original(engine))
         return taken[-1]
 
-    monkeypatch.setattr(DirectPlan, "step", step)
+    monkeypatch.setattr(FusedEngine, "direct_step", step)
     bench_step = bench._minigrad("adam", (3, 100), "float32", "cpu", fused=True, new_grads=new_grads)
     for _ in range(3):
         bench_step()

@@ -1,13 +1,14 @@
 """The flat buffers of the fused path: a :class:`FlatStore` per device and dtype, a :class:`Slot` per parameter.
 
-:class:`~optim.fused.engine.FusedEngine` lays the parameters out in the stores and
-hands out views of them; :func:`launch` runs the kernels on ranges of the
-stores, on the CPU (:mod:`optim.fused.cpu`) or a GPU (:mod:`optim.fused.gpu`).
+:class:`~optim.fused.engine.FusedEngine` lays the parameters out in the stores
+(:func:`allocate`, :func:`place`) and hands out views of them; the kernels run
+on ranges of the stores (:func:`optim.fused.cpu.launch`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from minigrad.tensor import Tensor
 from optim.fused import cpu as fused_cpu
 from optim.fused import gpu as fused_gpu
 
-__all__ = ["FlatStore", "Slot", "adopt", "launch", "piece", "replaced", "zeros"]
+__all__ = ["FlatStore", "Slot", "adopt", "allocate", "pattern_index", "place", "replaced", "zeros"]
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -59,27 +60,36 @@ def zeros(device: Device, size: int, dtype: Any) -> Any:
     return (fused_cpu.zeros if device.type == "cpu" else fused_gpu.zeros)(device, size, dtype)
 
 
-def piece(algorithm: str, store: FlatStore, scalars: Any, start: int, stop: int,
-          staged: bool = False) -> fused_cpu.Piece:
-    """The kernel of ``algorithm`` ("adam", for AMSGrad too, or "adamax") on ``[start, stop)`` of ``store``,
-    reading the gradients from ``store.staging`` if ``staged``, else from ``store.grad``."""
-    grad = store.staging if staged else store.grad
-    arrays = (store.param, grad, *(store.state[name] for name in store.names))
-    if algorithm == "adam" and len(store.names) == 2:
-        arrays = (*arrays, None)  # no v_max without AMSGrad
-    if store.device.type == "cpu":
-        kernel = fused_cpu.kernel(algorithm, store.dtype)
+def allocate(device: Device, dtype: Any, names: tuple[str, ...], size: int) -> FlatStore:
+    """A store of ``size`` zero elements per buffer: parameters, gradients and the state arrays ``names``."""
+    return FlatStore(device, dtype, names, zeros(device, size, dtype), zeros(device, size, dtype),
+                     {name: zeros(device, size, dtype) for name in names})
+
+
+def pattern_index(name: str | None, pattern_lrs: Sequence[tuple[Sequence[str], Any]]) -> int:
+    """Index of the ``pattern_lrs`` entry whose patterns match the parameter name ``name`` (-1: none, or no name)."""
+    if name is None:
+        return -1
+    for index, (patterns, _) in enumerate(pattern_lrs):
+        if any(re.search(pattern, name) for pattern in patterns):
+            return index
+    return -1
+
+
+def place(param: Tensor, store: FlatStore, start: int, entry: dict[str, Any] | None) -> Slot:
+    """Copy ``param`` and its state ``entry`` (if any) into ``store`` at ``start``; make ``param.data`` the view."""
+    stop = start + param.size
+    param_view = store.param[start:stop].reshape(param.shape)
+    param_view[...] = param.data
+    param.data = param_view
+    grad_view = store.grad[start:stop].reshape(param.shape)
+    views = {name: array[start:stop].reshape(param.shape) for name, array in store.state.items()}
+    if entry is None:
+        entry, fresh = {"step": 0, **views}, True
     else:
-        kernel = fused_gpu.KERNELS[algorithm]
-    return fused_cpu.Piece(kernel, arrays, scalars, start, stop)
-
-
-def launch(pieces: Sequence[fused_cpu.Piece]) -> None:
-    """Run the pieces: those in host memory together on the CPU's threads, then each GPU one."""
-    on_cpu = [item for item in pieces if item.kernel not in fused_gpu.KERNELS.values()]
-    on_gpu = [item for item in pieces if item.kernel in fused_gpu.KERNELS.values()]
-    fused_cpu.run_pieces(on_cpu)
-    fused_gpu.run_pieces(on_gpu)
+        adopt(entry, views, store.device)
+        fresh = False
+    return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, views, fresh)
 
 
 def adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:
