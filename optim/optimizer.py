@@ -190,7 +190,8 @@ class Optimizer:
             written (see :func:`optim.pipeline.zeroed_gradient`); with
             ``fused=True`` the gradient becomes the zero view of the parameter's
             slot of the flat gradient buffer, which the direct step reads in
-            place (see :mod:`optim.fused.engine`).
+            place (see :mod:`optim.fused.engine`). With ``fused=True`` and either
+            value, ``backward`` adds the next gradients into that slot.
         """
         set_to_none = check_bool(set_to_none, "set_to_none")
         if self._fused_engine is not None:
@@ -203,8 +204,9 @@ class Optimizer:
         """Update every parameter that has a gradient (``p.grad is not None``); return ``closure()``'s loss.
 
         With ``fused=True``, and every gradient still the view of the flat
-        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
-        straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
+        buffer that ``backward`` writes into (or that ``zero_grad(set_to_none=False)``
+        handed out), the step goes straight to the kernels
+        (:meth:`optim.fused.engine.FusedEngine.direct_step`); the result is the same.
 
         Parameters
         ----------
@@ -219,11 +221,8 @@ class Optimizer:
                 raise TypeError(f"closure: expected a callable that returns the loss, got {closure!r}")
             with enable_grad():
                 loss = closure()
-        if self._fused_engine is not None and self._fused_engine.direct_step():
-            self.iterations += 1
-            self._after_update()
-            return loss
-        self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
+        if not self._direct_step():
+            self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
         return loss
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
@@ -243,7 +242,8 @@ class Optimizer:
         if not self.param_groups and pairs:
             variables = [var for var, _ in pairs] + skipped
             self.param_groups.extend(self._build_groups([{"params": variables}]))
-        self._apply(pairs)
+        if not (pairs and self._direct_step(pairs)):
+            self._apply(pairs)
 
     def minimize(self, loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor] | None = None) -> Tensor:
         """Keras style: compute ``loss_fn()``, reset the gradients, backpropagate, apply; return the loss.
@@ -263,6 +263,15 @@ class Optimizer:
         """``loss * loss_scale_factor`` (the gradients are divided back by it before the update)."""
         factor = self.options.loss_scale_factor
         return loss if factor is None else loss * factor
+
+    def _direct_step(self, pairs: list[tuple[Tensor, Any]] | None = None) -> bool:
+        """With ``fused=True``: the engine's direct step, when every gradient lies in the flat buffer (``pairs``, if
+        given, must pair every parameter with it); ``False``, having changed nothing, when it does not apply."""
+        if self._fused_engine is None or not self._fused_engine.direct_step(pairs):
+            return False
+        self.iterations += 1
+        self._after_update()
+        return True
 
     def _apply(self, pairs: list[tuple[Tensor, Any]]) -> None:
         """Check every gradient, then run the pipeline; an error leaves everything unchanged."""

@@ -7,10 +7,11 @@ the runs that share their scalars: a few microseconds of Python per
 parameter, which for ten thousand small parameters costs more than the
 arithmetic. When nothing of that can change a gradient, the step can skip it:
 
-* every parameter's ``p.grad`` is still the Tensor that
-  ``zero_grad(set_to_none=False)`` handed out, viewing its slot of the flat
-  gradient buffer (so its shape, dtype and device are right by construction;
-  a parameter without a gradient fails this), ``p.data`` and the state entry
+* every parameter's ``p.grad`` is still the Tensor that ``backward`` writes
+  into (registered at binding) or ``zero_grad(set_to_none=False)`` handed out,
+  viewing its slot of the flat gradient buffer (so its shape, dtype and device
+  are right by construction; a parameter without a gradient fails this, and
+  the general path skips it), ``p.data`` and the state entry
   are still the bound views, and each group still has the state arrays of its
   buffers (``amsgrad`` not switched through ``param_groups``);
 * no option acts on the gradients one by one: no ``loss_scale_factor``, no
@@ -148,6 +149,24 @@ class DirectPlan:
         (:meth:`~optim.fused.engine.FusedEngine.direct_step`).
         """
         return self.complete and bool(self.params) and self._options_allow() and self._still_bound()
+
+    def grad_tensors_view_the_buffer(self) -> bool:
+        """Whether every gradient Tensor handed out still views its slot of the flat gradient buffer."""
+        return _all_identical(map(_data, self.grad_tensors), self.grad_views)
+
+    def pairs_hold_the_buffers(self, pairs: list[tuple[Any, Any]]) -> bool:
+        """Whether ``(param, gradient)`` pairs name every parameter of the plan once, each with the gradient
+        Tensor handed out or its array (call after :meth:`allows_direct_step`, which checks that ``p.grad`` is
+        that Tensor)."""
+        if len(pairs) != len(self.params):
+            return False
+        expected = {id(param): (tensor, view) for param, tensor, view in
+                    zip(self.params, self.grad_tensors, self.grad_views)}
+        for param, grad in pairs:
+            accepted = expected.pop(id(param), None)
+            if accepted is None or (grad is not accepted[0] and grad is not accepted[1]):
+                return False
+        return True
 
     def _options_allow(self) -> bool:
         """No option that acts on the gradients (the pipeline's steps 1-3), or on the parameters, one by one."""

@@ -20,7 +20,16 @@ from optim import parameter_numbers, pipeline
 from optim.fused import cpu as fused_cpu
 from optim.fused import scalars as fused_scalars
 from optim.fused.direct import DirectPlan
-from optim.fused.store import FlatStore, Slot, adopt, allocate, pattern_index, place, replaced, zeros
+from optim.fused.store import (
+    FlatStore,
+    Slot,
+    adopt,
+    lay_out,
+    register_grad_buffer,
+    register_members,
+    replaced,
+    zeros,
+)
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
@@ -65,26 +74,8 @@ class FusedEngine:
 
     def bind(self) -> None:
         """(Re)build the flat buffers from the current parameters and state; ``param.data`` become views."""
-        optimizer = self.optimizer
-        members: dict[tuple[Any, ...], list[tuple[tuple[int, int, bool], Tensor]]] = {}
-        for g_index, group in enumerate(optimizer.param_groups):
-            names = self.state_names(group)
-            for param in group["params"]:
-                order = (g_index, pattern_index(optimizer.names.get(id(param)), optimizer.options.pattern_lrs),
-                         not optimizer._decays(param))
-                key = (param.device, param.dtype, names)
-                members.setdefault(key, []).append((order, param))
-        stores, slots = [], {}
-        for (device, dtype, names), entries in members.items():
-            entries.sort(key=lambda entry: entry[0])  # stable: parameter order within equal keys
-            params = [param for _, param in entries]
-            store = allocate(device, dtype, names, sum(param.size for param in params))
-            start = 0
-            for param in params:
-                slots[id(param)] = place(param, store, start, optimizer.state.get(param))
-                start += param.size
-            stores.append(store)
-        self.stores, self.slots, self.plan = stores, slots, None
+        self.stores, self.slots = lay_out(self.optimizer, self.state_names, self.slots)
+        self.plan = None
 
     def _ensure_bound(self, params: list[Tensor]) -> None:
         """Bind if a parameter is new or moved; copy in a replaced ``param.data`` of the same kind."""
@@ -107,7 +98,11 @@ class FusedEngine:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """:meth:`Optimizer.zero_grad <optim.optimizer.Optimizer.zero_grad>` on the fused path.
 
-        ``set_to_none=True``: every ``p.grad`` becomes ``None``. ``False``: each
+        ``set_to_none=True``: every ``p.grad`` becomes ``None``; the next
+        ``backward`` writes each gradient into the parameter's slot of the flat
+        gradient buffer, registered with :func:`minigrad.autograd.set_grad_buffer`
+        when the parameter was bound, and ``p.grad`` becomes the slot's view
+        (so the step can be direct). ``False``: each
         parameter that has a dense gradient gets a zero gradient that views its
         slot of the flat gradient buffer (binding first if needed); a ``None``
         stays ``None``, and a row-sparse gradient becomes one with no rows, as
@@ -119,6 +114,10 @@ class FusedEngine:
         if set_to_none:
             for param in params:
                 param.grad = None
+            if self.plan is not None and not self.plan.grad_tensors_view_the_buffer():
+                for slot in self.slots.values():
+                    if slot.grad_tensor.data is not slot.grad_view:
+                        self._renew_grad_tensor(slot)
             return
         with_grad = [param for param in params if param.grad is not None]
         if not with_grad:
@@ -137,24 +136,33 @@ class FusedEngine:
                 continue
             slot = self.slots[id(param)]
             if slot.grad_tensor.data is not slot.grad_view:
-                slot.grad_tensor = Tensor(slot.grad_view)
-                self.plan = None  # it expects the previous Tensor
+                self._renew_grad_tensor(slot)
             param.grad = slot.grad_tensor
 
-    def direct_step(self) -> bool:
+    def _renew_grad_tensor(self, slot: Slot) -> None:
+        """A new gradient Tensor for a slot whose Tensor no longer views the buffer (its ``data`` was replaced),
+        registered for ``backward`` in place of the old one (:func:`optim.fused.store.register_grad_buffer`)."""
+        slot.grad_tensor = Tensor(slot.grad_view)
+        register_grad_buffer(slot)
+        self.plan = None  # it expects the previous Tensor
+
+    def direct_step(self, pairs: list[tuple[Tensor, Any]] | None = None) -> bool:
         """The whole update from the flat gradient buffers, when :mod:`optim.fused.direct` allows it.
 
-        Returns ``False``, having changed nothing, when a condition of that
-        module's list does not hold; the optimizer then takes the pipeline and
-        :meth:`step`. The optimizer's counters (``iterations``, ``calls``) and
-        the moving averages are the caller's.
+        ``pairs`` (``(param, gradient)``, from ``apply_gradients``) must name
+        every parameter once, each with its ``p.grad`` or that Tensor's array.
+        Returns ``False``, having changed nothing, when a condition does not
+        hold; the optimizer then takes the pipeline and :meth:`step`. The
+        optimizer's counters (``iterations``, ``calls``) and the moving
+        averages are the caller's.
         """
         if not self.slots:
             return False
         if self.plan is None or not self.plan.matches_groups():
             self.plan = DirectPlan(self)
+            register_members(self.slots, {id(param) for param in self.plan.params})
         plan, optimizer = self.plan, self.optimizer
-        if not plan.allows_direct_step():
+        if not plan.allows_direct_step() or (pairs is not None and not plan.pairs_hold_the_buffers(pairs)):
             return False
         optimizer.check_groups(segment.group for segment in plan.segments)  # may raise: nothing has changed yet
         if optimizer.options.nonfinite != "propagate" and not plan.all_finite():
