@@ -14,7 +14,7 @@ from fused_helpers import CLASSES, DTYPES, SHAPES, assert_identical, make_params
 import minigrad as mg
 import optim
 from optim import schedules
-from optim.cli import bench
+from optim.cli import bench_methods
 from optim.fused.engine import FusedEngine
 
 
@@ -152,10 +152,13 @@ def test_fallbacks_take_the_general_path(monkeypatch, cls, case):
     assert taken == (NEVER if event is None else ONE_MORE if case == "grad_none" else AGAIN)
 
 
-@pytest.mark.parametrize("new_grads, expected", [(False, [False, True, True]), (True, [False, False, False])])
-def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, new_grads, expected):
+@pytest.mark.parametrize("loop, new_grads, expected", [("plain", False, [False, True, True]),
+                                                       ("kept", False, [False, True, True]),
+                                                       ("kept", True, [False, False, False])])
+def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, loop, new_grads, expected):
     """python -m optim bench: after the first step (which creates the state entries), the "fused" rows time the
-    direct step, and "fused (general path)", with new gradient Tensors at each step, the general one."""
+    direct step, in the plain loop (zero_grad, backward, step) and with the gradients kept in the views; "fused
+    (general path)", with new gradient Tensors at each step, the general one."""
     taken, original = [], FusedEngine.direct_step
 
     def step(engine, *pairs):
@@ -163,8 +166,10 @@ def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, new_grads, expec
         return taken[-1]
 
     monkeypatch.setattr(FusedEngine, "direct_step", step)
-    bench_step = bench._minigrad("adam", (3, 100), "float32", "cpu", fused=True, new_grads=new_grads)
+    prepare, bench_step = bench_methods.minigrad_method("adam", (3, 100), "float32", "cpu", fused=True, loop=loop,
+                                                        new_grads=new_grads)
     for _ in range(3):
+        prepare()
         bench_step()
     assert taken == expected
 
