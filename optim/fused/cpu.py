@@ -224,7 +224,8 @@ def run_pieces(pieces: Sequence[Piece], threads: int | None = None) -> None:
     """
     chunks = _chunks([piece for piece in pieces if piece.stop > piece.start])
     errors = np.geterr()
-    threads = num_threads() if threads is None else threads
+    if threads is None:  # asking the system for the cores is a system call: not for a single chunk
+        threads = num_threads() if len(chunks) > 1 else 1
     workers = min(threads, len(chunks))
     if workers <= 1:
         queue = iter(chunks)
