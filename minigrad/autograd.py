@@ -185,7 +185,7 @@ def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) ->
             target.grad = buffer
             return
         data = g.data
-        if id(data) in shared or not data.flags.owndata or not data.flags.writeable:
+        if id(data) in shared or not data.flags.owndata or not _writeable(data):
             data = data.copy()
         else:
             shared.add(id(data))
@@ -200,8 +200,13 @@ def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) ->
 def _fits(array: Any, g: Any) -> bool:
     """Whether a gradient ``g`` can be written or added into ``array`` in place: an array that may be written,
     with the gradient's shape and dtype, on its device."""
-    return (backend.is_array(array) and array.flags.writeable and array.shape == g.shape
+    return (backend.is_array(array) and _writeable(array) and array.shape == g.shape
             and array.dtype == g.dtype and backend.device_of(array) == backend.device_of(g))
+
+
+def _writeable(array: Any) -> bool:
+    """Whether ``array`` may be written (NumPy's flag; CuPy arrays have no such flag and always may)."""
+    return getattr(array.flags, "writeable", True)
 
 
 def set_grad_buffer(leaf: Tensor, buffer: Tensor | None) -> None:
@@ -243,7 +248,7 @@ def set_grad_buffer(leaf: Tensor, buffer: Tensor | None) -> None:
             raise ValueError(f"buffer: shape {buffer.shape}, the leaf's is {leaf.shape}")
         if buffer.device != leaf.device:
             raise ValueError(f"buffer: on {buffer.device}, the leaf on {leaf.device}")
-        if not buffer.data.flags.writeable:
+        if not _writeable(buffer.data):
             raise ValueError(f"buffer: a read-only array of shape {buffer.shape}; backward must write into it")
     leaf.grad_buffer = buffer
 
