@@ -163,9 +163,10 @@ def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) ->
 
     The first gradient is written into the leaf's :attr:`~minigrad.tensor.Tensor.grad_buffer` when one is
     registered (:func:`set_grad_buffer`) and still fits the leaf, which then becomes ``target.grad``; otherwise
-    it is stored as a new array, copied when it may be handed out elsewhere. Later ones are added in place when
-    the gradient held is a writeable array of the leaf's shape and dtype on the gradient's device that this
-    backward does not hand out elsewhere, otherwise out of place. ``shared`` holds the ids of the arrays that
+    it is stored as a new array, copied when it may be handed out elsewhere. Later ones are added in place into
+    a leaf's gradient that is a writeable array of the leaf's shape and dtype on the gradient's device that this
+    backward does not hand out elsewhere, otherwise out of place (always for the retained gradient of a
+    non-leaf, as PyTorch does). ``shared`` holds the ids of the arrays that
     this backward may still hand out elsewhere (the seed, and every gradient stored without a copy). With
     ``create_graph`` the gradient is a differentiable Tensor, added out of place.
     """
@@ -190,7 +191,7 @@ def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) ->
         else:
             shared.add(id(data))
         target.grad = Tensor(data)
-    elif id(current.data) not in shared and _fits(current.data, g.data):
+    elif target.creator is None and id(current.data) not in shared and _fits(current.data, g.data):
         current.data += g.data
     else:
         # ``asarray``: NumPy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.

@@ -75,6 +75,22 @@ def test_a_gradient_without_buffer_is_also_added_in_place_as_in_pytorch():
     np.testing.assert_array_equal(ours_first.numpy(), theirs_first.numpy())
 
 
+def test_a_retained_gradient_of_a_non_leaf_is_added_out_of_place_as_in_pytorch():
+    ours, theirs = leaf([1.0, 2.0]), torch.tensor([1.0, 2.0], requires_grad=True)
+    held = []
+    for t in (ours, theirs):
+        y = t * 2.0
+        y.retain_grad()
+        loss = (y * y).sum()
+        loss.backward(retain_graph=True)
+        held.append((y, y.grad, y.grad.numpy().copy()))
+        loss.backward()
+    for y, first, values in held:
+        assert y.grad is not first
+        np.testing.assert_array_equal(first.numpy(), values)
+    np.testing.assert_array_equal(held[0][0].grad.numpy(), held[1][0].grad.numpy())
+
+
 def test_create_graph_ignores_the_buffer_and_adds_out_of_place():
     x = leaf([1.0, 2.0], np.float64)
     buffer = mg.Tensor(np.zeros(2))
