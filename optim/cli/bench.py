@@ -12,7 +12,8 @@ elements):
   the machine (``a *= 1`` and, with Numba, the triad ``a += s * b``, in place,
   chunked over all the cores; bytes read plus bytes written), and
   ``floor (copy)``: the same bytes at the bandwidth of ``copyto``, which also
-  reads its destination (write-allocate) without counting it;
+  reads its destination (write-allocate) without counting it; both streams
+  are timed in the same rounds as the methods, so that they meet the same load;
 * in the **plain loop** (``zero_grad()``, ``backward``, ``step()``; only the
   step is timed), the default rows: ``reference`` (minigrad, ``fused=False``),
   ``fused`` (``fused=True``: ``backward`` writes into the flat buffer and the
@@ -44,7 +45,7 @@ import numpy as np
 
 from minigrad import backend
 from optim.cli import bench_methods
-from optim.cli.bench_methods import ALGORITHMS, TORCH_MODES, Method, bandwidth, measure
+from optim.cli.bench_methods import ALGORITHMS, TORCH_MODES, Method, fastest_stream, measure, nothing
 from optim.cli.types import nonnegative_int, positive_int
 from optim.fused import cpu as fused_cpu
 from optim.fused import jit as fused_jit
@@ -115,39 +116,45 @@ def _methods(algorithm: str, shape: tuple[int, int], loop: str, args: argparse.N
     return methods
 
 
-def _time(methods: dict[str, Method], args: argparse.Namespace) -> dict[str, float]:
+def _time(methods: dict[Any, Method], args: argparse.Namespace) -> dict[Any, float]:
     """The median seconds of each method's step, over rounds that visit every method in turn."""
-    times: dict[str, list[float]] = {name: [] for name in methods}
+    times: dict[Any, list[float]] = {key: [] for key in methods}
     for prepare, step in methods.values():
         measure(step, args.warmup, args.device, prepare)
     for _ in range(args.rounds):
-        for name, (prepare, step) in methods.items():
-            times[name] += measure(step, args.steps, args.device, prepare)
-    return {name: statistics.median(values) for name, values in times.items()}
+        for key, (prepare, step) in methods.items():
+            times[key] += measure(step, args.steps, args.device, prepare)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def run_benchmark(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Time every method for every algorithm, shape and loop; one row per (algorithm, shape, loop, method)."""
+    """Time every method for every algorithm, shape and loop; one row per (algorithm, shape, loop, method).
+
+    The floors are memory streams over the step's elements (:func:`~optim.cli.bench_methods.fastest_stream`),
+    timed in the same rounds as the methods, their times scaled to the step's bytes.
+    """
     shapes = args.shapes or (GPU_SHAPES if args.device == "cuda" else CPU_SHAPES)
     itemsize = np.dtype(args.dtype).itemsize
-    bandwidths: dict[int, dict[str, float]] = {}
     rows = []
     for algorithm in args.algorithms:
         for shape in shapes:
             size = shape[0] * shape[1]
-            if size not in bandwidths:
-                bandwidths[size] = {kind: bandwidth(size, args.dtype, args.device, max(5, args.steps), kind)
-                                    for kind in ("update", "copy")}
-            step_bytes = ARRAYS_PER_STEP[algorithm] * itemsize * size
-            floor = step_bytes / bandwidths[size]["update"]
-            common = {"algorithm": algorithm, "shape": shape, "floor": floor, "bytes": step_bytes}
-            rows.append({**common, "loop": "-", "method": "floor", "seconds": floor, "reference": {}})
-            rows.append({**common, "loop": "-", "method": "floor (copy)", "reference": {},
-                         "seconds": step_bytes / bandwidths[size]["copy"]})
+            streams = {name: fastest_stream(size, args.dtype, args.device, max(5, args.steps), kind)
+                       for name, kind in (("floor", "update"), ("floor (copy)", "copy"))}
+            methods: dict[tuple[str, str], Method] = {("-", name): (nothing, run) for name, (run, _) in streams.items()}
             for loop in args.loops:
-                medians = _time(_methods(algorithm, shape, loop, args), args)
-                rows.extend({**common, "loop": loop, "method": name, "seconds": seconds, "reference": medians}
-                            for name, seconds in medians.items())
+                for name, method in _methods(algorithm, shape, loop, args).items():
+                    methods[loop, name] = method
+            medians = _time(methods, args)
+            step_bytes = ARRAYS_PER_STEP[algorithm] * itemsize * size
+            for name, (_, stream_bytes) in streams.items():
+                medians["-", name] *= step_bytes / stream_bytes
+            floor = medians["-", "floor"]
+            for (loop, name), seconds in medians.items():
+                same_loop = {other: value for (where, other), value in medians.items() if where == loop}
+                rows.append({"algorithm": algorithm, "shape": shape, "floor": floor, "bytes": step_bytes,
+                             "loop": loop, "method": name, "seconds": seconds, "reference": same_loop})
+            del methods
     return rows
 
 
@@ -224,12 +231,14 @@ def main(args: argparse.Namespace) -> int:
         return 1
     print(_header(args))
     rows = run_benchmark(args)
-    sizes = {row["shape"][0] * row["shape"][1]: row for row in rows if row["method"] == "floor"}
-    for elements, row in sizes.items():
-        copy_row = next(r for r in rows if r["method"] == "floor (copy)" and r["shape"] == row["shape"])
-        print(f"{elements} elements: read-modify-write bandwidth {row['bytes'] / row['seconds'] / 1e9:.1f} GB/s "
-              f"(in place, the floor below), copy bandwidth {copy_row['bytes'] / copy_row['seconds'] / 1e9:.1f} GB/s "
-              "(read + write, write-allocate not counted)")
+    floors = {(row["algorithm"], row["shape"], row["method"]): row for row in rows if row["loop"] == "-"}
+    for (algorithm, shape, method), row in floors.items():
+        if method == "floor":
+            copy_row = floors[algorithm, shape, "floor (copy)"]
+            print(f"{algorithm} {shape[0]} x {shape[1]}: read-modify-write bandwidth "
+                  f"{row['bytes'] / row['seconds'] / 1e9:.1f} GB/s (in place, the floor), copy bandwidth "
+                  f"{copy_row['bytes'] / copy_row['seconds'] / 1e9:.1f} GB/s (write-allocate not counted), "
+                  "timed in the rounds of the methods")
     print(format_table(rows))
     print("\n".join(goals(rows, args.device)))
     return 0
