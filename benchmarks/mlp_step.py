@@ -71,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                         help="the update: SGD (default) or Adam, in both frameworks")
+    parser.add_argument("--fused", action="store_true",
+                        help="minigrad's optimizer with fused=True (Adam only; PyTorch keeps its default)")
     return parser.parse_args(argv)
 
 
@@ -78,15 +80,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def make_minigrad(
-    data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str = "sgd"
+    data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str = "sgd", fused: bool = False
 ) -> tuple[mg.nn.MLP, Callable[[int], Any]]:
     """The model and a function running training step ``i`` on batch ``i % len(data)``; it returns the loss.
 
-    The update is ``optim.SGD`` or ``optim.Adam`` under the ``"pytorch"`` convention.
+    The update is ``optim.SGD`` or ``optim.Adam`` under the ``"pytorch"`` convention (``fused``: Adam with
+    ``fused=True``).
     """
     model = mg.nn.MLP(SIZES, rng=SEED, dtype=np.float32)
     if optimizer_name == "adam":
-        optimizer = optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE, convention="pytorch")
+        optimizer = optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE, convention="pytorch", fused=fused)
     else:
         optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs = [(mg.Tensor(x), t) for x, t in data]
@@ -132,9 +135,10 @@ def make_torch(
     return net, step
 
 
-def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, steps: int = 20) -> float:
+def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, fused: bool = False,
+                    steps: int = 20) -> float:
     """Largest relative difference of the losses of the two frameworks over ``steps`` steps from the same weights."""
-    model, mg_step = make_minigrad(data, optimizer_name)
+    model, mg_step = make_minigrad(data, optimizer_name, fused)
     _, torch_step = make_torch(model, data, optimizer_name)
     worst = 0.0
     for i in range(steps):
@@ -188,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--batch-size {args.batch_size} is larger than the data set ({len(labels)} samples)")
 
     steps: dict[str, Callable[[int], object]] = {}
-    model, steps["minigrad"] = make_minigrad(data, args.optimizer)
+    if args.fused and args.optimizer != "adam":
+        raise SystemExit("--fused: only Adam has a fused path here; add --optimizer adam")
+    model, steps["minigrad"] = make_minigrad(data, args.optimizer, args.fused)
     if use_torch:
         _, steps["PyTorch"] = make_torch(model, data, args.optimizer)
 
@@ -203,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             times[name].extend(time_steps(step, done, count))
         done += count
 
-    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU, float32), cross-entropy + {args.optimizer}, "
+    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU, float32), cross-entropy + {args.optimizer}"
+          f"{' (minigrad: fused=True)' if args.fused else ''}, "
           f"batch {args.batch_size}, digits ({len(data)} batches per epoch)")
     versions = f"Python {platform.python_version()}, NumPy {np.__version__}"
     if use_torch:
@@ -213,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
           f"in {args.rounds} alternating blocks")
     if use_torch:
         print(f"loss agreement over 20 steps from the same weights: max relative difference "
-              f"{check_agreement(data, args.optimizer):.1e}")
+              f"{check_agreement(data, args.optimizer, args.fused):.1e}")
     print()
     print(f"| {'framework':<10} | {'median (us)':>11} | {'p10 (us)':>9} | {'p90 (us)':>9} |")
     print(f"|{'-' * 12}|{'-' * 12}:|{'-' * 10}:|{'-' * 10}:|")

@@ -1,4 +1,4 @@
-"""Time one optimizer step: the copy-bandwidth floor, minigrad's reference and fused paths, and PyTorch.
+"""Time one optimizer step: the memory floor, minigrad's reference and fused paths, and PyTorch.
 
 This script runs the same code as ``python -m optim bench`` (:mod:`optim.cli.bench`)
 and takes the same options. Run from the repository root::

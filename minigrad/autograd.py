@@ -32,7 +32,7 @@ from minigrad.tensor import Tensor
 if TYPE_CHECKING:
     from minigrad.function import Function
 
-__all__ = ["run_backward", "topological_order"]
+__all__ = ["run_backward", "set_grad_buffer", "topological_order"]
 
 
 def topological_order(root: Function) -> list[Function]:
@@ -98,10 +98,10 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
             "or it was computed under no_grad)"
         )
     seed = _seed_gradient(root, grad)
-    assigned: set[int] = {id(seed.data)}  # the seed may be the caller's array: never store it as is
+    shared: set[int] = {id(seed.data)}  # the seed may be the caller's array: never store it as is
     if root.creator is None:
         with set_grad_enabled(create_graph):
-            _accumulate(root, seed, create_graph, assigned)
+            _accumulate(root, seed, create_graph, shared)
         return
     functions = topological_order(root.creator)
     check_versions(functions)
@@ -113,7 +113,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
                 out = ref()
                 g = pending.pop(out, None) if out is not None else None
                 if g is not None and out.retains_grad:
-                    _accumulate(out, g, create_graph, assigned)
+                    _accumulate(out, g, create_graph, shared)
                 output_grads.append(g)
             if all(g is None for g in output_grads):
                 continue
@@ -127,7 +127,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
                 if g is None or not operand.requires_grad:
                     continue
                 if operand.creator is None:
-                    _accumulate(operand, g, create_graph, assigned)
+                    _accumulate(operand, g, create_graph, shared)
                     continue
                 if isinstance(g, RowSparseGrad):  # only leaves keep a sparse gradient
                     g = Tensor(g.to_dense())
@@ -177,8 +177,18 @@ def _gradient_array(root: Tensor, grad: Any) -> Any:
     return values if backend.is_array(grad) else backend.to_device(values, root.device)
 
 
-def _accumulate(target: Tensor, g: Any, create_graph: bool, assigned: set[int]) -> None:
-    """``target.grad += g`` out of place; the stored array is never shared with another gradient."""
+def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) -> None:
+    """``target.grad += g`` as PyTorch accumulates into a leaf's gradient.
+
+    The first gradient is written into the leaf's :attr:`~minigrad.tensor.Tensor.grad_buffer` when one is
+    registered (:func:`set_grad_buffer`) and still fits the leaf, which then becomes ``target.grad``; otherwise
+    it is stored as a new array, copied when it may be handed out elsewhere. Later ones are added in place into
+    a leaf's gradient that is a writeable array of the leaf's shape and dtype on the gradient's device that this
+    backward does not hand out elsewhere, otherwise out of place (always for the retained gradient of a
+    non-leaf, as PyTorch does). ``shared`` holds the ids of the arrays that
+    this backward may still hand out elsewhere (the seed, and every gradient stored without a copy). With
+    ``create_graph`` the gradient is a differentiable Tensor, added out of place.
+    """
     if isinstance(g, RowSparseGrad) or isinstance(target.grad, RowSparseGrad):
         target.grad = _add_sparse(target.grad, g)
         return
@@ -187,15 +197,80 @@ def _accumulate(target: Tensor, g: Any, create_graph: bool, assigned: set[int]) 
     if create_graph:
         target.grad = g if target.grad is None else target.grad + g
         return
-    if target.grad is None:
+    current = target.grad
+    if current is None:
+        buffer = target.grad_buffer
+        if buffer is not None and _fits(buffer.data, g.data):
+            buffer.data[...] = g.data
+            target.grad = buffer
+            return
         data = g.data
-        if id(data) in assigned or not data.flags.owndata or not data.flags.writeable:
+        if id(data) in shared or not data.flags.owndata or not _writeable(data):
             data = data.copy()
-        assigned.add(id(data))
+        else:
+            shared.add(id(data))
         target.grad = Tensor(data)
+    elif target.creator is None and id(current.data) not in shared and _fits(current.data, g.data):
+        current.data += g.data
     else:
         # ``asarray``: NumPy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.
-        target.grad = Tensor(target.xp.asarray(target.grad.data + g.data))
+        target.grad = Tensor(target.xp.asarray(current.data + g.data))
+
+
+def _fits(array: Any, g: Any) -> bool:
+    """Whether a gradient ``g`` can be written or added into ``array`` in place: an array that may be written,
+    with the gradient's shape and dtype, on its device."""
+    return (backend.is_array(array) and _writeable(array) and array.shape == g.shape
+            and array.dtype == g.dtype and backend.device_of(array) == backend.device_of(g))
+
+
+def _writeable(array: Any) -> bool:
+    """Whether ``array`` may be written (NumPy's flag; CuPy arrays have no such flag and always may)."""
+    return getattr(array.flags, "writeable", True)
+
+
+def set_grad_buffer(leaf: Tensor, buffer: Tensor | None) -> None:
+    """Register ``buffer`` as the array :meth:`~minigrad.tensor.Tensor.backward` writes ``leaf``'s first gradient into.
+
+    While ``leaf.grad`` is ``None``, backward copies the leaf's gradient into
+    ``buffer`` and makes ``buffer`` the leaf's ``grad``; later gradients are
+    added to it in place, as PyTorch accumulates. An optimizer that keeps its
+    gradients in flat buffers registers a view of its buffer this way, so that
+    its step finds them there (``optim``'s ``fused=True``). ``create_graph=True``
+    ignores the buffer (the gradient is a differentiable Tensor), and so does a
+    row-sparse gradient, or a buffer that no longer fits the gradient (the leaf
+    changed shape, dtype or device since): the gradient is then a new array.
+
+    Parameters
+    ----------
+    leaf : Tensor
+        A leaf tensor that requires gradients.
+    buffer : Tensor or None
+        A writeable tensor of the leaf's shape, dtype and device; ``None`` removes the registration.
+
+    Raises
+    ------
+    TypeError
+        When ``leaf`` or ``buffer`` is not a Tensor, or ``buffer`` has another dtype.
+    ValueError
+        When ``leaf`` is not a leaf requiring gradients, or ``buffer`` has another shape or device, or is read-only.
+    """
+    if not isinstance(leaf, Tensor):
+        raise TypeError(f"leaf: expected a Tensor, got {reprlib.repr(leaf)}")
+    if not leaf.is_leaf or not leaf.requires_grad:
+        raise ValueError(f"leaf: expected a leaf tensor that requires gradients, got {leaf!r}")
+    if buffer is not None:
+        if not isinstance(buffer, Tensor):
+            raise TypeError(f"buffer: expected a Tensor or None, got {type(buffer).__name__} {reprlib.repr(buffer)}")
+        if buffer.dtype != leaf.dtype:
+            raise TypeError(f"buffer: dtype {buffer.dtype}, the leaf's is {leaf.dtype}")
+        if buffer.shape != leaf.shape:
+            raise ValueError(f"buffer: shape {buffer.shape}, the leaf's is {leaf.shape}")
+        if buffer.device != leaf.device:
+            raise ValueError(f"buffer: on {buffer.device}, the leaf on {leaf.device}")
+        if not _writeable(buffer.data):
+            raise ValueError(f"buffer: a read-only array of shape {buffer.shape}; backward must write into it")
+    leaf.grad_buffer = buffer
 
 
 def _add_sparse(current: Any, g: Any) -> Any:

@@ -42,9 +42,15 @@ class Tensor(TensorMethods):
         :meth:`backward`: same shape and dtype as ``data``. Gradients **add up**
         over backward calls until they are reset (``x.grad = None``, or
         ``Module.zero_grad()`` / ``Optimizer.zero_grad()``), which is what
-        gradient accumulation over several mini-batches needs.
+        gradient accumulation over several mini-batches needs; as in PyTorch,
+        a later gradient is added in place into the array held (out of place
+        with ``create_graph=True``).
     creator : Function or None
         The operation that produced this tensor; ``None`` for a leaf.
+    grad_buffer : Tensor or None
+        Where :meth:`backward` writes this leaf's first gradient, as set by
+        :func:`minigrad.autograd.set_grad_buffer` (an optimizer that keeps the
+        gradients in flat buffers registers a view of its buffer here).
 
     Examples
     --------
@@ -59,7 +65,7 @@ class Tensor(TensorMethods):
             [6., 8.]], dtype=float64)
     """
 
-    __slots__ = ("__weakref__", "creator", "data", "grad", "requires_grad", "retains_grad")
+    __slots__ = ("__weakref__", "creator", "data", "grad", "grad_buffer", "requires_grad", "retains_grad")
 
     # Make ``ndarray op Tensor`` defer to the Tensor's reflected operator.
     __array_ufunc__ = None
@@ -83,6 +89,7 @@ class Tensor(TensorMethods):
         self.requires_grad = requires_grad
         self.creator: Function | None = None
         self.retains_grad = False
+        self.grad_buffer: Tensor | None = None
 
     # ----------------------------------------------------------------- properties
     @property

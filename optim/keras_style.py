@@ -50,7 +50,8 @@ class KerasStyleMethods:
         if not self.param_groups and pairs:
             variables = [var for var, _ in pairs] + skipped
             self.param_groups.extend(self._build_groups([{"params": variables}]))
-        self._apply(pairs)
+        if not (pairs and self._direct_step(pairs)):  # fused=True: straight to the kernels when it can
+            self._apply(pairs)
 
     def minimize(self, loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor] | None = None) -> Tensor:
         """Keras style: compute ``loss_fn()``, reset the gradients, backpropagate, apply; return the loss.

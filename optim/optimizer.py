@@ -193,7 +193,8 @@ class Optimizer(KerasStyleMethods):
             written (see :func:`optim.pipeline.zeroed_gradient`); with
             ``fused=True`` the gradient becomes the zero view of the parameter's
             slot of the flat gradient buffer, which the direct step reads in
-            place (see :mod:`optim.fused.engine`).
+            place (see :mod:`optim.fused.engine`). With ``fused=True`` and either
+            value, ``backward`` adds the next gradients into that slot.
         """
         set_to_none = check_bool(set_to_none, "set_to_none")
         if self._fused_engine is not None:
@@ -206,8 +207,9 @@ class Optimizer(KerasStyleMethods):
         """Update every parameter that has a gradient (``p.grad is not None``); return ``closure()``'s loss.
 
         With ``fused=True``, and every gradient still the view of the flat
-        buffer that ``zero_grad(set_to_none=False)`` handed out, the step goes
-        straight to the kernels (:mod:`optim.fused.direct`); the result is the same.
+        buffer that ``backward`` writes into (or that ``zero_grad(set_to_none=False)``
+        handed out), the step goes straight to the kernels
+        (:meth:`optim.fused.engine.FusedEngine.direct_step`); the result is the same.
 
         Parameters
         ----------
@@ -222,12 +224,18 @@ class Optimizer(KerasStyleMethods):
                 raise TypeError(f"closure: expected a callable that returns the loss, got {closure!r}")
             with enable_grad():
                 loss = closure()
-        if self._fused_engine is not None and self._fused_engine.direct_step():
-            self.iterations += 1
-            self._after_update()
-            return loss
-        self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
+        if not self._direct_step():
+            self._apply([(p, p.grad) for p in self.parameters() if p.grad is not None])
         return loss
+
+    def _direct_step(self, pairs: list[tuple[Tensor, Any]] | None = None) -> bool:
+        """With ``fused=True``: the engine's direct step, when every gradient lies in the flat buffer (``pairs``, if
+        given, must pair every parameter with it); ``False``, having changed nothing, when it does not apply."""
+        if self._fused_engine is None or not self._fused_engine.direct_step(pairs):
+            return False
+        self.iterations += 1
+        self._after_update()
+        return True
 
     def _apply(self, pairs: list[tuple[Tensor, Any]]) -> None:
         """Check every gradient, then run the pipeline; an error leaves everything unchanged."""

@@ -10,6 +10,7 @@ from bad_input_world import case
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.autograd import set_grad_buffer
 from minigrad.datasets import batches, load_digits, train_test_split
 
 NAN, INF = math.nan, math.inf
@@ -82,6 +83,16 @@ ROWS = [
     case("backward-twice", lambda w: w.loss.backward(), RuntimeError, "backward", "retain_graph=True",
          setup=lambda w: (setattr(w, "loss", (w.table * w.table).sum()), w.loss.backward(),
                           setattr(w.table, "grad", None))),
+    case("grad-buffer-leaf-str", lambda w: set_grad_buffer("x", None), TypeError, "leaf", "'x'"),
+    case("grad-buffer-non-leaf", lambda w: set_grad_buffer(w.x * 2, None), ValueError, "leaf", "leaf tensor"),
+    case("grad-buffer-array", lambda w: set_grad_buffer(w.x, w.x.xp.zeros((2, 3))), TypeError, "buffer",
+         "ndarray"),
+    case("grad-buffer-dtype", lambda w: set_grad_buffer(w.x, w.x.astype("float32").detach()), TypeError, "buffer",
+         "float32", "float64"),
+    case("grad-buffer-shape", lambda w: set_grad_buffer(w.x, w.x.T.detach()), ValueError, "buffer", "(3, 2)",
+         "(2, 3)"),
+    case("grad-buffer-read-only", lambda w: set_grad_buffer(w.x, mg.Tensor(w.x.xp.broadcast_to(w.x.data[0], (2, 3)))),
+         ValueError, "buffer", "read-only"),
     case("retain-grad-constant", lambda w: mg.tensor([1.0]).retain_grad(), RuntimeError, "retain_grad"),
     case("requires-grad-flag", lambda w: w.x.requires_grad_("no"), TypeError, "requires_grad", "'no'"),
     case("set-grad-enabled-mode", lambda w: mg.set_grad_enabled("no"), TypeError, "mode", "'no'"),

@@ -138,3 +138,15 @@ def test_the_equations_depend_on_nothing_but_checks_and_conventions() -> None:
     equations = {"optim.rules", "optim.step_scalars", "optim.rule_trace", "optim.fma", "optim.functional_sgd"}
     engine_types = {"minigrad.backend", "minigrad.sparse"}
     assert _reachable("optim.functional") <= equations | {"optim.conventions", "optim.validation"} | engine_types
+
+
+def test_one_direct_fused_step_reads_top_to_bottom_in_five_files() -> None:
+    """optimizer.py -> fused/engine.py (the direct step) -> fused/cpu.py (chunks on threads) -> fused/jit.py (the
+    compiled loop) -> rules.py: each file imports the next, and the step launches the kernels from the engine."""
+    import inspect
+
+    from optim.fused.engine import FusedEngine
+
+    chain = ["optim.fused.engine", "optim.fused.cpu", "optim.fused.jit", "optim.rules"]
+    assert all(following in GRAPH[module] for module, following in zip(chain, chain[1:]))
+    assert "fused_cpu.launch(" in inspect.getsource(FusedEngine.direct_step)

@@ -14,8 +14,8 @@ from fused_helpers import CLASSES, DTYPES, SHAPES, assert_identical, make_params
 import minigrad as mg
 import optim
 from optim import schedules
-from optim.cli import bench
-from optim.fused.direct import DirectPlan
+from optim.cli import bench_methods
+from optim.fused.engine import FusedEngine
 
 
 # --------------------------------------------------------------------------- helpers
@@ -24,9 +24,9 @@ def spy(monkeypatch, optimizer):
     engine = optimizer._fused_engine
     original, taken = engine.direct_step, []
 
-    def direct_step():
+    def direct_step(*pairs):
         before = snapshot(list(optimizer.parameters()), optimizer)
-        taken.append(original())
+        taken.append(original(*pairs))
         if not taken[-1]:
             assert_identical(snapshot(list(optimizer.parameters()), optimizer), before)
         return taken[-1]
@@ -125,7 +125,6 @@ def test_direct_path_with_mixed_dtypes_and_per_group_amsgrad(monkeypatch):
 # --------------------------------------------------------------------------- fallbacks
 FALLBACKS = {
     "new_grad_tensor": ({}, lambda ps, o: setattr(ps[1], "grad", mg.Tensor(ps[1].grad.data.copy()))),
-    "backward": ({}, lambda ps, o: (ps[0] * ps[0]).sum().backward()),  # p.grad: a new Tensor
     "grad_none": ({}, lambda ps, o: setattr(ps[2], "grad", None)),
     "grad_data_replaced": ({}, lambda ps, o: setattr(ps[0].grad, "data", ps[0].grad.data * 2)),
     "data_replaced": ({}, lambda ps, o: setattr(ps[3], "data", ps[3].data * 0.5)),
@@ -153,19 +152,24 @@ def test_fallbacks_take_the_general_path(monkeypatch, cls, case):
     assert taken == (NEVER if event is None else ONE_MORE if case == "grad_none" else AGAIN)
 
 
-@pytest.mark.parametrize("new_grads, expected", [(False, [False, True, True]), (True, [False, False, False])])
-def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, new_grads, expected):
+@pytest.mark.parametrize("loop, new_grads, expected", [("plain", False, [False, True, True]),
+                                                       ("kept", False, [False, True, True]),
+                                                       ("kept", True, [False, False, False])])
+def test_the_bench_fused_rows_time_the_direct_step(monkeypatch, loop, new_grads, expected):
     """python -m optim bench: after the first step (which creates the state entries), the "fused" rows time the
-    direct step, and "fused (general path)", with new gradient Tensors at each step, the general one."""
-    taken, original = [], DirectPlan.step
+    direct step, in the plain loop (zero_grad, backward, step) and with the gradients kept in the views; "fused
+    (general path)", with new gradient Tensors at each step, the general one."""
+    taken, original = [], FusedEngine.direct_step
 
-    def step(plan):
-        taken.append(original(plan))
+    def step(engine, *pairs):
+        taken.append(original(engine, *pairs))
         return taken[-1]
 
-    monkeypatch.setattr(DirectPlan, "step", step)
-    bench_step = bench._minigrad("adam", (3, 100), "float32", "cpu", fused=True, new_grads=new_grads)
+    monkeypatch.setattr(FusedEngine, "direct_step", step)
+    prepare, bench_step = bench_methods.minigrad_method("adam", (3, 100), "float32", "cpu", fused=True, loop=loop,
+                                                        new_grads=new_grads)
     for _ in range(3):
+        prepare()
         bench_step()
     assert taken == expected
 

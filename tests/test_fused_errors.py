@@ -60,8 +60,11 @@ def test_bench_command_prints_the_table_and_the_goals(capsys):
     assert main(["bench", "--shapes", "3x1000", "--algorithms", "adam", "--steps", "1", "--rounds", "1",
                  "--warmup", "0"]) == 0
     out = capsys.readouterr().out
-    for row in ("| adam | 3 x 1000 | floor |", "| adam | 3 x 1000 | reference |", "| adam | 3 x 1000 | fused |",
-                "| adam | 3 x 1000 | fused (general path) |"):
+    for row in ("| adam | 3 x 1000 | - | floor |", "| adam | 3 x 1000 | - | floor (copy) |",
+                "| adam | 3 x 1000 | plain | reference |", "| adam | 3 x 1000 | plain | fused |",
+                "| adam | 3 x 1000 | kept | reference |", "| adam | 3 x 1000 | kept | fused |",
+                "| adam | 3 x 1000 | kept | fused (general path) |"):
         assert row in out
-    assert ("| adam | 3 x 1000 | fused (ufunc kernels) |" in out) == fused_jit.available()
-    assert "copy bandwidth" in out and "adam 3 x 1000: fused" in out
+    for loop in ("plain", "kept"):
+        assert (f"| adam | 3 x 1000 | {loop} | fused (ufunc kernels) |" in out) == fused_jit.available()
+    assert "read-modify-write bandwidth" in out and "copy bandwidth" in out and "adam 3 x 1000: fused" in out

@@ -39,7 +39,7 @@ from optim.cli.types import OptionError
 __all__ = ["OWN_PARSERS", "SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
-    "bench": ("optim.cli.bench", "time one optimizer step: copy-bandwidth floor, reference, fused path, PyTorch"),
+    "bench": ("optim.cli.bench", "time one optimizer step: memory floor, reference, fused path, PyTorch"),
     "demo": (
         "optim.cli.demo",
         "compare Adam, Adamax, AMSGrad and SGD on the digits and on Reddi et al.'s online problem",

@@ -24,19 +24,25 @@ values are copied into the slot; a new device or dtype, or new parameters,
 rebuild the buffers, and so does a group whose state arrays change
 (``amsgrad`` switched through ``param_groups``).
 
-Gradients: ``zero_grad()`` sets every ``p.grad`` to ``None``, as on the
-reference path, so a parameter that the next loss leaves out has no gradient
-and is not updated. ``zero_grad(set_to_none=False)`` gives each parameter that
-has a gradient a zero gradient that is a view of its slot of the flat gradient
-buffer (one without stays ``None``). A step that finds ``p.grad`` still being
-that view reads it in place; any other gradient (minigrad's ``backward``
-replaces ``p.grad`` out of place, loss scaling and clipping make new arrays) is
-first copied into the slot, which costs one pass over it.
+Gradients: binding registers each parameter's slot of the flat gradient
+buffer with :func:`minigrad.autograd.set_grad_buffer`, so ``backward`` writes
+a parameter's first gradient there (``p.grad`` becomes the slot's view) and
+adds later ones there in place, as PyTorch accumulates. ``zero_grad()`` sets
+every ``p.grad`` to ``None``, as on the reference path, so a parameter that
+the next loss leaves out has no gradient and is not updated.
+``zero_grad(set_to_none=False)`` gives each parameter that has a gradient the
+zero view of its slot (one without stays ``None``). A step that finds
+``p.grad`` still being that view reads it in place; any other gradient (one
+assigned by hand, or made by ``create_graph=True``, loss scaling or clipping)
+is first copied into the slot, which costs one pass over it.
 
-When every parameter's gradient is still the view that
-``zero_grad(set_to_none=False)`` handed out and no option acts on the
-gradients one by one, ``step`` goes straight from the flat buffers to the
-kernels (:mod:`optim.fused.direct`). Otherwise, before the rule (checks, loss
+When every parameter's gradient is that view (after ``backward``, in the plain
+loop ``zero_grad(); loss.backward(); step()``, with gradient accumulation over
+several ``backward`` calls, and in ``minimize`` and ``apply_gradients`` with
+the ``p.grad`` of every parameter) and no option acts on the gradients one by
+one, ``step`` goes straight from the flat buffers to the kernels
+(:meth:`FusedEngine.direct_step <optim.fused.engine.FusedEngine.direct_step>`,
+with the conditions of :mod:`optim.fused.direct`). Otherwise, before the rule (checks, loss
 scaling, accumulation, clipping) and after it (EMA) runs the reference
 pipeline. A call updates the parameters that have a gradient; consecutive ones
 that share group, learning rate, weight decay and step :math:`t` form a run

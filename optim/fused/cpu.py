@@ -13,7 +13,9 @@ kernels release the GIL), which take them from a shared queue. The kernels:
   each chunk of :data:`COMPILED_CHUNK_BYTES`, when Numba is installed.
 
 Both give the bits of the reference path; :func:`kernel` chooses, and
-:func:`set_kernels` overrides the choice.
+:func:`set_kernels` overrides the choice. :func:`piece` names the kernel and
+the range of a store to run it on, and :func:`launch` runs the pieces: those in
+host memory here, those on a GPU through :mod:`optim.fused.gpu`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optim.fused import gpu as fused_gpu
 from optim.fused import jit as fused_jit
 from optim.fused import ufunc as fused_ufunc
+
+if TYPE_CHECKING:
+    from optim.fused.store import FlatStore
 
 __all__ = [
     "CHUNK_BYTES",
@@ -37,7 +43,9 @@ __all__ = [
     "Piece",
     "fill_zero",
     "kernel",
+    "launch",
     "num_threads",
+    "piece",
     "run_pieces",
     "set_kernels",
     "using_kernels",
@@ -216,7 +224,8 @@ def run_pieces(pieces: Sequence[Piece], threads: int | None = None) -> None:
     """
     chunks = _chunks([piece for piece in pieces if piece.stop > piece.start])
     errors = np.geterr()
-    threads = num_threads() if threads is None else threads
+    if threads is None:  # asking the system for the cores is a system call: not for a single chunk
+        threads = num_threads() if len(chunks) > 1 else 1
     workers = min(threads, len(chunks))
     if workers <= 1:
         queue = iter(chunks)
@@ -236,6 +245,26 @@ def run_pieces(pieces: Sequence[Piece], threads: int | None = None) -> None:
         wait(futures)  # every thread is done with the buffers before the step returns or raises
     for future in futures:
         future.result()  # a worker's error, raised here
+
+
+def piece(algorithm: str, store: FlatStore, scalars: Any, start: int, stop: int, staged: bool = False) -> Piece:
+    """The kernel of ``algorithm`` ("adam", for AMSGrad too, "adamax" or "sgd") on ``[start, stop)`` of ``store``,
+    reading the gradients from ``store.staging`` if ``staged``, else from ``store.grad``."""
+    grad = store.staging if staged else store.grad
+    arrays = (store.param, grad, *(store.state[name] for name in store.names))
+    if algorithm == "adam" and len(store.names) == 2:
+        arrays = (*arrays, None)  # no v_max without AMSGrad
+    if algorithm == "sgd" and not store.names:
+        arrays = (*arrays, None)  # no buffer without momentum
+    chosen = kernel(algorithm, store.dtype) if store.device.type == "cpu" else fused_gpu.KERNELS[algorithm]
+    return Piece(chosen, arrays, scalars, start, stop)
+
+
+def launch(pieces: Sequence[Piece]) -> None:
+    """Run the pieces: those in host memory together on the CPU's threads (:func:`run_pieces`), then each GPU one."""
+    on_gpu = [item for item in pieces if item.kernel in fused_gpu.KERNELS.values()]
+    run_pieces([item for item in pieces if item.kernel not in fused_gpu.KERNELS.values()])
+    fused_gpu.run_pieces(on_gpu)
 
 
 def zeros(device: Any, size: int, dtype: Any) -> np.ndarray:

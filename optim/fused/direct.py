@@ -1,4 +1,4 @@
-"""The direct fused step: no per-parameter pipeline when every gradient already lies in the flat buffer.
+"""The plan of the direct fused step: no per-parameter pipeline when every gradient already lies in the flat buffer.
 
 The general fused step (:meth:`optim.fused.engine.FusedEngine.step`) takes the
 gradients one by one through the pipeline of :mod:`optim.pipeline` (checks,
@@ -7,10 +7,11 @@ the runs that share their scalars: a few microseconds of Python per
 parameter, which for ten thousand small parameters costs more than the
 arithmetic. When nothing of that can change a gradient, the step can skip it:
 
-* every parameter's ``p.grad`` is still the Tensor that
-  ``zero_grad(set_to_none=False)`` handed out, viewing its slot of the flat
-  gradient buffer (so its shape, dtype and device are right by construction;
-  a parameter without a gradient fails this), ``p.data`` and the state entry
+* every parameter's ``p.grad`` is still the Tensor that ``backward`` writes
+  into (registered at binding) or ``zero_grad(set_to_none=False)`` handed out,
+  viewing its slot of the flat gradient buffer (so its shape, dtype and device
+  are right by construction; a parameter without a gradient fails this, and
+  the general path skips it), ``p.data`` and the state entry
   are still the bound views, and each group still has the state arrays of its
   buffers (``amsgrad`` not switched through ``param_groups``);
 * no option acts on the gradients one by one: no ``loss_scale_factor``, no
@@ -21,16 +22,16 @@ arithmetic. When nothing of that can change a gradient, the step can skip it:
 
 A :class:`DirectPlan`, built once per binding, holds the parameters in buffer
 order, cut into :class:`Segment` s: the parameters of one group in one buffer,
-contiguous because binding sorts them so. A step then checks the conditions
-above with C-level loops (``map`` over the parameters), checks each group's
-hyperparameters as the general path does
-(:meth:`~optim.optimizer.Optimizer.check_groups`), advances the step counts,
-computes one set of scalars per segment and runs the kernels: the same
-arithmetic as the general path, on the same ranges, with the same bits. If
-any condition fails, :meth:`DirectPlan.step` changes nothing and returns
-``False``, and the optimizer takes the general path, which also produces the
-error messages about gradients; invalid hyperparameters, learning rates and
-bias corrections raise in the direct step itself, before anything changes.
+contiguous because binding sorts them so, and checks the conditions above with
+C-level loops (``map`` over the parameters). The step itself is
+:meth:`optim.fused.engine.FusedEngine.direct_step`: it asks the plan, checks
+each group's hyperparameters as the general path does, advances the step
+counts, computes one set of scalars per segment and runs the kernels: the same
+arithmetic as the general path, on the same ranges, with the same bits. If a
+condition fails, it changes nothing and returns ``False``, and the optimizer
+takes the general path, which also produces the error messages about
+gradients; invalid hyperparameters, learning rates and bias corrections raise
+in the direct step itself, before anything changes.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
 from optim import pipeline
-from optim.fused import scalars as fused_scalars
-from optim.fused.store import FlatStore, Slot, launch, piece
+from optim.fused.store import FlatStore, Slot
 
 if TYPE_CHECKING:
     from optim.fused.engine import FusedEngine
@@ -52,7 +52,6 @@ __all__ = ["DirectPlan", "Segment"]
 
 _grad = operator.attrgetter("grad")
 _data = operator.attrgetter("data")
-_step = operator.itemgetter("step")
 
 
 def _all_identical(actual: Iterable[Any], expected: Iterable[Any]) -> bool:
@@ -142,6 +141,33 @@ class DirectPlan:
         return True
 
     # ----------------------------------------------------------------- conditions
+    def allows_direct_step(self) -> bool:
+        """Whether every parameter is bound and has its gradient in the buffer, and no option acts one by one.
+
+        The conditions of the module's list, but for the groups' hyperparameters and the
+        finiteness of the gradients, which the step checks itself
+        (:meth:`~optim.fused.engine.FusedEngine.direct_step`).
+        """
+        return self.complete and bool(self.params) and self._options_allow() and self._still_bound()
+
+    def grad_tensors_view_the_buffer(self) -> bool:
+        """Whether every gradient Tensor handed out still views its slot of the flat gradient buffer."""
+        return _all_identical(map(_data, self.grad_tensors), self.grad_views)
+
+    def pairs_hold_the_buffers(self, pairs: list[tuple[Any, Any]]) -> bool:
+        """Whether ``(param, gradient)`` pairs name every parameter of the plan once, each with the gradient
+        Tensor handed out or its array (call after :meth:`allows_direct_step`, which checks that ``p.grad`` is
+        that Tensor)."""
+        if len(pairs) != len(self.params):
+            return False
+        expected = {id(param): (tensor, view) for param, tensor, view in
+                    zip(self.params, self.grad_tensors, self.grad_views)}
+        for param, grad in pairs:
+            accepted = expected.pop(id(param), None)
+            if accepted is None or (grad is not accepted[0] and grad is not accepted[1]):
+                return False
+        return True
+
     def _options_allow(self) -> bool:
         """No option that acts on the gradients (the pipeline's steps 1-3), or on the parameters, one by one."""
         optimizer = self.engine.optimizer
@@ -160,46 +186,9 @@ class DirectPlan:
                 and all(segment.store.names == engine.state_names(segment.group) for segment in self.segments)
                 and all(segment.holds_views() for segment in self.segments))
 
-    def _all_finite(self) -> bool:
+    def all_finite(self) -> bool:
         """One ``isfinite`` per flat gradient buffer, for ``nonfinite="raise"`` or ``"skip"``."""
         for store in {id(segment.store): segment.store for segment in self.segments}.values():
             if not bool(backend.get_array_module(store.grad).isfinite(store.grad).all()):
                 return False
-        return True
-
-    # ----------------------------------------------------------------- the step
-    def step(self) -> bool:
-        """Update every parameter directly and return ``True``, or change nothing and return ``False``.
-
-        ``False`` means a condition of the module's list does not hold; the
-        caller then runs the general path. The optimizer's counters
-        (``iterations``, ``calls``) and the moving averages are the caller's.
-        """
-        if not self.complete or not self.params or not self._options_allow() or not self._still_bound():
-            return False
-        optimizer = self.engine.optimizer
-        optimizer.check_groups(segment.group for segment in self.segments)  # may raise: nothing has changed yet
-        if optimizer.options.nonfinite != "propagate" and not self._all_finite():
-            return False  # the general path raises or skips, with the parameter named
-        runs = []  # (segment, entries, scalars), all computed before anything changes
-        for segment in self.segments:
-            group, store = segment.group, segment.store
-            entries = segment.entries
-            if group.get("step_counting") == "per_parameter":
-                steps = list(map(_step, entries))
-                if steps.count(steps[0]) != len(steps):
-                    return False  # the segment would need cutting into runs: the general path does that
-            # The same numbers as every parameter of the segment would get (no pattern_lrs or exclusions here);
-            # a schedule may refuse: nothing has changed yet.
-            lr, step, weight_decay = optimizer.parameter_scalars(segment.slots[0].param, group)
-            # The scalars may raise too (a beta that rounds to 1 where power_dtype corrects the bias).
-            scalars = fused_scalars.for_group(self.engine.algorithm, group, dtype=store.dtype, step=step, lr=lr,
-                                              weight_decay=weight_decay, power_dtype=optimizer.options.power_dtype)
-            runs.append((segment, entries, scalars))
-        pieces = []
-        for segment, entries, scalars in runs:
-            for entry in entries:
-                entry["step"] += 1
-            pieces.append(piece(self.engine.algorithm, segment.store, scalars, segment.start, segment.stop))
-        launch(pieces)
         return True

@@ -1,29 +1,42 @@
-"""The fused engine of one optimizer: binding parameters into flat buffers, and the general fused step.
+"""The fused engine of one optimizer: binding parameters into flat buffers, the direct step, the general step.
 
 See :mod:`optim.fused` for the design. The engine asks the optimizer for what it
-needs (its ``algorithm``, the ``state_names`` of a group, the
-per-parameter scalars) and never looks at the optimizer's class.
+needs (its ``algorithm``, the ``state_names`` of a group, its groups and
+options) and never looks at the optimizer's class. One direct step reads top to
+bottom: :meth:`FusedEngine.direct_step` here, the chunks on the threads in
+:mod:`optim.fused.cpu`, the compiled loop in :mod:`optim.fused.jit`, the rule
+in :mod:`optim.rules`.
 """
 
 from __future__ import annotations
 
-import re
+import operator
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
-from minigrad.backend import Device
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import pipeline
+from optim import parameter_numbers, pipeline
 from optim.fused import cpu as fused_cpu
 from optim.fused import scalars as fused_scalars
 from optim.fused.direct import DirectPlan
-from optim.fused.store import FlatStore, Slot, adopt, launch, piece, replaced, zeros
+from optim.fused.store import (
+    FlatStore,
+    Slot,
+    adopt,
+    lay_out,
+    register_grad_buffer,
+    register_members,
+    replaced,
+    zeros,
+)
 
 if TYPE_CHECKING:
     from optim.optimizer import Optimizer
 
 __all__ = ["FusedEngine"]
+
+_step = operator.itemgetter("step")
 
 
 class FusedEngine:
@@ -61,56 +74,8 @@ class FusedEngine:
 
     def bind(self) -> None:
         """(Re)build the flat buffers from the current parameters and state; ``param.data`` become views."""
-        optimizer = self.optimizer
-        members: dict[tuple[Any, ...], list[tuple[tuple[int, int, bool], Tensor]]] = {}
-        for g_index, group in enumerate(optimizer.param_groups):
-            names = self.state_names(group)
-            for param in group["params"]:
-                order = (g_index, self._pattern_index(param), not optimizer._decays(param))
-                key = (param.device, param.dtype, names)
-                members.setdefault(key, []).append((order, param))
-        stores, slots = [], {}
-        for (device, dtype, names), entries in members.items():
-            entries.sort(key=lambda entry: entry[0])  # stable: parameter order within equal keys
-            params = [param for _, param in entries]
-            store = self._allocate(device, dtype, names, sum(param.size for param in params))
-            start = 0
-            for param in params:
-                slots[id(param)] = self._place(param, store, start)
-                start += param.size
-            stores.append(store)
-        self.stores, self.slots, self.plan = stores, slots, None
-
-    def _pattern_index(self, param: Tensor) -> int:
-        """Index of the ``pattern_lrs`` entry that gives ``param`` its learning rate (-1: none)."""
-        name = self.optimizer.names.get(id(param))
-        if name is None:
-            return -1
-        for index, (patterns, _) in enumerate(self.optimizer.options.pattern_lrs):
-            if any(re.search(pattern, name) for pattern in patterns):
-                return index
-        return -1
-
-    @staticmethod
-    def _allocate(device: Device, dtype: Any, names: tuple[str, ...], size: int) -> FlatStore:
-        return FlatStore(device, dtype, names, zeros(device, size, dtype), zeros(device, size, dtype),
-                         {name: zeros(device, size, dtype) for name in names})
-
-    def _place(self, param: Tensor, store: FlatStore, start: int) -> Slot:
-        """Copy ``param`` and its state (if any) into ``store`` at ``start``; make ``param.data`` the view."""
-        stop = start + param.size
-        param_view = store.param[start:stop].reshape(param.shape)
-        param_view[...] = param.data
-        param.data = param_view
-        grad_view = store.grad[start:stop].reshape(param.shape)
-        views = {name: array[start:stop].reshape(param.shape) for name, array in store.state.items()}
-        entry = self.optimizer.state.get(param)
-        if entry is None:
-            entry, fresh = {"step": 0, **views}, True
-        else:
-            adopt(entry, views, store.device)
-            fresh = False
-        return Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, views, fresh)
+        self.stores, self.slots = lay_out(self.optimizer, self.state_names, self.slots)
+        self.plan = None
 
     def _ensure_bound(self, params: list[Tensor]) -> None:
         """Bind if a parameter is new or moved; copy in a replaced ``param.data`` of the same kind."""
@@ -133,7 +98,11 @@ class FusedEngine:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """:meth:`Optimizer.zero_grad <optim.optimizer.Optimizer.zero_grad>` on the fused path.
 
-        ``set_to_none=True``: every ``p.grad`` becomes ``None``. ``False``: each
+        ``set_to_none=True``: every ``p.grad`` becomes ``None``; the next
+        ``backward`` writes each gradient into the parameter's slot of the flat
+        gradient buffer, registered with :func:`minigrad.autograd.set_grad_buffer`
+        when the parameter was bound, and ``p.grad`` becomes the slot's view
+        (so the step can be direct). ``False``: each
         parameter that has a dense gradient gets a zero gradient that views its
         slot of the flat gradient buffer (binding first if needed); a ``None``
         stays ``None``, and a row-sparse gradient becomes one with no rows, as
@@ -145,6 +114,10 @@ class FusedEngine:
         if set_to_none:
             for param in params:
                 param.grad = None
+            if self.plan is not None and not self.plan.grad_tensors_view_the_buffer():
+                for slot in self.slots.values():
+                    if slot.grad_tensor.data is not slot.grad_view:
+                        self._renew_grad_tensor(slot)
             return
         with_grad = [param for param in params if param.grad is not None]
         if not with_grad:
@@ -163,21 +136,58 @@ class FusedEngine:
                 continue
             slot = self.slots[id(param)]
             if slot.grad_tensor.data is not slot.grad_view:
-                slot.grad_tensor = Tensor(slot.grad_view)
-                self.plan = None  # it expects the previous Tensor
+                self._renew_grad_tensor(slot)
             param.grad = slot.grad_tensor
 
-    def direct_step(self) -> bool:
+    def _renew_grad_tensor(self, slot: Slot) -> None:
+        """A new gradient Tensor for a slot whose Tensor no longer views the buffer (its ``data`` was replaced),
+        registered for ``backward`` in place of the old one (:func:`optim.fused.store.register_grad_buffer`)."""
+        slot.grad_tensor = Tensor(slot.grad_view)
+        register_grad_buffer(slot)
+        self.plan = None  # it expects the previous Tensor
+
+    def direct_step(self, pairs: list[tuple[Tensor, Any]] | None = None) -> bool:
         """The whole update from the flat gradient buffers, when :mod:`optim.fused.direct` allows it.
 
-        Returns ``False``, having changed nothing, when it does not; the
-        optimizer then takes the pipeline and :meth:`step`.
+        ``pairs`` (``(param, gradient)``, from ``apply_gradients``) must name
+        every parameter once, each with its ``p.grad`` or that Tensor's array.
+        Returns ``False``, having changed nothing, when a condition does not
+        hold; the optimizer then takes the pipeline and :meth:`step`. The
+        optimizer's counters (``iterations``, ``calls``) and the moving
+        averages are the caller's.
         """
         if not self.slots:
             return False
         if self.plan is None or not self.plan.matches_groups():
             self.plan = DirectPlan(self)
-        return self.plan.step()
+            register_members(self.slots, {id(param) for param in self.plan.params})
+        plan, optimizer = self.plan, self.optimizer
+        if not plan.allows_direct_step() or (pairs is not None and not plan.pairs_hold_the_buffers(pairs)):
+            return False
+        optimizer.check_groups(segment.group for segment in plan.segments)  # may raise: nothing has changed yet
+        if optimizer.options.nonfinite != "propagate" and not plan.all_finite():
+            return False  # the general path raises or skips, with the parameter named
+        runs = []  # (segment, scalars), all computed before anything changes
+        for segment in plan.segments:
+            group, store = segment.group, segment.store
+            if group.get("step_counting") == "per_parameter":
+                steps = list(map(_step, segment.entries))
+                if steps.count(steps[0]) != len(steps):
+                    return False  # the segment would need cutting into runs: the general path does that
+            # The same numbers as every parameter of the segment would get (no pattern_lrs or exclusions here);
+            # a schedule may refuse: nothing has changed yet.
+            lr, step, weight_decay = parameter_numbers.parameter_scalars(optimizer, segment.slots[0].param, group)
+            # The scalars may raise too (a beta that rounds to 1 where power_dtype corrects the bias).
+            scalars = fused_scalars.for_group(self.algorithm, group, dtype=store.dtype, step=step, lr=lr,
+                                              weight_decay=weight_decay, power_dtype=optimizer.options.power_dtype)
+            runs.append((segment, scalars))
+        pieces = []
+        for segment, scalars in runs:
+            for entry in segment.entries:
+                entry["step"] += 1
+            pieces.append(fused_cpu.piece(self.algorithm, segment.store, scalars, segment.start, segment.stop))
+        fused_cpu.launch(pieces)
+        return True
 
     def step(self, ready: list[tuple[Tensor, dict[str, Any], Any]], scalars: dict[int, Any]) -> None:
         """Update the parameters of ``ready`` (``(param, group, gradient array)``, after the pipeline).
@@ -286,6 +296,6 @@ class FusedEngine:
             store, group = spans[0][2].store, spans[0][3]
             scalars = fused_scalars.for_group(self.algorithm, group, dtype=store.dtype, step=step, lr=lr,
                                               weight_decay=weight_decay, power_dtype=self.optimizer.options.power_dtype)
-            pieces.extend(piece(self.algorithm, store, scalars, start, stop, store in staged)
+            pieces.extend(fused_cpu.piece(self.algorithm, store, scalars, start, stop, store in staged)
                           for start, stop, _, _ in spans)
-        launch(pieces)
+        fused_cpu.launch(pieces)

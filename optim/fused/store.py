@@ -1,23 +1,31 @@
 """The flat buffers of the fused path: a :class:`FlatStore` per device and dtype, a :class:`Slot` per parameter.
 
-:class:`~optim.fused.engine.FusedEngine` lays the parameters out in the stores and
-hands out views of them; :func:`launch` runs the kernels on ranges of the
-stores, on the CPU (:mod:`optim.fused.cpu`) or a GPU (:mod:`optim.fused.gpu`).
+:class:`~optim.fused.engine.FusedEngine` lays the parameters out in the stores
+(:func:`allocate`, :func:`place`) and hands out views of them; the kernels run
+on ranges of the stores (:func:`optim.fused.cpu.launch`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
+from minigrad.autograd import set_grad_buffer
 from minigrad.backend import Device
 from minigrad.tensor import Tensor
 from optim.fused import cpu as fused_cpu
 from optim.fused import gpu as fused_gpu
 
-__all__ = ["FlatStore", "Slot", "adopt", "launch", "piece", "replaced", "zeros"]
+if TYPE_CHECKING:
+    from optim.optimizer import Optimizer
+
+__all__ = [
+    "FlatStore", "Slot", "adopt", "allocate", "lay_out", "pattern_index", "place", "register_grad_buffer",
+    "register_members", "replaced", "zeros",
+]
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -59,29 +67,90 @@ def zeros(device: Device, size: int, dtype: Any) -> Any:
     return (fused_cpu.zeros if device.type == "cpu" else fused_gpu.zeros)(device, size, dtype)
 
 
-def piece(algorithm: str, store: FlatStore, scalars: Any, start: int, stop: int,
-          staged: bool = False) -> fused_cpu.Piece:
-    """The kernel of ``algorithm`` ("adam", for AMSGrad too, "adamax" or "sgd") on ``[start, stop)`` of ``store``,
-    reading the gradients from ``store.staging`` if ``staged``, else from ``store.grad``."""
-    grad = store.staging if staged else store.grad
-    arrays = (store.param, grad, *(store.state[name] for name in store.names))
-    if algorithm == "adam" and len(store.names) == 2:
-        arrays = (*arrays, None)  # no v_max without AMSGrad
-    if algorithm == "sgd" and not store.names:
-        arrays = (*arrays, None)  # no buffer without momentum
-    if store.device.type == "cpu":
-        kernel = fused_cpu.kernel(algorithm, store.dtype)
+def lay_out(optimizer: Optimizer, state_names: Callable[[dict[str, Any]], tuple[str, ...]],
+            previous: dict[int, Slot]) -> tuple[list[FlatStore], dict[int, Slot]]:
+    """The stores and slots of the optimizer's parameters, their values and state copied in (``param.data`` become
+    views): one store per device, dtype and set of state arrays (``state_names(group)``), the parameters in group
+    order, then by ``pattern_lrs`` entry, then decayed before not, so that parameters that share their numbers
+    are contiguous. The parameters of the ``previous`` slots that are not laid out again lose their registration.
+    """
+    members: dict[tuple[Any, ...], list[tuple[tuple[int, int, bool], Tensor]]] = {}
+    for g_index, group in enumerate(optimizer.param_groups):
+        names = state_names(group)
+        for param in group["params"]:
+            order = (g_index, pattern_index(optimizer.names.get(id(param)), optimizer.options.pattern_lrs),
+                     not optimizer._decays(param))
+            members.setdefault((param.device, param.dtype, names), []).append((order, param))
+    register_members(previous, set())
+    stores, slots = [], {}
+    for (device, dtype, names), entries in members.items():
+        entries.sort(key=lambda entry: entry[0])  # stable: parameter order within equal keys
+        params = [param for _, param in entries]
+        store = allocate(device, dtype, names, sum(param.size for param in params))
+        start = 0
+        for param in params:
+            slots[id(param)] = place(param, store, start, optimizer.state.get(param))
+            start += param.size
+        stores.append(store)
+    return stores, slots
+
+
+def allocate(device: Device, dtype: Any, names: tuple[str, ...], size: int) -> FlatStore:
+    """A store of ``size`` zero elements per buffer: parameters, gradients and the state arrays ``names``."""
+    return FlatStore(device, dtype, names, zeros(device, size, dtype), zeros(device, size, dtype),
+                     {name: zeros(device, size, dtype) for name in names})
+
+
+def pattern_index(name: str | None, pattern_lrs: Sequence[tuple[Sequence[str], Any]]) -> int:
+    """Index of the ``pattern_lrs`` entry whose patterns match the parameter name ``name`` (-1: none, or no name)."""
+    if name is None:
+        return -1
+    for index, (patterns, _) in enumerate(pattern_lrs):
+        if any(re.search(pattern, name) for pattern in patterns):
+            return index
+    return -1
+
+
+def place(param: Tensor, store: FlatStore, start: int, entry: dict[str, Any] | None) -> Slot:
+    """Copy ``param`` and its state ``entry`` (if any) into ``store`` at ``start``; make ``param.data`` the view.
+
+    The slot's gradient Tensor, a view of the flat gradient buffer, is
+    registered as the parameter's gradient buffer (:func:`register_grad_buffer`).
+    """
+    stop = start + param.size
+    param_view = store.param[start:stop].reshape(param.shape)
+    param_view[...] = param.data
+    param.data = param_view
+    grad_view = store.grad[start:stop].reshape(param.shape)
+    views = {name: array[start:stop].reshape(param.shape) for name, array in store.state.items()}
+    if entry is None:
+        entry, fresh = {"step": 0, **views}, True
     else:
-        kernel = fused_gpu.KERNELS[algorithm]
-    return fused_cpu.Piece(kernel, arrays, scalars, start, stop)
+        adopt(entry, views, store.device)
+        fresh = False
+    slot = Slot(param, store, start, stop, param_view, grad_view, Tensor(grad_view), entry, views, fresh)
+    register_grad_buffer(slot)
+    return slot
 
 
-def launch(pieces: Sequence[fused_cpu.Piece]) -> None:
-    """Run the pieces: those in host memory together on the CPU's threads, then each GPU one."""
-    on_cpu = [item for item in pieces if item.kernel not in fused_gpu.KERNELS.values()]
-    on_gpu = [item for item in pieces if item.kernel in fused_gpu.KERNELS.values()]
-    fused_cpu.run_pieces(on_cpu)
-    fused_gpu.run_pieces(on_gpu)
+def register_members(slots: dict[int, Slot], members: set[int]) -> None:
+    """The parameters of ``slots`` whose ids are in ``members`` have their slot's gradient Tensor registered for
+    ``backward``; the others (parameters that left the optimizer) no longer have it."""
+    for key, slot in slots.items():
+        registered = slot.param.grad_buffer is slot.grad_tensor
+        if key in members and not registered:
+            register_grad_buffer(slot)
+        elif key not in members and registered:
+            slot.param.grad_buffer = None
+
+
+def register_grad_buffer(slot: Slot) -> None:
+    """Make the slot's gradient Tensor the buffer that ``backward`` writes its parameter's first gradient into
+    (:func:`minigrad.autograd.set_grad_buffer`), so that the step finds it in the flat buffer. A parameter that
+    gets no gradient (``requires_grad=False``, or not a leaf) has none registered."""
+    param = slot.param
+    if param.requires_grad and param.is_leaf:
+        set_grad_buffer(param, slot.grad_tensor)
 
 
 def adopt(entry: dict[str, Any], views: dict[str, Any], device: Device) -> None:
