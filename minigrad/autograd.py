@@ -254,6 +254,18 @@ def set_grad_buffer(leaf: Tensor, buffer: Tensor | None) -> None:
         When ``leaf`` or ``buffer`` is not a Tensor, or ``buffer`` has another dtype.
     ValueError
         When ``leaf`` is not a leaf requiring gradients, or ``buffer`` has another shape or device, or is read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from minigrad.autograd import set_grad_buffer
+    >>> w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> flat = np.zeros(4)                      # say, an optimizer's flat gradient buffer
+    >>> set_grad_buffer(w, mg.Tensor(flat[:2]))     # a Tensor that wraps the view (mg.tensor would copy)
+    >>> (w * w).sum().backward()
+    >>> flat                                    # the gradient 2w landed in the buffer
+    array([2., 4., 0., 0.])
     """
     if not isinstance(leaf, Tensor):
         raise TypeError(f"leaf: expected a Tensor, got {reprlib.repr(leaf)}")

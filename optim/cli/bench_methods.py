@@ -127,6 +127,17 @@ def fastest_stream(size: int, dtype: str, device: str, steps: int, kind: str) ->
     return run, count * size * itemsize
 
 
+def bandwidth(size: int, dtype: str, device: str, steps: int, kind: str = "copy") -> float:
+    """Bytes per second, read + written, of the fastest stream of ``kind`` over ``size`` elements
+    (:func:`fastest_stream`; ``"copy"`` as STREAM counts a copy, ``"update"`` in place), timed over ``steps`` runs.
+
+    >>> bandwidth(1_000, "float32", "cpu", steps=3) > 0
+    True
+    """
+    run, moved = fastest_stream(size, dtype, device, steps, kind)
+    return moved / statistics.median(measure(run, steps + 2, device)[2:])
+
+
 # ----------------------------------------------------------------------------- the methods
 def _arrays(shape: tuple[int, int], dtype: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(20151222)

@@ -119,7 +119,12 @@ def check_newton_minimize(newton_minimize: Callable[..., Any]) -> None:
         expected = [start]
         for _ in range(steps):
             expected.append(expected[-1] - first(expected[-1]) / second(expected[-1]))
-        got = newton_minimize(function, start, steps)
+        try:
+            got = newton_minimize(function, start, steps)
+        except ZeroDivisionError:  # f' and f'' added into one x.grad: each step x - 1, until a gradient of 0
+            report(exercise, False, f"{label}: a division by zero. x.grad accumulates, so set x.grad = None "
+                                    "between the two backward calls.")
+            return
         if got is None:
             report(exercise, False, "got None: does your function return the list of iterates?")
             return
