@@ -5,7 +5,8 @@ the step's numbers ``s`` (an :class:`~optim.step_scalars.Scalars`, each
 already in the parameter's dtype), the parameter :math:`\\theta_{t-1}`, the
 gradient and the state, and returns the new parameter and state. The formula
 choices (``maximize``, the kind of weight decay, ``epsilon_mode``,
-``amsgrad_mode``, ``adamax_epsilon``, ``slot_arithmetic``) are fixed when the rule is built by
+``amsgrad_mode``, ``adamax_epsilon``, ``slot_arithmetic``; the tuples of
+:mod:`optim.rule_choices`, re-exported here) are fixed when the rule is built by
 :func:`make_rule`; the few operations that are not Python operators come from
 an :class:`Ops`. So the same function runs wherever its values come from:
 
@@ -27,10 +28,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from minigrad.backend import get_array_module
-from optim import fma
 from optim.conventions import (
     ADAMAX_EPSILON_CHOICES,
     EPSILON_MODE_CHOICES,
@@ -39,150 +39,28 @@ from optim.conventions import (
     SLOT_ARITHMETIC_CHOICES,
 )
 
+# The formula choices that select a rule, and the operations it runs with (re-exported: optim.rules.AdamChoices...).
+from optim.rule_choices import (
+    DECAYS,
+    SGD_FORMS,
+    AdamaxChoices,
+    AdamChoices,
+    Ops,
+    SgdChoices,
+    adam_choices,
+    adamax_choices,
+    array_ops,
+    check_allowed,
+    check_optax_options,
+    sgd_choices,
+    state_names,
+)
+
 __all__ = [
     "SGD_FORMS", "AdamChoices", "AdamaxChoices", "Ops", "SgdChoices", "adam_choices", "adamax_choices", "array_ops",
     "check_optax_options", "make_adam_rule", "make_adamax_rule", "make_effective_gradient", "make_first_moment",
-    "make_rule", "make_sgd_rule", "sgd_choices", "state_names",
+    "make_rule", "make_sgd_rule", "run_in_place", "sgd_choices", "state_names",
 ]
-
-DECAYS = ("none", "l2", "decoupled")
-
-
-class Ops(NamedTuple):
-    """What a backend provides to a rule besides the operators ``+ - * /``, unary ``-`` and ``abs``.
-
-    ``sqrt`` is the correctly rounded square root; ``maximum`` is
-    ``np.maximum``: NaN if either operand is NaN, and on a tie (``-0.0`` and
-    ``+0.0``) the result NumPy gives for the dtype. ``inline`` turns a helper of
-    a rule into something the rule can call: the function itself for NumPy and
-    the tracer, an inlined compiled function for Numba. ``fma(a, b, c)`` is
-    :math:`a b + c` rounded once (:func:`optim.fma.fma`), which PyTorch's SGD
-    computes; only the SGD rule of the ``"dampened"`` form uses it.
-    """
-
-    sqrt: Callable[[Any], Any]
-    maximum: Callable[[Any, Any], Any]
-    inline: Callable[[Callable[..., Any]], Callable[..., Any]]
-    fma: Callable[[Any, Any, Any], Any] | None = None
-
-
-def _as_is(function: Callable[..., Any]) -> Callable[..., Any]:
-    return function
-
-
-def array_ops(xp: Any) -> Ops:
-    """The operations on whole arrays of the array module ``xp`` (numpy or cupy)."""
-    return Ops(sqrt=xp.sqrt, maximum=xp.maximum, inline=_as_is, fma=fma.fma_of(xp))
-
-
-class AdamChoices(NamedTuple):
-    """The formula choices of an Adam or AMSGrad step (see :func:`optim.functional.adam_update`)."""
-
-    maximize: bool
-    decay: str  # "none", "l2" (g + lambda theta) or "decoupled" ((1 - alpha lambda) theta)
-    epsilon_mode: str  # "algorithm1" or "epsilon_hat"
-    amsgrad_mode: str | None  # None for plain Adam
-    slot_arithmetic: str = "double"  # "double", "in_dtype" (TF's and MindSpore's kernels) or "in_dtype_sum"
-    eps_root: bool = False  # Optax: sqrt(v_hat + eps_root) (True when eps_root is not 0)
-    nesterov: bool = False  # Optax's scale_by_adam(nesterov=True) (Dozat's NAdam)
-
-
-class AdamaxChoices(NamedTuple):
-    """The formula choices of an AdaMax step (see :func:`optim.functional.adamax_update`)."""
-
-    maximize: bool
-    decay: str
-    adamax_epsilon: str  # "denominator" or "inside_max"
-    slot_arithmetic: str = "double"  # "double", "in_dtype" (TF's ApplyAdaMax kernel) or "in_dtype_sum"
-
-
-def _decay(weight_decay: float, decoupled_weight_decay: bool) -> str:
-    if weight_decay == 0:
-        return "none"
-    return "decoupled" if decoupled_weight_decay else "l2"
-
-
-def _check(value: Any, name: str, allowed: tuple[Any, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}: unknown value {value!r}")
-
-
-def adam_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool, epsilon_mode: str,
-                 amsgrad_mode: str | None, slot_arithmetic: str = "double", eps_root: float = 0.0,
-                 nesterov: bool = False) -> AdamChoices:
-    """The :class:`AdamChoices` of a call of :func:`~optim.functional.adam_update` with these arguments.
-
-    Raises
-    ------
-    ValueError
-        For ``eps_root`` or ``nesterov`` where Optax's formula they belong to is not the rule's:
-        with ``epsilon_mode="epsilon_hat"``, ``nesterov`` with AMSGrad, ``eps_root`` with an
-        ``amsgrad_mode`` other than ``"max_corrected_v"``.
-    """
-    _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
-    _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
-    _check(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
-    check_optax_options(eps_root, nesterov, epsilon_mode, amsgrad_mode)
-    return AdamChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), epsilon_mode, amsgrad_mode,
-                       slot_arithmetic, eps_root != 0, bool(nesterov))
-
-
-def check_optax_options(eps_root: float, nesterov: bool, epsilon_mode: str, amsgrad_mode: str | None) -> None:
-    """Refuse ``eps_root`` and ``nesterov`` with formula choices Optax does not combine them with."""
-    if eps_root != 0 and epsilon_mode != "algorithm1":
-        raise ValueError(f"eps_root: {eps_root!r} goes inside Optax's sqrt(v_hat + eps_root), which needs "
-                         f"epsilon_mode='algorithm1', got {epsilon_mode!r}")
-    if eps_root != 0 and amsgrad_mode not in (None, "max_corrected_v"):
-        raise ValueError(f"eps_root: {eps_root!r} is Optax's, whose AMSGrad takes the maximum of v_hat "
-                         f"(amsgrad_mode='max_corrected_v'), got amsgrad_mode={amsgrad_mode!r}")
-    if nesterov and (epsilon_mode != "algorithm1" or amsgrad_mode is not None):
-        raise ValueError(f"nesterov: True is optax.adam's Nesterov (NAdam) step, which needs plain Adam with "
-                         f"epsilon_mode='algorithm1', got epsilon_mode={epsilon_mode!r}, amsgrad_mode={amsgrad_mode!r}")
-
-
-def adamax_choices(*, maximize: bool, weight_decay: float, decoupled_weight_decay: bool,
-                   adamax_epsilon: str, slot_arithmetic: str = "double") -> AdamaxChoices:
-    """The :class:`AdamaxChoices` of a call of :func:`~optim.functional.adamax_update` with these arguments."""
-    _check(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
-    _check(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
-    return AdamaxChoices(bool(maximize), _decay(weight_decay, decoupled_weight_decay), adamax_epsilon,
-                         slot_arithmetic)
-
-
-class SgdChoices(NamedTuple):
-    """The formula choices of an SGD step (see :func:`optim.functional.sgd_update`)."""
-
-    maximize: bool
-    form: str  # "dampened" (torch.optim.SGD) or "velocity" (keras.optimizers.SGD; the paper's plain step)
-    decay: str  # "none", "l2" (dampened form) or "decoupled" (velocity form)
-    momentum: bool
-    nesterov: bool
-    first_step: bool  # dampened form: the buffer starts as the gradient itself
-
-
-#: The two arithmetic forms of SGD: PyTorch's (fused multiply-adds, a dampened buffer) and Keras's (a velocity).
-SGD_FORMS = ("dampened", "velocity")
-
-
-def sgd_choices(*, maximize: bool, form: str, weight_decay: float, momentum: float, nesterov: bool,
-                first_step: bool) -> SgdChoices:
-    """The :class:`SgdChoices` of a call of :func:`~optim.functional.sgd_update` with these arguments: weight
-    decay is L2 in the dampened form and decoupled in the velocity form; ``first_step`` matters to the dampened
-    form with momentum only."""
-    _check(form, "form", SGD_FORMS)
-    decay = "none" if weight_decay == 0 else ("l2" if form == "dampened" else "decoupled")
-    has_momentum = momentum != 0
-    return SgdChoices(bool(maximize), form, decay, has_momentum, bool(nesterov) and has_momentum,
-                      bool(first_step) and has_momentum and form == "dampened")
-
-
-def state_names(choices: AdamChoices | AdamaxChoices | SgdChoices) -> tuple[str, ...]:
-    """The state arrays the rule of ``choices`` takes and returns after the parameter, in order."""
-    if isinstance(choices, SgdChoices):
-        return ("buffer",) if choices.momentum else ()
-    if isinstance(choices, AdamaxChoices):
-        return ("m", "u")
-    return ("m", "v") if choices.amsgrad_mode is None else ("m", "v", "v_max")
 
 
 def make_effective_gradient(choices: AdamChoices | AdamaxChoices, ops: Ops) -> Callable[..., tuple[Any, Any]]:
@@ -194,7 +72,7 @@ def make_effective_gradient(choices: AdamChoices | AdamaxChoices, ops: Ops) -> C
     :math:`\\theta \\leftarrow (1 - \\alpha\\lambda)\\theta`, and leaves the gradient alone.
     """
     maximize, decay = choices.maximize, choices.decay
-    _check(decay, "decay", DECAYS)
+    check_allowed(decay, "decay", DECAYS)
 
     @ops.inline
     def effective_gradient(s, param, grad):
@@ -221,7 +99,7 @@ def make_first_moment(choices: AdamChoices | AdamaxChoices, ops: Ops) -> Callabl
     the weighted sum of ``"double"`` with that number.
     """
     increment = choices.slot_arithmetic == "in_dtype"
-    _check(choices.slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
+    check_allowed(choices.slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
 
     @ops.inline
     def first_moment(s, m, g):
@@ -239,8 +117,8 @@ def make_adam_rule(choices: AdamChoices, ops: Ops) -> Callable[..., tuple[Any, .
     sqrt, maximum, inline = ops.sqrt, ops.maximum, ops.inline
     epsilon_mode, amsgrad_mode = choices.epsilon_mode, choices.amsgrad_mode
     eps_root, nesterov = choices.eps_root, choices.nesterov
-    _check(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
-    _check(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
+    check_allowed(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
+    check_allowed(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     check_optax_options(1.0 if eps_root else 0.0, nesterov, epsilon_mode, amsgrad_mode)
     effective_gradient = make_effective_gradient(choices, ops)
     first_moment = make_first_moment(choices, ops)
@@ -303,7 +181,7 @@ def make_adamax_rule(choices: AdamaxChoices, ops: Ops) -> Callable[..., tuple[An
     :func:`optim.functional.adamax_update`."""
     maximum, inline = ops.maximum, ops.inline
     adamax_epsilon = choices.adamax_epsilon
-    _check(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
+    check_allowed(adamax_epsilon, "adamax_epsilon", ADAMAX_EPSILON_CHOICES)
     effective_gradient = make_effective_gradient(choices, ops)
     first_moment = make_first_moment(choices, ops)
     in_dtype = choices.slot_arithmetic in IN_DTYPE_ARITHMETICS
@@ -337,8 +215,8 @@ def make_sgd_rule(choices: SgdChoices, ops: Ops) -> Callable[..., tuple[Any, ...
     """
     fma_, inline = ops.fma, ops.inline
     form, decay, momentum, nesterov, first_step = choices[1:]
-    _check(form, "form", SGD_FORMS)
-    _check(decay, "decay", DECAYS)
+    check_allowed(form, "form", SGD_FORMS)
+    check_allowed(decay, "decay", DECAYS)
     maximize = choices.maximize
 
     @inline

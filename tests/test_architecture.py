@@ -135,7 +135,8 @@ def test_the_equations_depend_on_nothing_but_checks_and_conventions() -> None:
     """The rules, their numbers and the reference path: nothing of the optimizers, the fast path or saving
     (of the engine, only the arrays and the row-sparse gradient type; optim.fma is the fused multiply-add of
     PyTorch's SGD, on NumPy arrays)."""
-    equations = {"optim.rules", "optim.step_scalars", "optim.rule_trace", "optim.fma", "optim.functional_sgd"}
+    equations = {"optim.rules", "optim.rule_choices", "optim.step_scalars", "optim.rule_trace", "optim.fma",
+                 "optim.functional_sgd"}
     engine_types = {"minigrad.backend", "minigrad.sparse"}
     assert _reachable("optim.functional") <= equations | {"optim.conventions", "optim.validation"} | engine_types
 
