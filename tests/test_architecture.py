@@ -138,7 +138,8 @@ def test_the_equations_depend_on_nothing_but_checks_and_conventions() -> None:
     equations = {"optim.rules", "optim.rule_choices", "optim.step_scalars", "optim.rule_trace", "optim.fma",
                  "optim.functional_sgd"}
     engine_types = {"minigrad.backend", "minigrad.sparse"}
-    assert _reachable("optim.functional") <= equations | {"optim.conventions", "optim.validation"} | engine_types
+    checks = {"optim.conventions", "optim.convention_settings", "optim.validation"}
+    assert _reachable("optim.functional") <= equations | checks | engine_types
 
 
 def test_one_direct_fused_step_reads_top_to_bottom_in_five_files() -> None:
