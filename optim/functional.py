@@ -149,8 +149,10 @@ def adam_update(
     check_choice(epsilon_mode, "epsilon_mode", EPSILON_MODE_CHOICES)
     check_choice(amsgrad_mode, "amsgrad_mode", RULE_AMSGRAD_MODES)
     check_choice(slot_arithmetic, "slot_arithmetic", SLOT_ARITHMETIC_CHOICES)
-    eps_root = check_nonnegative(eps_root, "eps_root")
-    nesterov = check_bool(nesterov, "nesterov")
+    if type(eps_root) is not float or eps_root != 0.0:  # the default, 0.0, needs no check
+        eps_root = check_nonnegative(eps_root, "eps_root")
+    if nesterov is not False:
+        nesterov = check_bool(nesterov, "nesterov")
     arrays = (("param", param), ("grad", grad), ("m", m), ("v", v))
     step, lr, beta1, beta2, eps, weight_decay = checked_rule_scalars(
         step, lr, beta1, beta2, eps, weight_decay, power_dtype,
@@ -162,7 +164,8 @@ def adam_update(
     # The numbers first: the bias corrections refuse a beta that rounds to 1, before anything changes.
     scalars = step_scalars(choices, dtype=param.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                            weight_decay=weight_decay, power_dtype=power_dtype,
-                           bias_corrected=check_bool(bias_corrected, "bias_corrected"), eps_root=eps_root)
+                           bias_corrected=bias_corrected is True or check_bool(bias_corrected, "bias_corrected"),
+                           eps_root=eps_root)
     run_in_place(choices, scalars, grad, (param, m, v) if amsgrad_mode is None else (param, m, v, v_max))
 
 

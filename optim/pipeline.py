@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from minigrad import backend
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
@@ -235,6 +237,9 @@ def _clip(options: Any, triples: list[Triple]) -> list[Triple]:
 
 def follow_device(state: dict[str, Any], param: Tensor) -> None:
     """Move a parameter's state arrays to the parameter's device (after ``Module.to``)."""
+    on_host = isinstance(param.data, np.ndarray)
     for key, value in state.items():
+        if on_host and isinstance(value, np.ndarray):  # NumPy arrays live on the CPU: nothing to move
+            continue
         if backend.is_array(value) and backend.device_of(value) != param.device:
             state[key] = backend.to_device(value, param.device)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import struct
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,6 +29,9 @@ from optim.conventions import IN_DTYPE_ARITHMETICS
 from optim.rules import AdamaxChoices, AdamChoices, SgdChoices
 
 __all__ = ["RuleStep", "Scalars", "bias_correction", "step_scalars"]
+
+#: The eight floats of a step's key, as doubles: exact bits, so -0.0 and 0.0 (and NaNs) stay apart.
+_FLOATS = struct.Struct("<8d")
 
 
 class Scalars(NamedTuple):
@@ -151,17 +155,17 @@ def step_scalars(choices: AdamChoices | AdamaxChoices | SgdChoices, *, dtype: An
         AdaMax needs no :math:`1-\\beta_2^t` and computes only :math:`1-\\beta_1^t`.
     """
     # Every parameter of a group takes the same numbers at a step: computed once, then remembered. The key
-    # spells each float exactly (float.hex), so that -0.0 and 0.0, which compare equal, stay apart.
+    # holds each float's exact bits (packed as doubles), so that -0.0 and 0.0, which compare equal, stay apart.
     key = (choices, np.dtype(dtype), step, power_dtype, bool(bias_corrected),
-           *(float(number).hex() for number in (lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root)))
+           _FLOATS.pack(lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root))
     return _computed_numbers(key)
 
 
 @functools.lru_cache(maxsize=32)  # one step's groups and dtypes; t changes every step
 def _computed_numbers(key: tuple[Any, ...]) -> Scalars:
-    """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats as ``float.hex`` strings)."""
-    choices, dtype, step, power_dtype, bias_corrected, *hexes = key
-    lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root = (float.fromhex(text) for text in hexes)
+    """The numbers of :func:`step_scalars` for ``key`` (its arguments, the floats packed as doubles)."""
+    choices, dtype, step, power_dtype, bias_corrected, packed = key
+    lr, beta1, beta2, eps, weight_decay, momentum, dampening, eps_root = _FLOATS.unpack(packed)
     bias1 = bias2 = 1.0  # SGD corrects no bias; AdaMax only the first moment's; capreolus's sparse step none
     if bias_corrected and not isinstance(choices, SgdChoices):
         bias1 = bias_correction(beta1, step, power_dtype, dtype, "beta1")  # 1 - beta1^t

@@ -246,3 +246,15 @@ def test_kernel_modules_have_no_arithmetic_of_their_own(module):
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             found.update(word for word in numbers if re.search(rf"\b{word}\b", node.value))
     assert not found, f"{module} uses {sorted(found)}"
+
+
+def test_the_remembered_numbers_tell_minus_zero_from_zero():
+    """step_scalars remembers a step's numbers by the exact bits of its floats: lr = 0.0 and lr = -0.0 (equal, with
+    equal hashes) give -alpha of opposite signs, not one remembered for the other."""
+    from optim.step_scalars import step_scalars
+
+    choices = rules.sgd_choices(maximize=False, form="dampened", weight_decay=0.0, momentum=0.0, nesterov=False,
+                                first_step=False)
+    numbers = [step_scalars(choices, dtype=np.float64, step=1, lr=lr, beta1=0.0, beta2=0.0, eps=0.0,
+                            weight_decay=0.0, power_dtype=None).negative_lr for lr in (0.0, -0.0, 0.0)]
+    assert [bool(np.signbit(number)) for number in numbers] == [True, False, True]
