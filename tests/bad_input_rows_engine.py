@@ -236,6 +236,8 @@ ROWS = [
          KeyError, "missing", "0.bias"),
     case("module-load-unexpected", lambda w: w.model.load_state_dict({**w.model.state_dict(), 7: np.ones(1)}),
          nn.StateDictKeyError, "unexpected keys [7]", "missing keys []"),
+    case("module-zero-grad-set-to-none", lambda w: w.model.zero_grad(set_to_none="no"), TypeError, "set_to_none",
+         "'no'"),
     case("module-load-strict", lambda w: w.model.load_state_dict(w.model.state_dict(), strict="no"), TypeError,
          "strict", "'no'"),
     case("module-train-flag", lambda w: w.model.train("no"), TypeError, "mode", "'no'"),

@@ -81,6 +81,45 @@ def test_zero_grad_resets_every_gradient(device):
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_zero_grad_without_set_to_none_zeroes_in_place_as_pytorch(device):
+    """``zero_grad(set_to_none=False)``, PyTorch's other mode: each existing gradient becomes zeros in the same
+    array (a buffer registered for it stays the gradient); a read-only one, or one with a graph (create_graph),
+    is replaced by zeros with no graph; ``None`` stays ``None``; the next backward accumulates onto the zeros."""
+    model = TwoLayer(device)
+    x = mg.tensor(np.ones((2, 3), dtype=np.float32), device=device)
+    model(x).sum().backward()
+    first, second = list(model.parameters())[:2]
+    kept = first.grad
+    kept_array = kept.data
+    second.grad = mg.tensor(np.ones(second.shape, dtype=np.float32), device=device)
+    if device == "cpu":
+        second.grad.data.flags.writeable = False
+    params = list(model.parameters())
+    params[-1].grad = None
+    model.zero_grad(set_to_none=False)
+    assert first.grad is kept and first.grad.data is kept_array
+    assert not np.any(mg.backend.to_numpy(first.grad.data))
+    assert not np.any(mg.backend.to_numpy(second.grad.data)) and second.grad.shape == second.shape
+    assert params[-1].grad is None
+    model(x).sum().backward()
+    reference = TwoLayer(device)
+    reference.load_state_dict(model.state_dict())
+    reference(x).sum().backward()
+    for mine, fresh in zip(model.parameters(), reference.parameters()):
+        if mine is not params[-1]:
+            np.testing.assert_array_equal(mg.backend.to_numpy(mine.grad.data), mg.backend.to_numpy(fresh.grad.data))
+
+
+def test_zero_grad_replaces_a_gradient_that_has_a_graph():
+    """A gradient made with ``create_graph=True`` belongs to a graph: ``set_to_none=False`` gives zeros without it."""
+    module = nn.Module()
+    module.w = nn.Parameter(np.array([1.0, 2.0]))
+    (module.w * module.w).sum().backward(create_graph=True)
+    assert module.w.grad.creator is not None
+    module.zero_grad(set_to_none=False)
+    assert module.w.grad.creator is None and not np.any(module.w.grad.data)
+
+
 def test_train_and_eval_recurse(device):
     """``eval()`` clears and ``train()`` sets the ``training`` flag of every submodule; both return the module."""
     model = TwoLayer(device)

@@ -159,10 +159,31 @@ class Module:
         for _, parameter in self.named_parameters():
             yield parameter
 
-    def zero_grad(self) -> None:
-        """Reset the gradient of every parameter to ``None``."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradient of every parameter, as PyTorch's ``Module.zero_grad``.
+
+        ``set_to_none=True`` (the default): every ``grad`` becomes ``None``.
+        ``False``: a gradient that exists is zeroed in place (so that a buffer an
+        optimizer registered stays the gradient), or replaced by zeros when its
+        array may not be written or it belongs to a graph (``create_graph=True``),
+        which the zeros leave; a ``None`` stays ``None``.
+
+        >>> import numpy as np, minigrad as mg
+        >>> layer = mg.nn.Linear(2, 1, rng=0)
+        >>> layer(mg.tensor(np.ones((1, 2)))).sum().backward()
+        >>> layer.zero_grad(set_to_none=False)
+        >>> layer.weight.grad
+        tensor([[0., 0.]], dtype=float32)
+        """
+        set_to_none = check_flag("set_to_none", set_to_none)
         for parameter in self.parameters():
-            parameter.grad = None
+            grad = parameter.grad
+            if set_to_none or grad is None:
+                parameter.grad = None
+            elif grad.creator is None and getattr(getattr(grad.data, "flags", None), "writeable", True):
+                grad.data[...] = 0
+            else:
+                parameter.grad = Tensor(grad.xp.zeros_like(grad.data))
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and its submodules in training mode (or evaluation mode with ``False``)."""
