@@ -26,7 +26,14 @@ from typing import Any
 
 from optim.lr_scheduler_base import LRScheduler, check_count, check_group_lrs, group_values
 from optim.optimizer import Optimizer
-from optim.validation import check_bool, check_choice, check_nonnegative, check_probability, plain_number
+from optim.validation import (
+    check_bool,
+    check_choice,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    plain_number,
+)
 
 __all__ = ["OneCycleLR"]
 
@@ -44,13 +51,6 @@ def _annealing_cos(start: float, end: float, pct: float) -> float:
 def _annealing_linear(start: float, end: float, pct: float) -> float:
     """Linear anneal from ``start`` to ``end`` as ``pct`` goes from 0 to 1."""
     return (end - start) * pct + start
-
-
-def _positive(value: Any, name: str) -> float:
-    number = check_nonnegative(value, name)
-    if number == 0:
-        raise ValueError(f"{name}: expected a value > 0, got {value!r}")
-    return number
 
 
 def schedule_phases(total_steps: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
@@ -144,8 +144,8 @@ class OneCycleLR(LRScheduler):
         phases = schedule_phases(total_steps, float(number), three_phase)
         anneal_strategy = check_choice(anneal_strategy, "anneal_strategy", ANNEAL_STRATEGIES)
         cycle_momentum = check_bool(cycle_momentum, "cycle_momentum")
-        div_factor = _positive(div_factor, "div_factor")
-        final_div_factor = _positive(final_div_factor, "final_div_factor")
+        div_factor = check_positive(div_factor, "div_factor")
+        final_div_factor = check_positive(final_div_factor, "final_div_factor")
         max_lrs = [check_nonnegative(v, f"max_lr[{i}]" if isinstance(max_lr, (list, tuple)) else "max_lr")
                    for i, v in enumerate(group_values(max_lr, "max_lr", optimizer))]
         use_beta1 = ("betas" in optimizer.defaults) if cycle_momentum else None

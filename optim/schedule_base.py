@@ -7,17 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from minigrad import backend
-from optim.validation import check_nonnegative, plain_number
+from optim.validation import plain_number
 
-__all__ = ["LearningRateSchedule", "finite_number", "number_list", "positive"]
-
-
-def positive(value: Any, name: str) -> float:
-    """``value`` as a number > 0, or ``ValueError`` naming ``name``."""
-    value = check_nonnegative(value, name)
-    if value == 0:
-        raise ValueError(f"{name}: expected a value > 0, got {value!r}")
-    return value
+__all__ = ["LearningRateSchedule", "finite_number", "number_list"]
 
 
 def number_list(sequence: Any, name: str) -> list[Any]:

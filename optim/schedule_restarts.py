@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from optim.schedule_base import LearningRateSchedule, positive
-from optim.validation import check_nonnegative
+from optim.schedule_base import LearningRateSchedule
+from optim.validation import check_nonnegative, check_positive
 
 __all__ = ["CosineDecayRestarts"]
 
@@ -47,8 +47,8 @@ class CosineDecayRestarts(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, first_decay_steps: float, t_mul: float = 2.0,
                  m_mul: float = 1.0, alpha: float = 0.0) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
-        self.first_decay_steps = positive(first_decay_steps, "first_decay_steps")
-        self.t_mul = positive(t_mul, "t_mul")
+        self.first_decay_steps = check_positive(first_decay_steps, "first_decay_steps")
+        self.t_mul = check_positive(t_mul, "t_mul")
         self.m_mul = check_nonnegative(m_mul, "m_mul")
         self.alpha = check_nonnegative(alpha, "alpha")
 

@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from optim.schedule_base import LearningRateSchedule, finite_number, number_list, positive
+from optim.schedule_base import LearningRateSchedule, finite_number, number_list
 from optim.schedule_restarts import CosineDecayRestarts
-from optim.validation import check_bool, check_nonnegative
+from optim.validation import check_bool, check_nonnegative, check_positive
 
 __all__ = [
     "CosineDecay",
@@ -36,7 +36,7 @@ class _StepDecay(LearningRateSchedule):
         self, initial_learning_rate: float, decay_steps: float, decay_rate: float, staircase: bool = False
     ) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = positive(decay_steps, "decay_steps")
+        self.decay_steps = check_positive(decay_steps, "decay_steps")
         self.decay_rate = check_nonnegative(decay_rate, "decay_rate")
         self.staircase = check_bool(staircase, "staircase")
 
@@ -138,7 +138,7 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: float, end_learning_rate: float = 0.0001,
                  power: float = 1.0, cycle: bool = False) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = positive(decay_steps, "decay_steps")
+        self.decay_steps = check_positive(decay_steps, "decay_steps")
         self.end_learning_rate = check_nonnegative(end_learning_rate, "end_learning_rate")
         self.power = check_nonnegative(power, "power")
         self.cycle = check_bool(cycle, "cycle")
@@ -178,7 +178,7 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
                  warmup_target: float | None = None, warmup_steps: float = 0) -> None:
         self.initial_learning_rate = check_nonnegative(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = positive(decay_steps, "decay_steps")
+        self.decay_steps = check_positive(decay_steps, "decay_steps")
         self.alpha = check_nonnegative(alpha, "alpha")
         self.warmup_target = None if warmup_target is None else check_nonnegative(warmup_target, "warmup_target")
         self.warmup_steps = check_nonnegative(warmup_steps, "warmup_steps")

@@ -29,6 +29,7 @@ __all__ = [
     "check_choice",
     "check_lr",
     "check_nonnegative",
+    "check_positive",
     "check_probability",
     "check_scheduled_lr",
     "plain_bool",
@@ -96,6 +97,14 @@ def check_nonnegative(value: Any, name: str) -> float:
         number = math.inf
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{name}: expected a finite value >= 0, got {value!r}")
+    return number
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A finite number > 0 (a decay period, a factor), returned as a Python ``float``."""
+    number = check_nonnegative(value, name)
+    if number == 0:
+        raise ValueError(f"{name}: expected a value > 0, got {value!r}")
     return number
 
 
