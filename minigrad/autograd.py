@@ -32,7 +32,7 @@ from minigrad.tensor import Tensor
 if TYPE_CHECKING:
     from minigrad.function import Function
 
-__all__ = ["run_backward", "set_grad_buffer", "topological_order"]
+__all__ = ["run_backward", "set_grad_buffer", "topological_order", "zeroed_gradient"]
 
 
 def topological_order(root: Function) -> list[Function]:
@@ -303,3 +303,38 @@ def _zeros_like_output(function: Function, index: int) -> Tensor:
     """A zero gradient for an output that received none (it may have been dropped, so use its spec)."""
     shape, dtype = function.output_specs[index]
     return Tensor(function.inputs[0].xp.zeros(shape, dtype=dtype))
+
+
+def zeroed_gradient(grad: Any, param: Tensor) -> Any:
+    """What ``zero_grad(set_to_none=False)`` leaves in ``param.grad`` (PyTorch's rule), for
+    :meth:`minigrad.nn.Module.zero_grad` and ``optim``'s optimizers alike.
+
+    ``None`` stays ``None``. A Tensor outside any graph (``requires_grad``
+    false) or an array, that may be written, is filled with zeros in place and
+    stays the same object, as ``torch`` zeroes ``p.grad``. A row-sparse
+    gradient becomes one with no rows. Anything else (a Tensor recorded with
+    ``create_graph=True``, a read-only array, a value of another type) is
+    replaced by a new zero Tensor of the parameter's shape, dtype and device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import minigrad as mg
+    >>> from minigrad.autograd import zeroed_gradient
+    >>> w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> kept = w.grad
+    >>> zeroed_gradient(w.grad, w) is kept, kept
+    (True, tensor([0., 0.], dtype=float64))
+    """
+    if grad is None:
+        return None
+    if isinstance(grad, RowSparseGrad):
+        xp = backend.get_array_module(grad.values)
+        no_rows = xp.zeros((0, *grad.dense_shape[1:]), dtype=grad.values.dtype)
+        return RowSparseGrad(xp.zeros(0, dtype=grad.indices.dtype), no_rows, grad.dense_shape)
+    values = grad.data if isinstance(grad, Tensor) and not grad.requires_grad else grad
+    if backend.is_array(values) and getattr(values.flags, "writeable", True):
+        values.fill(0)
+        return grad
+    return Tensor(param.xp.zeros_like(param.data))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from minigrad.autograd import zeroed_gradient
 from minigrad.config import enable_grad
 from minigrad.tensor import Tensor
 from optim import functional, parameter_numbers, pipeline
@@ -190,7 +191,7 @@ class Optimizer(KerasStyleMethods):
             next loss leaves out gets no gradient and is not updated. ``False``:
             a gradient that exists is zeroed and a ``None`` stays ``None``. The
             reference path zeroes a Tensor or array in place when it may be
-            written (see :func:`optim.pipeline.zeroed_gradient`); with
+            written (see :func:`minigrad.autograd.zeroed_gradient`); with
             ``fused=True`` the gradient becomes the zero view of the parameter's
             slot of the flat gradient buffer, which the direct step reads in
             place (see :mod:`optim.fused.engine`). With ``fused=True`` and either
@@ -201,7 +202,7 @@ class Optimizer(KerasStyleMethods):
             self._fused_engine.zero_grad(set_to_none)
             return
         for param in self.parameters():
-            param.grad = None if set_to_none else pipeline.zeroed_gradient(param.grad, param)
+            param.grad = None if set_to_none else zeroed_gradient(param.grad, param)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (``p.grad is not None``); return ``closure()``'s loss.

@@ -38,8 +38,7 @@ from minigrad.tensor import Tensor
 from optim import transforms
 from optim.options import Options
 
-__all__ = ["SKIPPED", "GradientPipeline", "changes_gradients", "follow_device", "gradient_array",
-           "zeroed_gradient"]
+__all__ = ["SKIPPED", "GradientPipeline", "changes_gradients", "follow_device", "gradient_array"]
 
 Triple = tuple[Tensor, dict[str, Any], Any]
 
@@ -71,29 +70,6 @@ def gradient_array(grad: Any, param: Tensor) -> Any:
     if values.dtype != param.dtype:
         raise ValueError(f"grad: dtype {values.dtype} does not match the parameter's {param.dtype}")
     return grad if isinstance(grad, RowSparseGrad) else values
-
-
-def zeroed_gradient(grad: Any, param: Tensor) -> Any:
-    """What ``zero_grad(set_to_none=False)`` leaves in ``param.grad`` on the reference path (PyTorch's rule).
-
-    ``None`` stays ``None``. A Tensor outside any graph (``requires_grad``
-    false) or an array, that may be written, is filled with zeros in place and
-    stays the same object, as ``torch`` zeroes ``p.grad``. A row-sparse
-    gradient becomes one with no rows. Anything else (a Tensor recorded with
-    ``create_graph=True``, a read-only array, a value of another type) is
-    replaced by a new zero Tensor of the parameter's shape, dtype and device.
-    """
-    if grad is None:
-        return None
-    if isinstance(grad, RowSparseGrad):
-        xp = backend.get_array_module(grad.values)
-        no_rows = xp.zeros((0, *grad.dense_shape[1:]), dtype=grad.values.dtype)
-        return RowSparseGrad(xp.zeros(0, dtype=grad.indices.dtype), no_rows, grad.dense_shape)
-    values = grad.data if isinstance(grad, Tensor) and not grad.requires_grad else grad
-    if backend.is_array(values) and getattr(values.flags, "writeable", True):
-        values.fill(0)
-        return grad
-    return Tensor(param.xp.zeros_like(param.data))
 
 
 def changes_gradients(options: Any) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.autograd import zeroed_gradient
 from minigrad.backend import Device
 from minigrad.checks import check_flag
 from minigrad.tensor import Tensor
@@ -163,10 +164,10 @@ class Module:
         """Reset the gradient of every parameter, as PyTorch's ``Module.zero_grad``.
 
         ``set_to_none=True`` (the default): every ``grad`` becomes ``None``.
-        ``False``: a gradient that exists is zeroed in place (so that a buffer an
-        optimizer registered stays the gradient), or replaced by zeros when its
-        array may not be written or it belongs to a graph (``create_graph=True``),
-        which the zeros leave; a ``None`` stays ``None``.
+        ``False``: :func:`minigrad.autograd.zeroed_gradient`: a gradient that
+        exists is zeroed in place (so that a buffer an optimizer registered stays
+        the gradient), or replaced by zeros when its array may not be written or
+        it belongs to a graph (``create_graph=True``); a ``None`` stays ``None``.
 
         >>> import numpy as np, minigrad as mg
         >>> layer = mg.nn.Linear(2, 1, rng=0)
@@ -177,13 +178,7 @@ class Module:
         """
         set_to_none = check_flag("set_to_none", set_to_none)
         for parameter in self.parameters():
-            grad = parameter.grad
-            if set_to_none or grad is None:
-                parameter.grad = None
-            elif grad.creator is None and getattr(getattr(grad.data, "flags", None), "writeable", True):
-                grad.data[...] = 0
-            else:
-                parameter.grad = Tensor(grad.xp.zeros_like(grad.data))
+            parameter.grad = None if set_to_none else zeroed_gradient(parameter.grad, parameter)
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and its submodules in training mode (or evaluation mode with ``False``)."""

@@ -14,9 +14,10 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from minigrad import backend
+from minigrad.autograd import zeroed_gradient
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
-from optim import parameter_numbers, pipeline
+from optim import parameter_numbers
 from optim.fused import cpu as fused_cpu
 from optim.fused import scalars as fused_scalars
 from optim.fused.direct import DirectPlan
@@ -106,7 +107,7 @@ class FusedEngine:
         parameter that has a dense gradient gets a zero gradient that views its
         slot of the flat gradient buffer (binding first if needed); a ``None``
         stays ``None``, and a row-sparse gradient becomes one with no rows, as
-        on the reference path (:func:`optim.pipeline.zeroed_gradient`), so that
+        on the reference path (:func:`minigrad.autograd.zeroed_gradient`), so that
         a lazy update stays lazy. A parameter that left the optimizer keeps its
         gradient: the buffers are then rebuilt without it.
         """
@@ -132,7 +133,7 @@ class FusedEngine:
                 store.grad.fill(0)
         for param in with_grad:
             if isinstance(param.grad, RowSparseGrad):
-                param.grad = pipeline.zeroed_gradient(param.grad, param)
+                param.grad = zeroed_gradient(param.grad, param)
                 continue
             slot = self.slots[id(param)]
             if slot.grad_tensor.data is not slot.grad_view:
