@@ -287,3 +287,14 @@ def test_mlp_structure_and_validation(device):
         nn.MLP([4, 2], activation="gelu", device=device)
     with pytest.raises(ValueError, match="in_features"):
         nn.Linear(0, 2, device=device)
+
+
+def test_zero_grad_keeps_a_row_sparse_gradient_as_one_with_no_rows():
+    """A sparse embedding's gradient zeroed without set_to_none: a RowSparseGrad with no rows, as the optimizers'
+    zero_grad leaves it (one rule, minigrad.autograd.zeroed_gradient)."""
+    embedding = nn.Embedding(5, 3, sparse=True, rng=0)
+    embedding(mg.tensor(np.array([1, 3, 1]))).sum().backward()
+    assert isinstance(embedding.weight.grad, mg.RowSparseGrad)
+    embedding.zero_grad(set_to_none=False)
+    grad = embedding.weight.grad
+    assert isinstance(grad, mg.RowSparseGrad) and grad.indices.size == 0 and grad.dense_shape == (5, 3)
