@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import backend
+from minigrad.accumulation import accumulate, set_grad_buffer, zeroed_gradient
 from minigrad.assignment import check_versions
 from minigrad.checks import check_flag
 from minigrad.config import set_grad_enabled
@@ -99,13 +100,16 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
         )
     seed = _seed_gradient(root, grad)
     shared: set[int] = {id(seed.data)}  # the seed may be the caller's array: never store it as is
+    # Unrecorded, the gradients flow as plain arrays through each function's ``backward_arrays``; recorded
+    # (create_graph), as Tensors through ``backward``, so that they can be differentiated again.
+    first = seed if create_graph else seed.data
     if root.creator is None:
         with set_grad_enabled(create_graph):
-            _accumulate(root, seed, create_graph, shared)
+            accumulate(root, first, create_graph, shared)
         return
     functions = topological_order(root.creator)
     check_versions(functions)
-    pending: dict[Tensor, Tensor] = {root: seed}
+    pending: dict[Tensor, Any] = {root: first}
     with set_grad_enabled(create_graph):
         for function in reversed(functions):
             output_grads = []
@@ -113,27 +117,39 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
                 out = ref()
                 g = pending.pop(out, None) if out is not None else None
                 if g is not None and out.retains_grad:
-                    _accumulate(out, g, create_graph, shared)
+                    accumulate(out, g, create_graph, shared)
                 output_grads.append(g)
             if all(g is None for g in output_grads):
                 continue
             output_grads = [
-                g if g is not None else _zeros_like_output(function, i) for i, g in enumerate(output_grads)
+                g if g is not None else _zeros_like_output(function, i, create_graph)
+                for i, g in enumerate(output_grads)
             ]
-            input_grads = function.backward(*output_grads)
+            if create_graph:
+                input_grads = function.backward(*output_grads)
+            else:
+                input_grads = function.backward_arrays(*output_grads)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for operand, g in zip(function.inputs, input_grads):
                 if g is None or not operand.requires_grad:
                     continue
+                if isinstance(g, np.generic):  # NumPy's arithmetic on 0-d arrays gives scalars
+                    g = np.asarray(g)
                 if operand.creator is None:
-                    _accumulate(operand, g, create_graph, shared)
+                    accumulate(operand, g, create_graph, shared)
                     continue
                 if isinstance(g, RowSparseGrad):  # only leaves keep a sparse gradient
-                    g = Tensor(g.to_dense())
-                pending[operand] = pending[operand] + g if operand in pending else g
+                    g = Tensor(g.to_dense()) if create_graph else g.to_dense()
+                pending[operand] = _add(pending[operand], g) if operand in pending else g
             if not retain_graph:
                 function.release()
+
+
+def _add(a: Any, b: Any) -> Any:
+    """The sum of two gradients of one tensor: Tensors (recorded) or arrays (a 0-d sum stays an array)."""
+    total = a + b
+    return total if isinstance(total, Tensor) or backend.is_array(total) else backend.get_array_module(a).asarray(total)
 
 
 def _seed_gradient(root: Tensor, grad: Any) -> Tensor:
@@ -177,164 +193,8 @@ def _gradient_array(root: Tensor, grad: Any) -> Any:
     return values if backend.is_array(grad) else backend.to_device(values, root.device)
 
 
-def _accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) -> None:
-    """``target.grad += g`` as PyTorch accumulates into a leaf's gradient.
-
-    The first gradient is written into the leaf's :attr:`~minigrad.tensor.Tensor.grad_buffer` when one is
-    registered (:func:`set_grad_buffer`) and still fits the leaf, which then becomes ``target.grad``; otherwise
-    it is stored as a new array, copied when it may be handed out elsewhere. Later ones are added in place into
-    a leaf's gradient that is a writeable array of the leaf's shape and dtype on the gradient's device that this
-    backward does not hand out elsewhere, otherwise out of place (always for the retained gradient of a
-    non-leaf, as PyTorch does). ``shared`` holds the ids of the arrays that
-    this backward may still hand out elsewhere (the seed, and every gradient stored without a copy). With
-    ``create_graph`` the gradient is a differentiable Tensor, added out of place.
-    """
-    if isinstance(g, RowSparseGrad) or isinstance(target.grad, RowSparseGrad):
-        target.grad = _add_sparse(target.grad, g)
-        return
-    if g.dtype != target.dtype:
-        g = g.astype(target.dtype)
-    if create_graph:
-        target.grad = g if target.grad is None else target.grad + g
-        return
-    current = target.grad
-    if current is None:
-        buffer = target.grad_buffer
-        if buffer is not None and _fits(buffer.data, g.data):
-            buffer.data[...] = g.data
-            target.grad = buffer
-            return
-        data = g.data
-        if id(data) in shared or not data.flags.owndata or not _writeable(data):
-            data = data.copy()
-        else:
-            shared.add(id(data))
-        target.grad = Tensor(data)
-    elif target.creator is None and id(current.data) not in shared and _fits(current.data, g.data):
-        current.data += g.data
-    else:
-        # ``asarray``: NumPy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.
-        target.grad = Tensor(target.xp.asarray(current.data + g.data))
-
-
-def _fits(array: Any, g: Any) -> bool:
-    """Whether a gradient ``g`` can be written or added into ``array`` in place: an array that may be written,
-    with the gradient's shape and dtype, on its device."""
-    return (backend.is_array(array) and _writeable(array) and array.shape == g.shape
-            and array.dtype == g.dtype and backend.device_of(array) == backend.device_of(g))
-
-
-def _writeable(array: Any) -> bool:
-    """Whether ``array`` may be written (NumPy's flag; CuPy arrays have no such flag and always may)."""
-    return getattr(array.flags, "writeable", True)
-
-
-def set_grad_buffer(leaf: Tensor, buffer: Tensor | None) -> None:
-    """Register ``buffer`` as the array :meth:`~minigrad.tensor.Tensor.backward` writes ``leaf``'s first gradient into.
-
-    While ``leaf.grad`` is ``None``, backward copies the leaf's gradient into
-    ``buffer`` and makes ``buffer`` the leaf's ``grad``; later gradients are
-    added to it in place, as PyTorch accumulates. An optimizer that keeps its
-    gradients in flat buffers registers a view of its buffer this way, so that
-    its step finds them there (``optim``'s ``fused=True``). ``create_graph=True``
-    ignores the buffer (the gradient is a differentiable Tensor), and so does a
-    row-sparse gradient, or a buffer that no longer fits the gradient (the leaf
-    changed shape, dtype or device since): the gradient is then a new array.
-
-    Parameters
-    ----------
-    leaf : Tensor
-        A leaf tensor that requires gradients.
-    buffer : Tensor or None
-        A writeable tensor of the leaf's shape, dtype and device; ``None`` removes the registration.
-
-    Raises
-    ------
-    TypeError
-        When ``leaf`` or ``buffer`` is not a Tensor, or ``buffer`` has another dtype.
-    ValueError
-        When ``leaf`` is not a leaf requiring gradients, or ``buffer`` has another shape or device, or is read-only.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import minigrad as mg
-    >>> from minigrad.autograd import set_grad_buffer
-    >>> w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    >>> flat = np.zeros(4)                      # say, an optimizer's flat gradient buffer
-    >>> set_grad_buffer(w, mg.Tensor(flat[:2]))     # a Tensor that wraps the view (mg.tensor would copy)
-    >>> (w * w).sum().backward()
-    >>> flat                                    # the gradient 2w landed in the buffer
-    array([2., 4., 0., 0.])
-    """
-    if not isinstance(leaf, Tensor):
-        raise TypeError(f"leaf: expected a Tensor, got {reprlib.repr(leaf)}")
-    if not leaf.is_leaf or not leaf.requires_grad:
-        raise ValueError(f"leaf: expected a leaf tensor that requires gradients, got {leaf!r}")
-    if buffer is not None:
-        if not isinstance(buffer, Tensor):
-            raise TypeError(f"buffer: expected a Tensor or None, got {type(buffer).__name__} {reprlib.repr(buffer)}")
-        if buffer.dtype != leaf.dtype:
-            raise TypeError(f"buffer: dtype {buffer.dtype}, the leaf's is {leaf.dtype}")
-        if buffer.shape != leaf.shape:
-            raise ValueError(f"buffer: shape {buffer.shape}, the leaf's is {leaf.shape}")
-        if buffer.device != leaf.device:
-            raise ValueError(f"buffer: on {buffer.device}, the leaf on {leaf.device}")
-        if not _writeable(buffer.data):
-            raise ValueError(f"buffer: a read-only array of shape {buffer.shape}; backward must write into it")
-    leaf.grad_buffer = buffer
-
-
-def _add_sparse(current: Any, g: Any) -> Any:
-    """Sum involving a row-sparse gradient: sparse + sparse stays sparse, anything + dense is dense."""
-    if current is None:
-        return g
-    if isinstance(current, RowSparseGrad) and isinstance(g, RowSparseGrad):
-        return current + g
-    dense = current.to_dense() if isinstance(current, RowSparseGrad) else current.data.copy()
-    if isinstance(g, RowSparseGrad):
-        backend.scatter_add(dense, g.indices, g.values)
-    else:
-        dense += g.data
-    return Tensor(dense)
-
-
-def _zeros_like_output(function: Function, index: int) -> Tensor:
+def _zeros_like_output(function: Function, index: int, as_tensor: bool) -> Any:
     """A zero gradient for an output that received none (it may have been dropped, so use its spec)."""
     shape, dtype = function.output_specs[index]
-    return Tensor(function.inputs[0].xp.zeros(shape, dtype=dtype))
-
-
-def zeroed_gradient(grad: Any, param: Tensor) -> Any:
-    """What ``zero_grad(set_to_none=False)`` leaves in ``param.grad`` (PyTorch's rule), for
-    :meth:`minigrad.nn.Module.zero_grad` and ``optim``'s optimizers alike.
-
-    ``None`` stays ``None``. A Tensor outside any graph (``requires_grad``
-    false) or an array, that may be written, is filled with zeros in place and
-    stays the same object, as ``torch`` zeroes ``p.grad``. A row-sparse
-    gradient becomes one with no rows. Anything else (a Tensor recorded with
-    ``create_graph=True``, a read-only array, a value of another type) is
-    replaced by a new zero Tensor of the parameter's shape, dtype and device.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import minigrad as mg
-    >>> from minigrad.autograd import zeroed_gradient
-    >>> w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    >>> (w * w).sum().backward()
-    >>> kept = w.grad
-    >>> zeroed_gradient(w.grad, w) is kept, kept
-    (True, tensor([0., 0.], dtype=float64))
-    """
-    if grad is None:
-        return None
-    if isinstance(grad, RowSparseGrad):
-        xp = backend.get_array_module(grad.values)
-        no_rows = xp.zeros((0, *grad.dense_shape[1:]), dtype=grad.values.dtype)
-        return RowSparseGrad(xp.zeros(0, dtype=grad.indices.dtype), no_rows, grad.dense_shape)
-    values = grad.data if isinstance(grad, Tensor) and not grad.requires_grad else grad
-    if backend.is_array(values) and getattr(values.flags, "writeable", True):
-        values.fill(0)
-        return grad
-    return Tensor(param.xp.zeros_like(param.data))
+    zeros = function.inputs[0].xp.zeros(shape, dtype=dtype)
+    return Tensor(zeros) if as_tensor else zeros

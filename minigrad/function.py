@@ -27,6 +27,7 @@ from minigrad import backend
 from minigrad.assignment import versions_of
 from minigrad.backend import device_of, get_array_module, is_array, same_device
 from minigrad.config import is_grad_enabled
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 
 __all__ = ["DeviceMismatchError", "Function"]
@@ -91,15 +92,15 @@ class Function:
     def __call__(self, *operands: Any) -> Any:
         inputs = _as_tensors(operands)
         arrays = self.forward(*[x.data for x in inputs])
-        record = is_grad_enabled() and any(x.requires_grad for x in inputs)
+        record = is_grad_enabled() and _any_requires_grad(inputs)
         if isinstance(arrays, tuple):
-            outputs = [Tensor(_as_array(a), requires_grad=record) for a in arrays]
+            outputs = [Tensor.of_result(_as_array(a), record) for a in arrays]
         else:
-            outputs = [Tensor(_as_array(arrays), requires_grad=record)]
+            outputs = [Tensor.of_result(_as_array(arrays), record)]
         if record:
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
-            self.output_specs = [(out.shape, out.dtype) for out in outputs]
+            self.output_specs = [(out.data.shape, out.data.dtype) for out in outputs]
             self.versions = versions_of([*inputs, *outputs])
             for out in outputs:
                 out.creator = self
@@ -112,6 +113,34 @@ class Function:
     def backward(self, *grads: Tensor) -> Any:
         """Return the gradient with respect to each input, given the output gradients."""
         raise NotImplementedError
+
+    def backward_arrays(self, *grads: Any) -> Any:
+        """:meth:`backward` on plain arrays, for a backward pass that is not recorded (no ``create_graph``).
+
+        Returns one array (or ``None``, or a :class:`~minigrad.sparse.RowSparseGrad`)
+        per input. This default wraps ``grads`` in Tensors, runs :meth:`backward`
+        and hands back the arrays of its results. An operation on the hot path
+        of training overrides it with the same formulas on arrays, which skips
+        building a Tensor (and a recorded operation) for every intermediate
+        value; the override must give the same numbers and must not write into
+        ``grads``.
+        """
+        results = self.backward(*[Tensor(g) for g in grads])
+        if isinstance(results, tuple):
+            return tuple(self._array_of(r, i) for i, r in enumerate(results))
+        return self._array_of(results, 0)
+
+    def _array_of(self, result: Any, index: int) -> Any:
+        """The array of one result of :meth:`backward`: a Tensor's data; an array, a row-sparse gradient or
+        ``None`` as it is."""
+        if isinstance(result, Tensor):
+            return result.data
+        if result is None or is_array(result) or isinstance(result, RowSparseGrad):
+            return result
+        raise TypeError(
+            f"{type(self).__name__}.backward: gradient {index} is a {type(result).__name__}; "
+            "expected a Tensor, an array or None"
+        )
 
     def release(self) -> None:
         """Drop the references to the inputs, freeing their arrays for the garbage collector."""
@@ -132,21 +161,30 @@ def _as_array(value: Any) -> Any:
     return get_array_module(value).asarray(value)
 
 
+def _any_requires_grad(inputs: tuple[Tensor, ...]) -> bool:
+    for x in inputs:
+        if x.requires_grad:
+            return True
+    return False
+
+
 def _as_tensors(operands: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Turn constants into Tensors on the device of the tensor operands; check devices agree."""
     reference = None
+    has_constants = False
     for operand in operands:
-        if isinstance(operand, Tensor):
-            if reference is None:
-                reference = operand
-            elif not same_device(operand.data, reference.data):
-                raise DeviceMismatchError(
-                    f"operands are on different devices: {reference.device} and {operand.device}; "
-                    "move them with .to(device) first"
-                )
+        if not isinstance(operand, Tensor):
+            has_constants = True
+        elif reference is None:
+            reference = operand
+        elif not same_device(operand.data, reference.data):
+            raise DeviceMismatchError(
+                f"operands are on different devices: {reference.device} and {operand.device}; "
+                "move them with .to(device) first"
+            )
     if reference is None:
         raise TypeError("a Function needs at least one Tensor operand")
-    if all(isinstance(operand, Tensor) for operand in operands):
+    if not has_constants:
         return operands
     return tuple(
         operand if isinstance(operand, Tensor) else _constant(operand, reference)

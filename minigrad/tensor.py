@@ -91,6 +91,30 @@ class Tensor(TensorMethods):
         self.retains_grad = False
         self.grad_buffer: Tensor | None = None
 
+    @classmethod
+    def of_result(cls, data: Any, requires_grad: bool) -> Tensor:
+        """``Tensor(data, requires_grad)`` for the array an operation computed, without the checks that hold
+        by construction (``data`` is an array, ``requires_grad`` a bool): one Tensor per operation is the
+        hot path of every forward pass. The dtype is still checked.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import minigrad as mg
+        >>> mg.Tensor.of_result(np.ones(2), requires_grad=False)
+        tensor([1., 1.], dtype=float64)
+        """
+        if data.dtype.kind not in "fc":
+            return cls(data, requires_grad)  # the checks, and their messages, of the constructor
+        tensor = cls.__new__(cls)
+        tensor.data = data
+        tensor.grad = None
+        tensor.requires_grad = requires_grad
+        tensor.creator = None
+        tensor.retains_grad = False
+        tensor.grad_buffer = None
+        return tensor
+
     # ----------------------------------------------------------------- properties
     @property
     def shape(self) -> tuple[int, ...]:

@@ -106,6 +106,9 @@ class ReLU(Function):
         x = self.inputs[0]
         return gy * ~(x.data <= 0)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy * ~(self.inputs[0].data <= 0)
+
 
 class Maximum(Function):
     """:math:`y = \\max(a, b)` elementwise, broadcasting.

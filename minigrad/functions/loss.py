@@ -20,7 +20,6 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.checks import check_axis
-from minigrad.config import is_grad_enabled
 from minigrad.function import Function
 from minigrad.functions.loss_arguments import (
     check_ignore_index,
@@ -106,9 +105,17 @@ class CrossEntropy(Function):
         n = logits.shape[0]
         onehot = xp.zeros(logits.shape, dtype=logits.dtype)
         onehot[xp.arange(n), self.targets] = 1
-        # Reuse the forward probabilities unless the backward pass is being recorded.
-        p = softmax(logits, axis=1) if is_grad_enabled() else Tensor(self.probabilities)
-        return (p - onehot) * (gl / n)
+        return (softmax(logits, axis=1) - onehot) * (gl / n)
+
+    def backward_arrays(self, gl: Any) -> Any:
+        """:math:`\\bar L / N \\cdot (p - \\operatorname{onehot}(t))` from the forward probabilities
+        :math:`p`: subtracting 1 at the targets is :math:`p - \\operatorname{onehot}(t)` to the bit."""
+        p = self.probabilities
+        n = p.shape[0]
+        gx = p.copy()
+        gx[backend.get_array_module(p).arange(n), self.targets] -= 1
+        gx *= gl / n
+        return gx
 
     def release(self) -> None:
         super().release()
