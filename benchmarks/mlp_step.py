@@ -5,7 +5,10 @@ trained with cross-entropy and SGD (or Adam, ``--optimizer adam``). One step
 is: forward, loss, backward, the optimizer's update of every parameter
 (``optim.SGD`` / ``optim.Adam`` against ``torch.optim.SGD`` / ``torch.optim.Adam``),
 and resetting the gradients. Both frameworks start from the same weights and
-see the same batches, on one CPU thread.
+see the same batches, on one CPU thread. A third row, "NumPy floor", runs
+the same step written out by hand in NumPy (``mlp_numpy.py``: no autograd,
+no optimizer object, the update in place on flat buffers): the part of the
+time that no Python framework built on NumPy can remove.
 
 Run from the repository root::
 
@@ -43,6 +46,8 @@ try:
 except ImportError:  # run from a checkout without installing it
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import minigrad as mg
+from mlp_numpy import make_numpy  # noqa: E402
+
 import optim  # noqa: E402
 from minigrad.datasets import batches, load_digits  # noqa: E402
 from optim.cli.types import nonnegative_int, positive_int  # noqa: E402
@@ -148,6 +153,20 @@ def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: s
     return worst
 
 
+def check_floor_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, fused: bool = False,
+                          steps: int = 20) -> float:
+    """Largest relative difference of the losses of minigrad and of the NumPy floor over ``steps`` steps."""
+    model, mg_step = make_minigrad(data, optimizer_name, fused)
+    lr = ADAM_LEARNING_RATE if optimizer_name == "adam" else LEARNING_RATE
+    floor_step = make_numpy([p.data for p in model.parameters()], data, optimizer_name, lr)
+    worst = 0.0
+    for i in range(steps):
+        a = float(mg_step(i).item())
+        b = float(floor_step(i))
+        worst = max(worst, abs(a - b) / abs(b))
+    return worst
+
+
 # ----------------------------------------------------------------------------- timing
 
 
@@ -197,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     model, steps["minigrad"] = make_minigrad(data, args.optimizer, args.fused)
     if use_torch:
         _, steps["PyTorch"] = make_torch(model, data, args.optimizer)
+    weights = [p.data for p in model.parameters()]
+    lr = ADAM_LEARNING_RATE if args.optimizer == "adam" else LEARNING_RATE
+    steps["NumPy floor"] = make_numpy(weights, data, args.optimizer, lr)
 
     for step in steps.values():
         time_steps(step, 0, args.warmup)
@@ -221,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     if use_torch:
         print(f"loss agreement over 20 steps from the same weights: max relative difference "
               f"{check_agreement(data, args.optimizer, args.fused):.1e}")
+    print(f"NumPy floor against minigrad, the same: max relative difference "
+          f"{check_floor_agreement(data, args.optimizer, args.fused):.1e}")
     print()
     print(f"| {'framework':<10} | {'median (us)':>11} | {'p10 (us)':>9} | {'p90 (us)':>9} |")
     print(f"|{'-' * 12}|{'-' * 12}:|{'-' * 10}:|{'-' * 10}:|")
@@ -229,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name:<10} | {median:>11.1f} | {p10:>9.1f} | {p90:>9.1f} |")
     if use_torch:
         ratio = summaries["minigrad"][0] / summaries["PyTorch"][0]
-        print(f"\nratio minigrad / PyTorch (medians): {ratio:.2f}x")
+        floor = summaries["NumPy floor"][0] / summaries["PyTorch"][0]
+        print(f"\nratio minigrad / PyTorch (medians): {ratio:.2f}x; NumPy floor / PyTorch: {floor:.2f}x")
     elif torch is None:
         print("\nPyTorch is not installed (pip install -e \".[torch]\"): minigrad only.")
 

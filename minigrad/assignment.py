@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import reprlib
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,11 +65,12 @@ def _count_assignment(array: Any) -> None:
     _assignments[key] = _assignments.get(key, 0) + 1
 
 
-def versions_of(tensors: list[Tensor]) -> tuple[int, ...] | None:
-    """The versions of the tensors' memory, or ``None`` when no item assignment ever happened (all 0)."""
+def versions_of(*groups: Sequence[Tensor]) -> tuple[int, ...] | None:
+    """The versions of the memory of the tensors of ``groups`` (an operation's inputs, then its outputs), in
+    order, or ``None`` when no item assignment ever happened (all 0)."""
     if not _assignments:
         return None
-    return tuple(_version(t.data) for t in tensors)
+    return tuple(_version(t.data) for tensors in groups for t in tensors)
 
 
 def check_versions(functions: list[Function]) -> None:

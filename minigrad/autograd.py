@@ -112,19 +112,10 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
     pending: dict[Tensor, Any] = {root: first}
     with set_grad_enabled(create_graph):
         for function in reversed(functions):
-            output_grads = []
-            for ref in function.outputs:
-                out = ref()
-                g = pending.pop(out, None) if out is not None else None
-                if g is not None and out.retains_grad:
-                    accumulate(out, g, create_graph, shared)
-                output_grads.append(g)
-            if all(g is None for g in output_grads):
+            outputs = [ref() for ref in function.outputs]  # alive while the function's backward runs
+            output_grads = _take_output_grads(function, outputs, pending, create_graph, shared)
+            if output_grads is None:
                 continue
-            output_grads = [
-                g if g is not None else _zeros_like_output(function, i, create_graph)
-                for i, g in enumerate(output_grads)
-            ]
             if create_graph:
                 input_grads = function.backward(*output_grads)
             else:
@@ -144,6 +135,26 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
                 pending[operand] = _add(pending[operand], g) if operand in pending else g
             if not retain_graph:
                 function.release()
+
+
+def _take_output_grads(function: Function, outputs: list[Tensor | None], pending: dict[Tensor, Any],
+                       create_graph: bool, shared: set[int]) -> list[Any] | None:
+    """The gradients of ``function``'s ``outputs`` (``None`` for one freed), taken out of ``pending`` (zeros for an
+    output that got none), or ``None`` when none got one; an output that retains its gradient accumulates it."""
+    grads = []
+    missing = False
+    for out in outputs:
+        g = pending.pop(out, None) if out is not None else None
+        if g is None:
+            missing = True
+        elif out.retains_grad:
+            accumulate(out, g, create_graph, shared)
+        grads.append(g)
+    if not missing:
+        return grads
+    if all(g is None for g in grads):
+        return None
+    return [g if g is not None else _zeros_like_output(function, i, create_graph) for i, g in enumerate(grads)]
 
 
 def _add(a: Any, b: Any) -> Any:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import numpy as np
+
 from minigrad import backend
 from minigrad.assignment import versions_of
 from minigrad.backend import device_of, get_array_module, is_array, same_device
@@ -93,18 +95,16 @@ class Function:
         inputs = _as_tensors(operands)
         arrays = self.forward(*[x.data for x in inputs])
         record = is_grad_enabled() and _any_requires_grad(inputs)
-        if isinstance(arrays, tuple):
-            outputs = [Tensor.of_result(_as_array(a), record) for a in arrays]
-        else:
-            outputs = [Tensor.of_result(_as_array(arrays), record)]
+        several = isinstance(arrays, tuple)
+        outputs = [Tensor.of_result(_as_array(a), record) for a in (arrays if several else (arrays,))]
         if record:
             self.inputs = inputs
             self.outputs = [weakref.ref(out) for out in outputs]
             self.output_specs = [(out.data.shape, out.data.dtype) for out in outputs]
-            self.versions = versions_of([*inputs, *outputs])
+            self.versions = versions_of(inputs, outputs)
             for out in outputs:
                 out.creator = self
-        return tuple(outputs) if isinstance(arrays, tuple) else outputs[0]
+        return tuple(outputs) if several else outputs[0]
 
     def forward(self, *arrays: Any) -> Any:
         """Compute the outputs from the input arrays."""
@@ -156,7 +156,7 @@ class Function:
 
 def _as_array(value: Any) -> Any:
     """NumPy reductions can return NumPy scalars; the graph wants 0-d arrays."""
-    if is_array(value):
+    if type(value) is np.ndarray or is_array(value):
         return value
     return get_array_module(value).asarray(value)
 

@@ -118,6 +118,8 @@ def class_targets(targets: Any, scores: Tensor, ignore_index: int) -> Any:
     if targets.shape != expected:
         raise ValueError(f"targets: expected shape {expected}, got {targets.shape}")
     classes = scores.shape[0 if scores.ndim == 1 else 1]
+    if targets.size and 0 <= int(targets.min()) and int(targets.max()) < classes:
+        return targets.reshape(-1)  # every target is a class: nothing to refuse
     counted = targets[targets != ignore_index]
     if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= classes):
         raise ValueError(

@@ -185,6 +185,17 @@ def _chunks(pieces: Sequence[Piece]) -> list[tuple[Piece, int, int]]:
     return chunks
 
 
+def _run_chunk(piece: Piece, lo: int, hi: int) -> None:
+    """Run the piece's kernel on its elements ``[lo, hi)``."""
+    views = [None if array is None else array[lo:hi] for array in piece.arrays]
+    if _is_compiled(piece.kernel):
+        piece.kernel(*views, piece.scalars, None, None, None)  # one pass, no scratch
+        return
+    k = hi - lo
+    g_out, a, b = _scratch(piece.arrays[0].dtype, _chunk_length(piece))
+    piece.kernel(*views, piece.scalars, g_out[:k], a[:k], b[:k])
+
+
 def _run_chunks(take: Callable[[], tuple[Piece, int, int] | None], errors: dict[str, str]) -> None:
     """Run the kernel on chunks handed out by ``take`` until it returns None, under ``np.errstate(**errors)``."""
     with np.errstate(**errors):
@@ -192,14 +203,7 @@ def _run_chunks(take: Callable[[], tuple[Piece, int, int] | None], errors: dict[
             task = take()
             if task is None:
                 return
-            piece, lo, hi = task
-            views = [None if array is None else array[lo:hi] for array in piece.arrays]
-            if _is_compiled(piece.kernel):
-                piece.kernel(*views, piece.scalars, None, None, None)  # one pass, no scratch
-                continue
-            k = hi - lo
-            g_out, a, b = _scratch(piece.arrays[0].dtype, _chunk_length(piece))
-            piece.kernel(*views, piece.scalars, g_out[:k], a[:k], b[:k])
+            _run_chunk(*task)
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
@@ -223,14 +227,14 @@ def run_pieces(pieces: Sequence[Piece], threads: int | None = None) -> None:
     path does.
     """
     chunks = _chunks([piece for piece in pieces if piece.stop > piece.start])
-    errors = np.geterr()
     if threads is None:  # asking the system for the cores is a system call: not for a single chunk
         threads = num_threads() if len(chunks) > 1 else 1
     workers = min(threads, len(chunks))
-    if workers <= 1:
-        queue = iter(chunks)
-        _run_chunks(lambda: next(queue, None), errors)
+    if workers <= 1:  # all on the calling thread, under its own np.errstate
+        for chunk in chunks:
+            _run_chunk(*chunk)
         return
+    errors = np.geterr()
     queue, lock = iter(chunks), threading.Lock()
 
     def take() -> tuple[Piece, int, int] | None:

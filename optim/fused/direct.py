@@ -41,6 +41,8 @@ import operator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from minigrad import backend
 from optim import pipeline
 from optim.fused.store import FlatStore, Slot
@@ -57,6 +59,30 @@ _data = operator.attrgetter("data")
 def _all_identical(actual: Iterable[Any], expected: Iterable[Any]) -> bool:
     """Whether the two sequences hold the same objects, pair by pair (``is``; in a C-level loop)."""
     return all(map(operator.is_, actual, expected))
+
+
+def _snapshot(groups: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], tuple[Any, ...]]] | None:
+    """Each group's keys and values, or None when a hyperparameter could change in place."""
+    for group in groups:
+        if not all(_immutable(value) for key, value in group.items() if key != "params"):
+            return None
+    return [(tuple(group), tuple(group.values())) for group in groups]
+
+
+def _holds(group: dict[str, Any], snapshot: tuple[tuple[str, ...], tuple[Any, ...]]) -> bool:
+    """Whether ``group`` has the keys of ``snapshot``, in order, each with the very same object."""
+    keys, values = snapshot
+    return tuple(group) == keys and _all_identical(group.values(), values)
+
+
+def _immutable(value: Any) -> bool:
+    """A number, string, bool, None or a tuple of them, or a callable (a learning-rate schedule, whose every
+    value is checked when it is read): nothing whose contents can change while the object stays the same."""
+    if isinstance(value, (bool, int, float, str, np.generic)) or value is None:
+        return True
+    if isinstance(value, tuple):
+        return all(_immutable(item) for item in value)
+    return callable(value) and not backend.is_array(value)
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -117,6 +143,8 @@ class DirectPlan:
         self.param_views = [slot.param_view for slot in slots]
         self.entries = [slot.entry for slot in slots]
         self.segments: list[Segment] = []
+        #: The groups' (keys, values) when they last passed the optimizer's check (see :meth:`check_groups`).
+        self.checked: list[tuple[tuple[str, ...], tuple[Any, ...]]] | None = None
         for slot in slots:  # a parameter removed from its group leaves a gap, which starts a new segment
             group = group_of[id(slot.param)]
             last = self.segments[-1] if self.segments else None
@@ -128,6 +156,21 @@ class DirectPlan:
         for segment in self.segments:
             segment.entries = [slot.entry for slot in segment.slots]
             segment.views = {name: [slot.views[name] for slot in segment.slots] for name in segment.store.names}
+
+    def check_groups(self) -> None:
+        """The optimizer's check of the groups' hyperparameters (it may raise), skipped when every group still
+        holds the very objects it held when it last passed and those cannot change in place.
+
+        A hyperparameter assigned since (``group["lr"] = 0.01``, by hand or by
+        a scheduler), added or removed, is checked again; so is every value of
+        a group that holds a mutable one (a list, an array), whose contents
+        could have changed without the group noticing.
+        """
+        if self.checked is not None and all(map(_holds, self.groups, self.checked)):
+            return
+        self.checked = None
+        self.engine.optimizer.check_groups(segment.group for segment in self.segments)
+        self.checked = _snapshot(self.groups)
 
     def matches_groups(self) -> bool:
         """Whether the optimizer still has the groups, and the groups the parameters, of the plan."""

@@ -165,7 +165,7 @@ class FusedEngine:
         plan, optimizer = self.plan, self.optimizer
         if not plan.allows_direct_step() or (pairs is not None and not plan.pairs_hold_the_buffers(pairs)):
             return False
-        optimizer.check_groups(segment.group for segment in plan.segments)  # may raise: nothing has changed yet
+        plan.check_groups()  # may raise: nothing has changed yet
         if optimizer.options.nonfinite != "propagate" and not plan.all_finite():
             return False  # the general path raises or skips, with the parameter named
         runs = []  # (segment, scalars), all computed before anything changes
