@@ -246,11 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"NumPy floor against minigrad, the same: max relative difference "
           f"{check_floor_agreement(data, args.optimizer, args.fused):.1e}")
     print()
-    print(f"| {'framework':<10} | {'median (us)':>11} | {'p10 (us)':>9} | {'p90 (us)':>9} |")
-    print(f"|{'-' * 12}|{'-' * 12}:|{'-' * 10}:|{'-' * 10}:|")
+    print(f"| {'framework':<11} | {'median (us)':>11} | {'p10 (us)':>9} | {'p90 (us)':>9} |")
+    print(f"|{'-' * 13}|{'-' * 12}:|{'-' * 10}:|{'-' * 10}:|")
     summaries = {name: summarize(values) for name, values in times.items()}
     for name, (median, p10, p90) in summaries.items():
-        print(f"| {name:<10} | {median:>11.1f} | {p10:>9.1f} | {p90:>9.1f} |")
+        print(f"| {name:<11} | {median:>11.1f} | {p10:>9.1f} | {p90:>9.1f} |")
     if use_torch:
         ratio = summaries["minigrad"][0] / summaries["PyTorch"][0]
         floor = summaries["NumPy floor"][0] / summaries["PyTorch"][0]

@@ -80,8 +80,8 @@ def accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) -> 
 def _fits(array: Any, g: Any) -> bool:
     """Whether a gradient ``g`` can be written or added into ``array`` in place: an array that may be written,
     with the gradient's shape and dtype, on its device."""
-    return (backend.is_array(array) and _writeable(array) and array.shape == g.shape
-            and array.dtype == g.dtype and backend.device_of(array) == backend.device_of(g))
+    return (backend.is_array(array) and array.shape == g.shape and array.dtype == g.dtype
+            and backend.same_device(array, g) and _writeable(array))
 
 
 def _writeable(array: Any) -> bool:

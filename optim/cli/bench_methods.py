@@ -26,6 +26,7 @@ from optim.adamax import Adamax
 from optim.amsgrad import AMSGrad
 from optim.fused import cpu as fused_cpu
 from optim.fused import jit as fused_jit
+from optim.fused import scalars as fused_scalars
 
 try:
     import torch
@@ -33,7 +34,7 @@ except ImportError:  # PyTorch is optional: the 'torch' extra
     torch = None
 
 __all__ = ["ALGORITHMS", "TORCH_MODES", "Method", "fastest_stream", "measure", "minigrad_method", "nothing",
-           "torch_method", "with_kernels"]
+           "torch_method", "ufunc_arithmetic", "with_kernels"]
 
 ALGORITHMS = {"adam": Adam, "adamax": Adamax, "amsgrad": AMSGrad}
 TORCH_MODES = {"torch for-loop": {"foreach": False}, "torch foreach": {"foreach": True}, "torch fused": {"fused": True}}
@@ -136,6 +137,31 @@ def bandwidth(size: int, dtype: str, device: str, steps: int, kind: str = "copy"
     """
     run, moved = fastest_stream(size, dtype, device, steps, kind)
     return moved / statistics.median(measure(run, steps + 2, device)[2:])
+
+
+def ufunc_arithmetic(algorithm: str, size: int, dtype: str) -> Callable[[], None]:
+    """The arithmetic of the ufunc kernels alone: this thread's share of ``size`` elements (``size`` over
+    :func:`~optim.fused.cpu.num_threads`) run as chunks of one cache-resident chunk of arrays, so that no pass
+    waits for memory. The time is a lower bound for the ufunc kernels on ``size`` elements on all the cores,
+    whatever the memory does (``"pytorch"`` convention's rule, as the methods).
+
+    >>> ufunc_arithmetic("adam", 10_000, "float32")()
+    """
+    length = min(size, fused_cpu.CHUNK_BYTES // np.dtype(dtype).itemsize)
+    param = mg.Tensor(np.ones(length, dtype), requires_grad=True)
+    optimizer = ALGORITHMS[algorithm]([param], lr=1e-3, convention="pytorch")
+    group = optimizer.param_groups[0]
+    rule_step = fused_scalars.for_group(optimizer.algorithm, group, dtype=np.dtype(dtype), step=10, lr=1e-3,
+                                        weight_decay=0.0, power_dtype=optimizer.options.power_dtype)
+    arrays = [param.data, np.full(length, 0.5, dtype), *(np.zeros(length, dtype) for _ in optimizer.state_names(group))]
+    if optimizer.algorithm == "adam" and len(arrays) == 4:
+        arrays.append(None)  # no v_max without AMSGrad
+    with fused_cpu.using_kernels("ufunc"):
+        kernel = fused_cpu.kernel(optimizer.algorithm, dtype)
+    share = -(-size // fused_cpu.num_threads())
+    chunk = fused_cpu.Piece(kernel, tuple(arrays), rule_step, 0, length)
+    pieces = [chunk] * max(1, round(share / length))
+    return lambda: fused_cpu.run_pieces(pieces, threads=1)
 
 
 # ----------------------------------------------------------------------------- the methods
