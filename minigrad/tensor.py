@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -238,22 +237,6 @@ class Tensor(TensorMethods):
         """A differentiable cast to ``dtype`` (the gradient is cast back)."""
         return F.astype(self, dtype)
 
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if self.device.type != "cpu":
-            raise TypeError(
-                f"np.asarray: this tensor lives on {self.device}; call .to('cpu') or .numpy() first"
-            )
-        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        if copy is False and array is not self.data:
-            raise ValueError(f"np.asarray: converting dtype {self.dtype} to {dtype} needs a copy, but copy=False")
-        return array.copy() if copy else array
-
-    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.data.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self) -> tuple[int, int]:
-        return self.data.__dlpack_device__()
-
     # ----------------------------------------------------------------- operators
     def __add__(self, other: Any) -> Tensor:
         return F.add(self, other)
@@ -299,55 +282,6 @@ class Tensor(TensorMethods):
 
     def __getitem__(self, index: Any) -> Tensor:
         return F.getitem(self, index)
-
-    def __bool__(self) -> bool:
-        """The truth value of a one-element tensor's value, as in PyTorch; ambiguous for any other size."""
-        if self.size != 1:
-            count = "no values" if self.size == 0 else "more than one value"
-            raise ValueError(
-                f"bool(): the Boolean value of a tensor with {count} is ambiguous, got shape {self.shape}; "
-                "test x.numpy().any() or x.numpy().all() instead"
-            )
-        return bool(self.data.item())
-
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self) -> Iterator[Tensor]:
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.shape[0]))
-
-    # ----------------------------------------------------------------- methods
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default); see :func:`minigrad.sum`."""
-        return F.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes by default); see :func:`minigrad.mean`."""
-        return F.mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis`` (all axes by default); see :func:`minigrad.max`."""
-        return F.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis`` (all axes by default); see :func:`minigrad.min`."""
-        return F.min(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same values in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return F.reshape(self, shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return F.transpose(self, axes or None)
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")

@@ -1,5 +1,6 @@
-"""The methods of :class:`~minigrad.Tensor` beyond arithmetic: comparisons, Python numbers, item assignment and
-the statistics a PyTorch user calls as methods.
+"""The methods of :class:`~minigrad.Tensor` beyond arithmetic: comparisons, Python numbers, the Python and array
+protocols (``bool``, ``len``, iteration, ``np.asarray``, DLPack), item assignment, and the reductions and statistics
+a PyTorch user calls as methods.
 
 Comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) are elementwise, as
 in PyTorch and NumPy: they give a boolean tensor, which records no gradient.
@@ -12,6 +13,7 @@ by ``id`` or with ``is``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +44,8 @@ def _is_comparable(value: Any) -> bool:
 
 
 class TensorMethods:
-    """Comparison operators, ``float``/``int``/``format``, item assignment and reduction methods of a Tensor."""
+    """Comparison operators, ``float``/``int``/``format``, ``bool``/``len``/iteration, ``np.asarray`` and DLPack,
+    item assignment, and the reduction and shape methods of a Tensor."""
 
     __slots__ = ()
 
@@ -82,6 +85,43 @@ class TensorMethods:
         from minigrad import functions as F
 
         return F.greater_equal(self, other)
+
+    # ----------------------------------------------------------------- Python and array protocols
+    def __bool__(self) -> bool:
+        """The truth value of a one-element tensor's value, as in PyTorch; ambiguous for any other size."""
+        if self.size != 1:
+            count = "no values" if self.size == 0 else "more than one value"
+            raise ValueError(
+                f"bool(): the Boolean value of a tensor with {count} is ambiguous, got shape {self.shape}; "
+                "test x.numpy().any() or x.numpy().all() instead"
+            )
+        return bool(self.data.item())
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"np.asarray: this tensor lives on {self.device}; call .to('cpu') or .numpy() first"
+            )
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and array is not self.data:
+            raise ValueError(f"np.asarray: converting dtype {self.dtype} to {dtype} needs a copy, but copy=False")
+        return array.copy() if copy else array
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
 
     # ----------------------------------------------------------------- Python numbers
     def _one_value(self, caller: str) -> Any:
@@ -123,6 +163,46 @@ class TensorMethods:
         assign_items(self, index, value)
 
     # ----------------------------------------------------------------- reductions
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default); see :func:`minigrad.sum`."""
+        from minigrad import functions as F
+
+        return F.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default); see :func:`minigrad.mean`."""
+        from minigrad import functions as F
+
+        return F.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (all axes by default); see :func:`minigrad.max`."""
+        from minigrad import functions as F
+
+        return F.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis`` (all axes by default); see :func:`minigrad.min`."""
+        from minigrad import functions as F
+
+        return F.min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        from minigrad import functions as F
+
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return F.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        from minigrad import functions as F
+
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return F.transpose(self, axes or None)
+
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the maximum along ``axis`` (of the flattened tensor by default); see :func:`minigrad.argmax`."""
         from minigrad import functions as F
