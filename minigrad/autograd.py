@@ -26,7 +26,7 @@ from minigrad import backend
 from minigrad.accumulation import accumulate, set_grad_buffer, zeroed_gradient
 from minigrad.assignment import check_versions
 from minigrad.checks import check_flag
-from minigrad.config import set_grad_enabled
+from minigrad.config import set_grad_enabled, swap_grad_enabled
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 
@@ -109,32 +109,41 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
         return
     functions = topological_order(root.creator)
     check_versions(functions)
-    pending: dict[Tensor, Any] = {root: first}
-    with set_grad_enabled(create_graph):
-        for function in reversed(functions):
-            outputs = [ref() for ref in function.outputs]  # alive while the function's backward runs
-            output_grads = _take_output_grads(function, outputs, pending, create_graph, shared)
-            if output_grads is None:
+    previous_mode = swap_grad_enabled(create_graph)  # recorded only with create_graph; restored below
+    try:
+        _walk(functions, {root: first}, retain_graph, create_graph, shared)
+    finally:
+        swap_grad_enabled(previous_mode)
+
+
+def _walk(functions: list[Function], pending: dict[Tensor, Any], retain_graph: bool, create_graph: bool,
+          shared: set[int]) -> None:
+    """Run every function's backward, last first, from the gradients ``pending`` (the root's) on, accumulating
+    the gradients that reach a leaf."""
+    for function in reversed(functions):
+        outputs = [ref() for ref in function.outputs]  # alive while the function's backward runs
+        output_grads = _take_output_grads(function, outputs, pending, create_graph, shared)
+        if output_grads is None:
+            continue
+        if create_graph:
+            input_grads = function.backward(*output_grads)
+        else:
+            input_grads = function.backward_arrays(*output_grads)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for operand, g in zip(function.inputs, input_grads):
+            if g is None or not operand.requires_grad:
                 continue
-            if create_graph:
-                input_grads = function.backward(*output_grads)
-            else:
-                input_grads = function.backward_arrays(*output_grads)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for operand, g in zip(function.inputs, input_grads):
-                if g is None or not operand.requires_grad:
-                    continue
-                if isinstance(g, np.generic):  # NumPy's arithmetic on 0-d arrays gives scalars
-                    g = np.asarray(g)
-                if operand.creator is None:
-                    accumulate(operand, g, create_graph, shared)
-                    continue
-                if isinstance(g, RowSparseGrad):  # only leaves keep a sparse gradient
-                    g = Tensor(g.to_dense()) if create_graph else g.to_dense()
-                pending[operand] = _add(pending[operand], g) if operand in pending else g
-            if not retain_graph:
-                function.release()
+            if isinstance(g, np.generic):  # NumPy's arithmetic on 0-d arrays gives scalars
+                g = np.asarray(g)
+            if operand.creator is None:
+                accumulate(operand, g, create_graph, shared)
+                continue
+            if isinstance(g, RowSparseGrad):  # only leaves keep a sparse gradient
+                g = Tensor(g.to_dense()) if create_graph else g.to_dense()
+            pending[operand] = _add(pending[operand], g) if operand in pending else g
+        if not retain_graph:
+            function.release()
 
 
 def _take_output_grads(function: Function, outputs: list[Tensor | None], pending: dict[Tensor, Any],

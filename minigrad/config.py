@@ -48,6 +48,24 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "grad_enabled", True)
 
 
+def swap_grad_enabled(mode: bool) -> bool:
+    """Set whether the current thread records (``mode``, a bool) and return the setting before.
+
+    For the engine's hot path (the backward pass), which restores the returned
+    setting in a ``finally``; code outside the engine writes
+    ``with set_grad_enabled(mode):``, which checks ``mode`` and does the same.
+
+    >>> import minigrad as mg
+    >>> from minigrad.config import swap_grad_enabled
+    >>> before = swap_grad_enabled(False)
+    >>> mg.is_grad_enabled(), swap_grad_enabled(before), mg.is_grad_enabled()
+    (False, False, True)
+    """
+    previous = getattr(_state, "grad_enabled", True)
+    _state.grad_enabled = mode
+    return previous
+
+
 @contextlib.contextmanager
 def _recording(mode: bool) -> Iterator[None]:
     """Set the mode of the current thread for the block, then restore the one before it."""

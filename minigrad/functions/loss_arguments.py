@@ -108,7 +108,8 @@ def class_targets(targets: Any, scores: Tensor, ignore_index: int) -> Any:
     """Integer class targets, one per sample, as a flat array on the scores' device; checked."""
     if isinstance(targets, Tensor):
         targets = targets.data
-    targets = backend.to_device(targets if backend.is_array(targets) else np.asarray(targets), scores.device)
+    if not (type(targets) is np.ndarray and type(scores.data) is np.ndarray):  # already on the scores' device
+        targets = backend.to_device(targets if backend.is_array(targets) else np.asarray(targets), scores.device)
     expected = sample_shape(scores)
     if targets.dtype.kind not in "iu":
         raise TypeError(

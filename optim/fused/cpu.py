@@ -21,12 +21,11 @@ host memory here, those on a GPU through :mod:`optim.fused.gpu`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -128,8 +127,7 @@ def kernel(algorithm: str, dtype: Any) -> Callable[..., None]:
 
 
 # ----------------------------------------------------------------------------- running the chunks
-@dataclasses.dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A range ``[start, stop)`` of flat buffers on which one kernel runs with one set of scalars.
 
     ``arrays`` are the flat buffers in the kernel's argument order (``None``
