@@ -64,6 +64,16 @@ def test_cli_prints_both_tables(cli_run):
     assert "final x" in completed.stdout and "R_T/T" in completed.stdout
 
 
+def test_cli_explains_the_paper_amsgrad_lead(cli_run):
+    """Under the paper convention AMSGrad corrects no bias; the output says so beside the table, with the factor
+    (1 - beta1^t) / sqrt(1 - beta2^t) at t = 1 and 10 for the paper's betas."""
+    completed, _ = cli_run
+    assert "corrects no bias" in completed.stdout
+    for t, shown in ((1, "3.2"), (10, "6.5")):
+        assert f"{(1 - 0.9**t) / (1 - 0.999**t) ** 0.5:.1f}" == shown
+        assert f"{shown} at t = {t}" in completed.stdout.replace("\n", " ")
+
+
 def test_help_describes_every_option(capsys):
     with pytest.raises(SystemExit) as raised:
         main(["demo", "--help"])
