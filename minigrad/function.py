@@ -4,7 +4,9 @@ A :class:`Function` computes its ``forward`` on backend arrays (``numpy`` or
 ``cupy``) and its ``backward`` on :class:`~minigrad.tensor.Tensor` objects,
 built from other functions. Because the backward pass is itself made of
 recorded operations, ``backward(create_graph=True)`` yields gradients that can
-be differentiated again.
+be differentiated again. A backward pass that is not recorded (the usual one)
+calls ``backward_arrays`` instead, on plain arrays: by default ``backward``
+wrapped in Tensors, overridden by the operations on the hot path of training.
 
 For an operation :math:`y = f(x_1, \\dots, x_n)`, ``backward`` receives
 :math:`\\bar y = \\partial L / \\partial y` and returns the vector-Jacobian
@@ -124,6 +126,12 @@ class Function:
         building a Tensor (and a recorded operation) for every intermediate
         value; the override must give the same numbers and must not write into
         ``grads``.
+
+        >>> import numpy as np
+        >>> import minigrad as mg
+        >>> y = mg.relu(mg.tensor([1.0, -2.0], requires_grad=True))
+        >>> y.creator.backward_arrays(np.array([5.0, 5.0]))  # ReLU's own: the mask on arrays
+        array([5., 0.])
         """
         results = self.backward(*[Tensor(g) for g in grads])
         if isinstance(results, tuple):
@@ -162,6 +170,7 @@ def _as_array(value: Any) -> Any:
 
 
 def _any_requires_grad(inputs: tuple[Tensor, ...]) -> bool:
+    """Whether an input requires gradients (``any`` over a generator, without the generator)."""
     for x in inputs:
         if x.requires_grad:
             return True
