@@ -13,6 +13,10 @@ collects
               \\frac{\\partial y_f}{\\partial x},
 
 processing every function after all the functions that consumed its outputs.
+Without ``create_graph`` the gradients travel as plain arrays, through each
+function's ``backward_arrays``; with it, as Tensors through ``backward``, so
+that the backward pass is recorded too. Where each gradient that reaches a leaf
+ends up is :mod:`minigrad.accumulation`'s business.
 """
 
 from __future__ import annotations
