@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                         help="the update: SGD (default) or Adam, in both frameworks")
     parser.add_argument("--fused", action="store_true",
-                        help="minigrad's optimizer with fused=True (Adam only; PyTorch keeps its default)")
+                        help="minigrad's optimizer with fused=True (PyTorch keeps its default)")
     return parser.parse_args(argv)
 
 
@@ -89,14 +89,15 @@ def make_minigrad(
 ) -> tuple[mg.nn.MLP, Callable[[int], Any]]:
     """The model and a function running training step ``i`` on batch ``i % len(data)``; it returns the loss.
 
-    The update is ``optim.SGD`` or ``optim.Adam`` under the ``"pytorch"`` convention (``fused``: Adam with
-    ``fused=True``).
+    The update is ``optim.SGD`` (its default convention, ``"paper"``: :math:`\\theta - \\alpha g`, as
+    ``torch.optim.SGD`` but rounded twice) or ``optim.Adam`` under the ``"pytorch"`` convention; ``fused``: with
+    ``fused=True``.
     """
     model = mg.nn.MLP(SIZES, rng=SEED, dtype=np.float32)
     if optimizer_name == "adam":
         optimizer = optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE, convention="pytorch", fused=fused)
     else:
-        optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE, fused=fused)
     inputs = [(mg.Tensor(x), t) for x, t in data]
 
     def step(i: int) -> Any:
@@ -211,8 +212,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--batch-size {args.batch_size} is larger than the data set ({len(labels)} samples)")
 
     steps: dict[str, Callable[[int], object]] = {}
-    if args.fused and args.optimizer != "adam":
-        raise SystemExit("--fused: only Adam has a fused path here; add --optimizer adam")
     model, steps["minigrad"] = make_minigrad(data, args.optimizer, args.fused)
     if use_torch:
         _, steps["PyTorch"] = make_torch(model, data, args.optimizer)

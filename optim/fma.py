@@ -7,11 +7,13 @@ rounds ``param - lr * grad`` once, not twice. NumPy has no fma ufunc; this
 module computes the correctly rounded result with ordinary operations:
 
 * float16 and float32: the product of two such numbers is exact in float64;
-  the sum is rounded to odd in float64 (:func:`_add_round_to_odd`) and then to
-  the dtype, which rounds correctly because float64 has more than
-  :math:`p + 2` bits (Boldo & Melquiond, "Emulation of FMA and correctly
-  rounded sums: proved algorithms using rounding to odd", IEEE Trans.
-  Computers 57(4), 2008, Theorem 2).
+  the sum is rounded in float64 and then to the dtype, which is the correctly
+  rounded result except for the few sums that land on a halfway point of the
+  dtype or below its smallest normal (:func:`_fma_narrow`); those are added
+  again rounded to odd in float64 (:func:`_add_round_to_odd`), which rounds
+  correctly because float64 has more than :math:`p + 2` bits (Boldo &
+  Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms
+  using rounding to odd", IEEE Trans. Computers 57(4), 2008, Theorem 2).
 * float64: Dekker's exact product :math:`a b = u_h + u_l`, Knuth's exact sum
   :math:`c + u_h = t_h + t_l`, then :math:`\\operatorname{RN}(t_h +
   \\operatorname{RO}(t_l + u_l))` (the same paper, Algorithm 5), which holds
@@ -63,12 +65,7 @@ def fma(a: Any, b: Any, c: Any) -> Any:
     a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
     plain = a * b + c  # rounded twice; under the caller's np.errstate, so that overflow and NaN are reported
     with np.errstate(all="ignore"):  # the steps below meet inf - inf for infinite operands: not the caller's
-        if dtype == np.float64:
-            result = _fma_float64(a, b, c, plain)
-        else:
-            wide = np.float64
-            product = np.multiply(a.astype(wide), b.astype(wide))  # exact: 2 x 24 bits < 53
-            result = _add_round_to_odd(product, c.astype(wide)).astype(dtype)
+        result = _fma_float64(a, b, c, plain) if dtype == np.float64 else _fma_narrow(a, b, c, dtype)
     return result[()]
 
 
@@ -99,6 +96,38 @@ def _add_round_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     even = (s.view(np.uint64) & np.uint64(1)) == 0
     toward = np.where(error > 0, np.inf, -np.inf)
     return np.where((error != 0) & even & np.isfinite(s), np.nextafter(s, toward), s)
+
+
+def _fma_narrow(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float16 and float32: the product exactly in float64 (2 x 24 bits < 53), the sum rounded in float64, then
+    to ``dtype``.
+
+    Rounding twice gives the correctly rounded sum except, possibly, where the
+    float64 rounding was inexact and landed exactly halfway between two
+    neighbours in ``dtype`` (the second rounding then breaks a tie the exact
+    sum did not have), or on a nonzero sum below ``dtype``'s smallest normal,
+    whose halfway points lie elsewhere: the float64 rounding is monotonic and
+    keeps every halfway point of ``dtype``, so it cannot move a sum across one.
+    Those few elements are computed again with the sum rounded to odd, which
+    is correct everywhere. A float64 sum is exact when
+    subtracting either term gives back the other (its error would be a nonzero
+    multiple of the finer spacing of the two terms, too large to vanish in both
+    subtractions).
+    """
+    wide = np.float64
+    product = np.multiply(a, b, dtype=wide)
+    total = np.asarray(np.add(product, c, dtype=wide))
+    result = total.astype(dtype)
+    info = np.finfo(dtype)
+    dropped = 52 - info.nmant  # the float64 significand bits that the rounding to dtype drops
+    doubtful = (total.view(np.uint64) & np.uint64((1 << dropped) - 1)) == np.uint64(1 << (dropped - 1))
+    doubtful |= (np.abs(total) < info.tiny) & (total != 0)
+    if doubtful.any():  # wrong only where the float64 sum was rounded
+        doubtful &= (np.subtract(total, c, dtype=wide) != product) | (np.subtract(total, product) != c)
+    if doubtful.any():
+        a_, b_, c_ = (np.broadcast_to(x, total.shape)[doubtful].astype(wide) for x in (a, b, c))
+        result[doubtful] = _add_round_to_odd(a_ * b_, c_).astype(dtype)
+    return result
 
 
 def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -98,3 +99,39 @@ def test_fma_of_an_overflowing_product_and_an_infinite_addend():
     a, b, c = np.array([8e272, -8e272]), np.array([2.25e35, 2.25e35]), np.array([-np.inf, np.inf])
     with np.errstate(all="ignore"):
         assert_same_bits(fma(a, b, c), c_fma(np.float64)(a, b, c), "fma")
+
+
+#: ``8392705 * 8384513 == 2**46 + 1``: two float32 significands whose product lies just above a power of two.
+_JUST_ABOVE = (8392705, 8384513)
+
+
+@needs_libm
+@pytest.mark.parametrize("scale", [0, -20, 30, -100])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_fma_float32_where_rounding_twice_breaks_a_tie_the_wrong_way(scale, sign):
+    """c = 2^e and a b = 2^(e-24) (1 + 2^-46): the exact sum lies just above the float32 halfway point between
+    2^e and its upper neighbour, but rounds in float64 onto it, and the tie then goes to the even 2^e. The
+    float32 path must notice the tie and give C's fmaf (the upper neighbour)."""
+    ma, mb = _JUST_ABOVE
+    a = np.array([sign * math.ldexp(ma, scale - 35)], np.float32)
+    b = np.array([math.ldexp(mb, -35)], np.float32)
+    c = np.array([sign * math.ldexp(1.0, scale)], np.float32)
+    expected = c_fma(np.float32)(a, b, c)
+    twice = (a.astype(np.float64) * b + c).astype(np.float32)
+    assert expected[0] != twice[0]  # the case does tell once from twice
+    assert_same_bits(fma(a, b, c), expected, "fma of float32 at a tie")
+    assert_same_bits(fma(a[0], b[0], c), expected, "a scalar factor")  # broadcasting, as the rules call it
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_fma_float16_is_the_exact_sum_rounded_once(data):
+    """float16 (no C function to compare with): the exact a b + c, as a fraction, rounded once to float16. The
+    exact sum of float16 numbers always fits in float64, so ``float()`` of the fraction is exact."""
+    arrays = hnp.arrays(np.float16, 8, elements=st.floats(width=16, allow_nan=False, allow_infinity=False))
+    a, b, c = data.draw(arrays), data.draw(arrays), data.draw(arrays)
+    exact = [Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)) for x, y, z in zip(a, b, c)]
+    with np.errstate(all="ignore"):
+        expected = np.array([float(value) if value != 0 else float(x) * float(y) + float(z)
+                             for value, x, y, z in zip(exact, a, b, c)], np.float64).astype(np.float16)
+        assert_same_bits(fma(a, b, c), expected, "fma of float16")
