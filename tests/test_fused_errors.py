@@ -68,3 +68,24 @@ def test_bench_command_prints_the_table_and_the_goals(capsys):
     for loop in ("plain", "kept"):
         assert (f"| adam | 3 x 1000 | {loop} | fused (ufunc kernels) |" in out) == fused_jit.available()
     assert "read-modify-write bandwidth" in out and "copy bandwidth" in out and "adam 3 x 1000: fused" in out
+    assert "| adam | 3 x 1000 | - | ufunc arithmetic (in cache) |" in out
+    assert "x floor, ufunc kernels (their arithmetic alone: " in out  # the bound beside the ufunc goal
+
+
+def test_the_ufunc_arithmetic_bound_runs_the_ufunc_kernel_on_one_chunk(monkeypatch):
+    """The bound times the ufunc kernel of the algorithm (even with Numba installed) over one core's share of the
+    elements, in pieces of one cache-sized chunk, on one thread."""
+    from optim.cli import bench_methods
+    from optim.fused import cpu as fused_cpu
+
+    calls = []
+    monkeypatch.setattr(fused_cpu, "num_threads", lambda: 2)
+    original = fused_cpu.run_pieces
+    monkeypatch.setattr(fused_cpu, "run_pieces",
+                        lambda pieces, threads=None: calls.append((list(pieces), threads)) or original(pieces, threads))
+    length = fused_cpu.CHUNK_BYTES // 4
+    bench_methods.ufunc_arithmetic("adamax", 6 * length, "float32")()
+    (pieces, threads), = calls
+    assert threads == 1 and len(pieces) == 3  # 6 chunks' worth of elements, half of them on this core
+    assert {piece.kernel for piece in pieces} == {fused_cpu._UFUNC_KERNELS["adamax"]}
+    assert all(piece.stop - piece.start == length and piece.arrays is pieces[0].arrays for piece in pieces)
