@@ -14,8 +14,6 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-import numpy as np
-
 from minigrad import backend
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
@@ -82,8 +80,6 @@ def accumulate(target: Tensor, g: Any, create_graph: bool, shared: set[int]) -> 
 def _fits(array: Any, g: Any) -> bool:
     """Whether a gradient ``g`` can be written or added into ``array`` in place: an array that may be written,
     with the gradient's shape and dtype, on its device."""
-    if type(array) is np.ndarray and type(g) is np.ndarray:  # the common case, without the device lookups
-        return array.shape == g.shape and array.dtype == g.dtype and array.flags.writeable
     return (backend.is_array(array) and array.shape == g.shape and array.dtype == g.dtype
             and backend.same_device(array, g) and _writeable(array))
 

@@ -30,7 +30,7 @@ from minigrad import backend
 from minigrad.accumulation import accumulate, set_grad_buffer, zeroed_gradient
 from minigrad.assignment import check_versions
 from minigrad.checks import check_flag
-from minigrad.config import set_grad_enabled, swap_grad_enabled
+from minigrad.config import swap_grad_enabled
 from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 
@@ -107,15 +107,14 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool | None, create_grap
     # Unrecorded, the gradients flow as plain arrays through each function's ``backward_arrays``; recorded
     # (create_graph), as Tensors through ``backward``, so that they can be differentiated again.
     first = seed if create_graph else seed.data
-    if root.creator is None:
-        with set_grad_enabled(create_graph):
-            accumulate(root, first, create_graph, shared)
-        return
-    functions = topological_order(root.creator)
+    functions = [] if root.creator is None else topological_order(root.creator)
     check_versions(functions)
     previous_mode = swap_grad_enabled(create_graph)  # recorded only with create_graph; restored below
     try:
-        _walk(functions, {root: first}, retain_graph, create_graph, shared)
+        if root.creator is None:
+            accumulate(root, first, create_graph, shared)
+        else:
+            _walk(functions, {root: first}, retain_graph, create_graph, shared)
     finally:
         swap_grad_enabled(previous_mode)
 

@@ -69,12 +69,11 @@ def swap_grad_enabled(mode: bool) -> bool:
 @contextlib.contextmanager
 def _recording(mode: bool) -> Iterator[None]:
     """Set the mode of the current thread for the block, then restore the one before it."""
-    previous = is_grad_enabled()
-    _state.grad_enabled = mode
+    previous = swap_grad_enabled(mode)
     try:
         yield
     finally:
-        _state.grad_enabled = previous
+        swap_grad_enabled(previous)
 
 
 def _run_in_mode(function: Callable[..., Any], mode: bool) -> Callable[..., Any]:

@@ -25,8 +25,6 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import numpy as np
-
 from minigrad import backend
 from minigrad.assignment import versions_of
 from minigrad.backend import device_of, get_array_module, is_array, same_device
@@ -164,7 +162,7 @@ class Function:
 
 def _as_array(value: Any) -> Any:
     """NumPy reductions can return NumPy scalars; the graph wants 0-d arrays."""
-    if type(value) is np.ndarray or is_array(value):
+    if is_array(value):
         return value
     return get_array_module(value).asarray(value)
 

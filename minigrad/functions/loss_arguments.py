@@ -108,7 +108,7 @@ def class_targets(targets: Any, scores: Tensor, ignore_index: int) -> Any:
     """Integer class targets, one per sample, as a flat array on the scores' device; checked."""
     if isinstance(targets, Tensor):
         targets = targets.data
-    if not (type(targets) is np.ndarray and type(scores.data) is np.ndarray):  # already on the scores' device
+    if not (backend.is_array(targets) and backend.same_device(targets, scores.data)):
         targets = backend.to_device(targets if backend.is_array(targets) else np.asarray(targets), scores.device)
     expected = sample_shape(scores)
     if targets.dtype.kind not in "iu":

@@ -82,7 +82,7 @@ def _immutable(value: Any) -> bool:
         return True
     if isinstance(value, tuple):
         return all(_immutable(item) for item in value)
-    return callable(value) and not backend.is_array(value)
+    return callable(value)
 
 
 @dataclasses.dataclass(eq=False, slots=True)
