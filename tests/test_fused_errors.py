@@ -84,7 +84,9 @@ def test_the_ufunc_arithmetic_bound_runs_the_ufunc_kernel_on_one_chunk(monkeypat
     monkeypatch.setattr(fused_cpu, "run_pieces",
                         lambda pieces, threads=None: calls.append((list(pieces), threads)) or original(pieces, threads))
     length = fused_cpu.CHUNK_BYTES // 4
-    bench_methods.ufunc_arithmetic("adamax", 6 * length, "float32")()
+    run = bench_methods.ufunc_arithmetic("adamax", 6 * length, "float32")  # binding the buffers takes a step
+    calls.clear()
+    run()
     (pieces, threads), = calls
     assert threads == 1 and len(pieces) == 3  # 6 chunks' worth of elements, half of them on this core
     assert {piece.kernel for piece in pieces} == {fused_cpu._UFUNC_KERNELS["adamax"]}

@@ -149,17 +149,15 @@ def ufunc_arithmetic(algorithm: str, size: int, dtype: str) -> Callable[[], None
     """
     length = min(size, fused_cpu.CHUNK_BYTES // np.dtype(dtype).itemsize)
     param = mg.Tensor(np.ones(length, dtype), requires_grad=True)
-    optimizer = ALGORITHMS[algorithm]([param], lr=1e-3, convention="pytorch")
+    optimizer = ALGORITHMS[algorithm]([param], lr=1e-3, convention="pytorch", fused=True)
+    param.grad = mg.Tensor(np.full(length, 0.5, dtype))
+    optimizer.step()  # binds the flat buffers (param, gradient, state) that fused_cpu.piece reads
     group = optimizer.param_groups[0]
     rule_step = fused_scalars.for_group(optimizer.algorithm, group, dtype=np.dtype(dtype), step=10, lr=1e-3,
                                         weight_decay=0.0, power_dtype=optimizer.options.power_dtype)
-    arrays = [param.data, np.full(length, 0.5, dtype), *(np.zeros(length, dtype) for _ in optimizer.state_names(group))]
-    if optimizer.algorithm == "adam" and len(arrays) == 4:
-        arrays.append(None)  # no v_max without AMSGrad
     with fused_cpu.using_kernels("ufunc"):
-        kernel = fused_cpu.kernel(optimizer.algorithm, dtype)
+        chunk = fused_cpu.piece(optimizer.algorithm, optimizer._fused_engine.stores[0], rule_step, 0, length)
     share = -(-size // fused_cpu.num_threads())
-    chunk = fused_cpu.Piece(kernel, tuple(arrays), rule_step, 0, length)
     pieces = [chunk] * max(1, round(share / length))
     return lambda: fused_cpu.run_pieces(pieces, threads=1)
 
