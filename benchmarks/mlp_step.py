@@ -141,31 +141,34 @@ def make_torch(
     return net, step
 
 
+def learning_rate(optimizer_name: str) -> float:
+    """The learning rate of ``optimizer_name`` ("sgd" or "adam") in every row of the benchmark."""
+    return ADAM_LEARNING_RATE if optimizer_name == "adam" else LEARNING_RATE
+
+
+def largest_relative_difference(first: Callable[[int], Any], second: Callable[[int], Any], steps: int) -> float:
+    """Largest relative difference of the losses the two step functions return over steps 0 .. ``steps`` - 1."""
+    worst = 0.0
+    for i in range(steps):
+        a, b = float(first(i).item()), float(second(i).item())
+        worst = max(worst, abs(a - b) / abs(b))
+    return worst
+
+
 def check_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, fused: bool = False,
                     steps: int = 20) -> float:
     """Largest relative difference of the losses of the two frameworks over ``steps`` steps from the same weights."""
     model, mg_step = make_minigrad(data, optimizer_name, fused)
     _, torch_step = make_torch(model, data, optimizer_name)
-    worst = 0.0
-    for i in range(steps):
-        a = float(mg_step(i).item())
-        b = float(torch_step(i).item())
-        worst = max(worst, abs(a - b) / abs(b))
-    return worst
+    return largest_relative_difference(mg_step, torch_step, steps)
 
 
 def check_floor_agreement(data: list[tuple[np.ndarray, np.ndarray]], optimizer_name: str, fused: bool = False,
                           steps: int = 20) -> float:
     """Largest relative difference of the losses of minigrad and of the NumPy floor over ``steps`` steps."""
     model, mg_step = make_minigrad(data, optimizer_name, fused)
-    lr = ADAM_LEARNING_RATE if optimizer_name == "adam" else LEARNING_RATE
-    floor_step = make_numpy([p.data for p in model.parameters()], data, optimizer_name, lr)
-    worst = 0.0
-    for i in range(steps):
-        a = float(mg_step(i).item())
-        b = float(floor_step(i))
-        worst = max(worst, abs(a - b) / abs(b))
-    return worst
+    floor_step = make_numpy([p.data for p in model.parameters()], data, optimizer_name, learning_rate(optimizer_name))
+    return largest_relative_difference(mg_step, floor_step, steps)
 
 
 # ----------------------------------------------------------------------------- timing
@@ -216,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if use_torch:
         _, steps["PyTorch"] = make_torch(model, data, args.optimizer)
     weights = [p.data for p in model.parameters()]
-    lr = ADAM_LEARNING_RATE if args.optimizer == "adam" else LEARNING_RATE
-    steps["NumPy floor"] = make_numpy(weights, data, args.optimizer, lr)
+    steps["NumPy floor"] = make_numpy(weights, data, args.optimizer, learning_rate(args.optimizer))
 
     for step in steps.values():
         time_steps(step, 0, args.warmup)
